@@ -1,0 +1,43 @@
+/**
+ * Every error gearshift throws is a GearshiftError with a stable `code`, so callers can branch on the code
+ * rather than on message text (which may improve between releases).
+ */
+export class GearshiftError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One problem found in a config document: where it is (a JSON path like `scenes.feed.split.up`) and what was expected. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A config document was refused. The previous config, if any, keeps serving. */
+export class ConfigError extends GearshiftError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    const shown = issues.slice(0, 10).map((i) => `  ${i.path || '(root)'}: ${i.message}`);
+    if (issues.length > 10) shown.push(`  … and ${issues.length - 10} more`);
+    super('GEARSHIFT_CONFIG_INVALID', `invalid gearshift config (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${shown.join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+/** An API was called with an argument it cannot use (a programming error, not bad traffic). */
+export class UsageError extends GearshiftError {
+  constructor(message: string) {
+    super('GEARSHIFT_USAGE', message);
+  }
+}
+
+/** The engine was used after `close()`. */
+export class ClosedError extends GearshiftError {
+  constructor(what: string) {
+    super('GEARSHIFT_CLOSED', `${what}: the gearshift engine is closed`);
+  }
+}

@@ -1,0 +1,10 @@
+export { createGearshift, Gearshift, type GearshiftOptions } from './engine.js';
+export { ClosedError, type ConfigIssue, ConfigError, GearshiftError, UsageError } from './errors.js';
+export { configJsonSchema, STAGES, type ArmConfig, type GearshiftConfig, type LayerConfig, type SceneConfig, type SplitEntry, type Stage, type VersionConfig } from './config/schema.js';
+export type { JsonValue } from './config/shape.js';
+export { validateConfig } from './config/validate.js';
+export { diffConfigs, formatChange, type ConfigChange } from './config/diff.js';
+export { ReleaseDiff, type SplitMove } from './config/release.js';
+export { Decision, Ignored, Reason, type ReasonCode } from './route/decision.js';
+export { bucketOf, fmix32, saltState, unitHash } from './route/hash.js';
+export type { RouteCounts, RouteHints } from './route/router.js';

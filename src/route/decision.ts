@@ -1,0 +1,130 @@
+/**
+ * A Decision is the one object the router allocates per request: which scene, version and stage, why, and the
+ * bucket it came from. Layer arms and params are derived on demand from the unit hash and the compiled tables the
+ * decision was made with, so a request that never reads a param pays nothing for layers, and a config swap never
+ * changes a decision already handed out.
+ */
+import type { Stage } from '../config/schema.js';
+import type { JsonValue } from '../config/shape.js';
+import { bucketOf } from './hash.js';
+import type { CompiledLayer, CompiledScene, CompiledVersion } from './tables.js';
+
+/** Why the request got its version (or was rejected). Stable strings: safe to log, count and alert on. */
+export const Reason = {
+  /** A trusted explicit-version hint named this version. */
+  Explicit: 'explicit',
+  /** Trusted load-test traffic, sent to the scene's `lt` version. */
+  LoadTest: 'load_test',
+  /** The unit is pinned to this version by the scene's whitelist. */
+  Whitelist: 'whitelist',
+  /** The unit's bucket in the code-experiment split. */
+  Split: 'split',
+  /** No usable unit id: the scene's base version, first arm of every layer. */
+  NoUnit: 'no_unit',
+  /** Rejected: the scene id is not a non-empty string of at most 256 characters. */
+  InvalidScene: 'invalid_scene',
+  /** Rejected: no such scene in the config. */
+  UnknownScene: 'unknown_scene',
+  /** Rejected: the scene exists but this process does not host it. */
+  NotDeployed: 'not_deployed',
+  /** Rejected: trusted load-test traffic for a scene without an `lt` version (never served by base or up instead). */
+  NoLoadTestVersion: 'no_lt_version',
+} as const;
+export type ReasonCode = (typeof Reason)[keyof typeof Reason];
+export const REASONS: readonly ReasonCode[] = Object.values(Reason);
+
+/** Hints the router ignored, as bits of `Decision.ignored`. */
+export const Ignored = {
+  /** An explicit version arrived without trust. */
+  UntrustedVersion: 1,
+  /** A trusted explicit version names no version of this scene (or an `lt` version outside load-test traffic). */
+  UnknownVersion: 2,
+  /** A load-test marker arrived without trust: routed as ordinary traffic. */
+  UntrustedLoadTest: 4,
+  /** The unit id was not a string of 1–256 characters: routed as if absent. */
+  InvalidUnit: 8,
+} as const;
+export const IGNORED_NAMES: Readonly<Record<number, string>> = {
+  1: 'untrusted_version',
+  2: 'unknown_version',
+  4: 'untrusted_load_test',
+  8: 'invalid_unit',
+};
+
+export class Decision {
+  constructor(
+    /** The scene id (the configured one; for rejections, the requested id if it was a usable string, else null). */
+    readonly scene: string | null,
+    /** The version name, or null when rejected. */
+    readonly version: string | null,
+    readonly stage: Stage | null,
+    readonly reason: ReasonCode,
+    /** The unit's bucket (0–9999) in the scene's code split, or -1 when the split was not consulted. */
+    readonly bucket: number,
+    readonly configVersion: string,
+    /** Bits of `Ignored`: hints present on the request that did not influence it. */
+    readonly ignored: number,
+    /** True for trusted load-test traffic: sensing keeps it apart from business figures. */
+    readonly loadTest: boolean,
+    /** FNV-1a-32 of the unit id (0 without one). */
+    readonly unitHash: number,
+    private readonly hasUnit: boolean,
+    /** @internal the compiled version this decision was made with */
+    readonly compiled: CompiledVersion | null,
+    /** @internal the compiled scene, also for rejections of a known scene */
+    readonly compiledScene: CompiledScene | null,
+  ) {}
+
+  /** False for rejections: the request must not be served by any version. */
+  get ok(): boolean {
+    return this.compiled !== null;
+  }
+
+  /** The scene's RT budget in ms (0 when the scene is unknown). */
+  get rtBudgetMs(): number {
+    return this.compiledScene?.rtBudgetMs ?? 0;
+  }
+
+  /** The value of a business param for this request: its layer arm's value, else the scene default, else undefined. */
+  param<T extends JsonValue = JsonValue>(name: string): T | undefined {
+    const src = this.compiled?.params.get(name);
+    if (src === undefined) return undefined;
+    return (src.layer === null ? src.fallback : src.byArm[this.armIndex(src.layer)]) as T | undefined;
+  }
+
+  /** The arm this request got in a layer, or undefined if the layer does not apply to this version. */
+  arm(layer: string): string | undefined {
+    const layers = this.compiled?.layers;
+    if (!layers) return undefined;
+    for (let i = 0; i < layers.length; i++) if (layers[i]!.name === layer) return layers[i]!.arms[this.armIndex(layers[i]!)]!.name;
+    return undefined;
+  }
+
+  /** Every applicable layer → arm (allocates: for logging and debugging, not the hot path). */
+  arms(): Record<string, string> {
+    const out: Record<string, string> = Object.create(null);
+    for (const layer of this.compiled?.layers ?? []) out[layer.name] = layer.arms[this.armIndex(layer)]!.name;
+    return out;
+  }
+
+  /** One line a human can read: why this request got this version. */
+  explain(): string {
+    const ignored = Object.entries(IGNORED_NAMES).filter(([bit]) => this.ignored & Number(bit)).map(([, n]) => n);
+    const where = this.ok ? `${this.scene}@${this.version} (${this.stage})` : `rejected ${this.scene === null ? '' : JSON.stringify(this.scene)}`.trim();
+    const bucket = this.bucket >= 0 ? ` bucket=${this.bucket}` : '';
+    const arms = Object.entries(this.arms()).map(([l, a]) => ` ${l}=${a}`).join('');
+    return `${where}: ${this.reason}${bucket}${arms} config=${this.configVersion}${ignored.length ? ` ignored=${ignored.join(',')}` : ''}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      scene: this.scene, version: this.version, stage: this.stage, reason: this.reason, bucket: this.bucket,
+      configVersion: this.configVersion, arms: this.arms(), loadTest: this.loadTest,
+      ignored: Object.entries(IGNORED_NAMES).filter(([bit]) => this.ignored & Number(bit)).map(([, n]) => n),
+    };
+  }
+
+  private armIndex(layer: CompiledLayer): number {
+    return this.hasUnit ? layer.table[bucketOf(layer.salt, this.unitHash)]! : 0;
+  }
+}

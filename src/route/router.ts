@@ -1,0 +1,118 @@
+/**
+ * The traffic-unit router: scene → code version, in a fixed precedence, from immutable tables that a reload swaps
+ * atomically. Per request it hashes the scene id and the unit id once each (no Map look-up on fresh strings), reads
+ * two typed tables, counts the outcome and allocates only the Decision.
+ */
+import { Decision, Ignored, Reason, REASONS, type ReasonCode } from './decision.js';
+import { bucketOf, unitHash } from './hash.js';
+import { type CompiledScene, type CompiledVersion, type RouteTables, sceneHash } from './tables.js';
+
+/** What the caller knows about a request beyond scene and unit. Adapters decide `trusted` (signature, proxy range). */
+export interface RouteHints {
+  /** Explicit version wanted (verification of `dev` versions). Honoured only when `trusted`. */
+  version?: string | null;
+  /** Load-test traffic marker. Honoured only when `trusted`. */
+  loadTest?: boolean;
+  /** The hints come from a trusted source. Without it they are ignored, and the decision says so. */
+  trusted?: boolean;
+}
+
+export const MAX_ID_LENGTH = 256;
+const REASON_INDEX = new Map(REASONS.map((r, i) => [r, i]));
+
+/** Per-reason and per-ignored-hint counts since the router was created. */
+export interface RouteCounts {
+  readonly decisions: number;
+  readonly byReason: Readonly<Record<ReasonCode, number>>;
+  readonly ignored: Readonly<Record<'untrustedVersion' | 'unknownVersion' | 'untrustedLoadTest' | 'invalidUnit', number>>;
+}
+
+export class Router {
+  private current: RouteTables;
+  private readonly reasonCounts = new Float64Array(REASONS.length);
+  private readonly ignoredCounts = new Float64Array(4);
+
+  constructor(tables: RouteTables) {
+    this.current = tables;
+  }
+
+  get tables(): RouteTables {
+    return this.current;
+  }
+
+  /** Replaces the tables in one assignment: decisions already made keep the tables they were made with. */
+  swap(tables: RouteTables): void {
+    this.current = tables;
+  }
+
+  route(scene: unknown, unit?: unknown, hints?: RouteHints | null): Decision {
+    const t = this.current;
+    if (typeof scene !== 'string' || scene.length === 0 || scene.length > MAX_ID_LENGTH) {
+      return this.reject(Reason.InvalidScene, typeof scene === 'string' && scene.length <= MAX_ID_LENGTH ? scene : null, null, t);
+    }
+    const s = t.scenes.get(scene, sceneHash(scene));
+    if (s === undefined) return this.reject(Reason.UnknownScene, scene, null, t);
+    if (!s.deployed) return this.reject(Reason.NotDeployed, s.id, s, t);
+
+    let ignored = 0;
+    const hasUnit = typeof unit === 'string' && unit.length > 0 && unit.length <= MAX_ID_LENGTH;
+    if (!hasUnit && unit !== undefined && unit !== null && unit !== '') ignored |= Ignored.InvalidUnit;
+    const u = hasUnit ? unitHash(unit) : 0;
+
+    let loadTest = false;
+    if (hints) {
+      const trusted = hints.trusted === true;
+      if (hints.loadTest === true) {
+        if (trusted) loadTest = true;
+        else ignored |= Ignored.UntrustedLoadTest;
+      }
+      const wanted = hints.version;
+      if (typeof wanted === 'string' && wanted.length > 0) {
+        if (!trusted) ignored |= Ignored.UntrustedVersion;
+        else {
+          const v = wanted.length <= MAX_ID_LENGTH ? s.byName.get(wanted) : undefined;
+          if (v !== undefined && (v.stage !== 'lt' || loadTest)) return this.decide(s, v, Reason.Explicit, -1, ignored, loadTest, u, hasUnit, t);
+          ignored |= Ignored.UnknownVersion;
+        }
+      }
+    }
+    if (loadTest) {
+      if (s.lt === null) return this.reject(Reason.NoLoadTestVersion, s.id, s, t, ignored);
+      return this.decide(s, s.lt, Reason.LoadTest, -1, ignored, true, u, hasUnit, t);
+    }
+    if (!hasUnit) return this.decide(s, s.base, Reason.NoUnit, -1, ignored, false, 0, false, t);
+    if (s.whitelist.size > 0) {
+      const pinned = s.whitelist.get(unit as string, u);
+      if (pinned !== undefined) return this.decide(s, pinned, Reason.Whitelist, -1, ignored, false, u, true, t);
+    }
+    const bucket = bucketOf(s.salt, u);
+    return this.decide(s, s.versions[s.split[bucket]!]!, Reason.Split, bucket, ignored, false, u, true, t);
+  }
+
+  counts(): RouteCounts {
+    const byReason = Object.fromEntries(REASONS.map((r, i) => [r, this.reasonCounts[i]!])) as Record<ReasonCode, number>;
+    const [untrustedVersion, unknownVersion, untrustedLoadTest, invalidUnit] = this.ignoredCounts;
+    return {
+      decisions: this.reasonCounts.reduce((a, b) => a + b, 0),
+      byReason,
+      ignored: { untrustedVersion: untrustedVersion!, unknownVersion: unknownVersion!, untrustedLoadTest: untrustedLoadTest!, invalidUnit: invalidUnit! },
+    };
+  }
+
+  private decide(s: CompiledScene, v: CompiledVersion, reason: ReasonCode, bucket: number, ignored: number, loadTest: boolean, u: number, hasUnit: boolean, t: RouteTables): Decision {
+    this.count(reason, ignored);
+    return new Decision(s.id, v.name, v.stage, reason, bucket, t.configVersion, ignored, loadTest, u, hasUnit, v, s);
+  }
+
+  private reject(reason: ReasonCode, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0): Decision {
+    this.count(reason, ignored);
+    return new Decision(scene, null, null, reason, -1, t.configVersion, ignored, false, 0, false, null, s);
+  }
+
+  private count(reason: ReasonCode, ignored: number): void {
+    this.reasonCounts[REASON_INDEX.get(reason)!]!++;
+    if (ignored !== 0) {
+      for (let bit = 0; bit < 4; bit++) if (ignored & (1 << bit)) this.ignoredCounts[bit]!++;
+    }
+  }
+}

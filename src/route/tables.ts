@@ -1,0 +1,157 @@
+/**
+ * Compiles a validated config into the immutable tables the hot path reads: per scene a 10,000-slot bucket table
+ * for the code split, a whitelist hash table, and per layer an arm table; per version a param index that says which
+ * layer owns each param, with each arm's value precomputed. Nothing here runs per request.
+ */
+import type { GearshiftConfig, SceneConfig, Stage } from '../config/schema.js';
+import type { JsonValue } from '../config/shape.js';
+import { BUCKETS, toBuckets } from '../config/validate.js';
+import { FNV_OFFSET, fnv1aUtf8, saltState, unitHash } from './hash.js';
+import { StringTable } from './string-table.js';
+
+export interface CompiledArm {
+  readonly name: string;
+  readonly index: number;
+  readonly params: Readonly<Record<string, JsonValue>>;
+}
+
+export interface CompiledLayer {
+  readonly name: string;
+  readonly seed: string;
+  readonly salt: number;
+  /** bucket → arm index */
+  readonly table: Uint16Array;
+  readonly arms: readonly CompiledArm[];
+}
+
+/** Where a version reads a param from: a layer's arms (value per arm) or the scene default. */
+export interface ParamSource {
+  readonly layer: CompiledLayer | null;
+  readonly byArm: readonly (JsonValue | undefined)[];
+  readonly fallback: JsonValue | undefined;
+}
+
+export interface CompiledVersion {
+  readonly name: string;
+  readonly stage: Stage;
+  readonly index: number;
+  readonly scene: CompiledScene;
+  readonly layers: readonly CompiledLayer[];
+  readonly params: ReadonlyMap<string, ParamSource>;
+}
+
+export interface CompiledScene {
+  readonly id: string;
+  readonly index: number;
+  readonly deployed: boolean;
+  readonly seed: string;
+  readonly salt: number;
+  readonly rtBudgetMs: number;
+  readonly versions: readonly CompiledVersion[];
+  readonly byName: ReadonlyMap<string, CompiledVersion>;
+  readonly base: CompiledVersion;
+  readonly lt: CompiledVersion | null;
+  /** bucket → version index */
+  readonly split: Uint16Array;
+  readonly whitelist: StringTable<CompiledVersion>;
+  readonly layers: readonly CompiledLayer[];
+}
+
+export interface RouteTables {
+  readonly configVersion: string;
+  readonly scenes: StringTable<CompiledScene>;
+  readonly sceneList: readonly CompiledScene[];
+  /** The document these tables were compiled from (deep-frozen copy). */
+  readonly config: Readonly<GearshiftConfig>;
+}
+
+/** Scene ids are hashed with the same FNV-1a as units, so a fresh request string is never hashed by V8's Map. */
+export const sceneHash = (id: string): number => fnv1aUtf8(FNV_OFFSET, id);
+
+/** Fills `table` with owner indexes in order: each owner takes the next `buckets` slots. */
+function fillTable(table: Uint16Array, owners: readonly { index: number; buckets: number }[]): void {
+  let at = 0;
+  for (const { index, buckets } of owners) {
+    table.fill(index, at, at + buckets);
+    at += buckets;
+  }
+}
+
+function compileLayer(sceneSeed: string, layer: NonNullable<SceneConfig['layers']>[number]): CompiledLayer {
+  const seed = layer.seed ?? `${sceneSeed}/${layer.name}`;
+  const arms = layer.arms.map((a, index) => ({ name: a.name, index, params: a.params ?? {} }));
+  const table = new Uint16Array(BUCKETS);
+  fillTable(table, layer.arms.map((a, index) => ({ index, buckets: toBuckets(a.weight) })));
+  return { name: layer.name, seed, salt: saltState(seed), table, arms };
+}
+
+function compileScene(id: string, index: number, cfg: SceneConfig, deployed: boolean): CompiledScene {
+  const seed = cfg.seed ?? id;
+  const layerCfgs = cfg.layers ?? [];
+  const layers = layerCfgs.map((l) => compileLayer(seed, l));
+  const versions: CompiledVersion[] = [];
+  const scene = { id, index, deployed, seed, salt: saltState(seed), rtBudgetMs: cfg.rtBudgetMs ?? 200, versions, layers } as Omit<
+    CompiledScene,
+    'byName' | 'base' | 'lt' | 'split' | 'whitelist'
+  > as CompiledScene;
+
+  for (const [name, v] of Object.entries(cfg.versions)) {
+    const applying = layers.filter((_, i) => !layerCfgs[i]!.versions || layerCfgs[i]!.versions!.includes(name));
+    const params = new Map<string, ParamSource>();
+    for (const [param, value] of Object.entries(cfg.params ?? {})) params.set(param, { layer: null, byArm: [], fallback: value });
+    for (const layer of applying) {
+      const names = new Set(layer.arms.flatMap((a) => Object.keys(a.params)));
+      for (const param of names) {
+        const fallback = cfg.params && Object.hasOwn(cfg.params, param) ? cfg.params[param] : undefined;
+        const byArm = layer.arms.map((a) => (Object.hasOwn(a.params, param) ? a.params[param] : fallback));
+        params.set(param, { layer, byArm, fallback });
+      }
+    }
+    versions.push({ name, stage: v.stage, index: versions.length, scene, layers: applying, params });
+  }
+  const byName = new Map(versions.map((v) => [v.name, v]));
+  const base = versions.find((v) => v.stage === 'base')!;
+  const split = new Uint16Array(BUCKETS).fill(base.index);
+  const shares = (cfg.split ?? []).filter((e) => e.version !== base.name);
+  fillTable(split, shares.map((e) => ({ index: byName.get(e.version)!.index, buckets: toBuckets(e.weight) })));
+  const whitelist = new StringTable(
+    Object.entries(cfg.whitelist ?? {}).map(([unit, version]) => [unit, byName.get(version)!] as const),
+    unitHash,
+  );
+  return Object.assign(scene, { byName, base, lt: versions.find((v) => v.stage === 'lt') ?? null, split, whitelist });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** A stable label for a document without `version`: FNV-1a of its canonical JSON (keys sorted). */
+export function contentVersion(config: unknown): string {
+  const canonical = JSON.stringify(config, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+  return `h${(fnv1aUtf8(FNV_OFFSET, canonical) >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** `config` must already be valid (see validateConfig). */
+export function compileTables(config: GearshiftConfig): RouteTables {
+  const frozen = deepFreeze(structuredClone(config));
+  const deployed = frozen.deployedHere === undefined || frozen.deployedHere === '*' ? null : new Set(frozen.deployedHere);
+  const sceneList = Object.entries(frozen.scenes).map(([id, cfg], i) => compileScene(id, i, cfg, deployed === null || deployed.has(id)));
+  // Shallow freezes: the typed bucket tables cannot be frozen, and are never handed out.
+  for (const s of sceneList) {
+    s.versions.forEach((v) => Object.freeze(v));
+    Object.freeze(s.versions);
+    Object.freeze(s);
+  }
+  return Object.freeze({
+    configVersion: frozen.version ?? contentVersion(frozen),
+    scenes: new StringTable(sceneList.map((s) => [s.id, s] as const), sceneHash),
+    sceneList,
+    config: frozen,
+  });
+}
