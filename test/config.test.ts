@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { configJsonSchema } from '../src/config/schema.js';
+import { validateConfig } from '../src/config/validate.js';
+import { ConfigError, GearshiftError } from '../src/errors.js';
+import { feedConfig } from './helpers.js';
+
+/** Validates a mutated copy of the feed config and returns the issues as "path: message" lines. */
+function issuesOf(mutate: (c: any) => void): string[] {
+  const c: any = structuredClone(feedConfig());
+  mutate(c);
+  try {
+    validateConfig(c);
+    return [];
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e).toBeInstanceOf(GearshiftError);
+    expect((e as ConfigError).code).toBe('GEARSHIFT_CONFIG_INVALID');
+    return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+}
+
+const expectIssue = (mutate: (c: any) => void, path: string, message: RegExp) => {
+  const issues = issuesOf(mutate);
+  expect(issues.some((i) => i.startsWith(`${path}: `) && message.test(i)), `got:\n${issues.join('\n')}`).toBe(true);
+};
+
+describe('config validation', () => {
+  it('accepts the reference config', () => expect(issuesOf(() => {})).toEqual([]));
+
+  it('refuses non-objects', () => {
+    expect(() => validateConfig(null)).toThrowError(/\(root\): expected an object, got null/);
+    expect(() => validateConfig('scenes')).toThrowError(ConfigError);
+  });
+
+  it('requires scenes', () => expectIssue((c) => delete c.scenes, 'scenes', /required field is missing/));
+  it('refuses unknown fields (typos)', () => expectIssue((c) => (c.scenes.feed.rtBudget = 5), 'scenes.feed.rtBudget', /unknown field/));
+  it('refuses a scene without base', () => expectIssue((c) => (c.scenes.search.versions = { v1: { stage: 'up' } }), 'scenes.search.versions', /exactly one version with stage "base"/));
+  it('refuses two base versions', () => expectIssue((c) => (c.scenes.feed.versions.wip.stage = 'base'), 'scenes.feed.versions', /exactly one "base"/));
+  it('refuses two lt versions', () => expectIssue((c) => (c.scenes.feed.versions.wip.stage = 'lt'), 'scenes.feed.versions', /at most one "lt"/));
+  it('refuses an unknown stage', () => expectIssue((c) => (c.scenes.feed.versions.wip.stage = 'beta'), 'scenes.feed.versions.wip.stage', /expected one of "dev", "up", "base", "lt"/));
+
+  it('refuses split weights that do not add up', () => expectIssue((c) => (c.scenes.feed.split[2].weight = 80), 'scenes.feed.split', /must add up to 100.*got 95/));
+  it('refuses split weights finer than one bucket', () => expectIssue((c) => ((c.scenes.feed.split[1].weight = 5.005), (c.scenes.feed.split[2].weight = 84.995)), 'scenes.feed.split[1].weight', /at most 2 decimals/));
+  it('refuses a split to a missing version', () => expectIssue((c) => (c.scenes.feed.split[0].version = 'ghost'), 'scenes.feed.split[0].version', /does not exist/));
+  it('refuses a split to a dev version', () => expectIssue((c) => (c.scenes.feed.split[0].version = 'wip'), 'scenes.feed.split[0].version', /only "base" and "up".*"dev"/));
+  it('refuses a split to an lt version', () => expectIssue((c) => (c.scenes.feed.split[0].version = 'soak'), 'scenes.feed.split[0].version', /"lt"/));
+  it('refuses a version twice in the split', () => expectIssue((c) => (c.scenes.feed.split[1].version = 'refactor'), 'scenes.feed.split[1].version', /duplicate version/));
+  it('refuses negative weights', () => expectIssue((c) => (c.scenes.feed.split[0].weight = -1), 'scenes.feed.split[0].weight', />= 0/));
+
+  it('refuses a whitelist pin to a missing version', () => expectIssue((c) => (c.scenes.feed.whitelist.carol = 'ghost'), 'scenes.feed.whitelist.carol', /which this scene does not have/));
+  it('refuses a whitelist pin to the lt version', () => expectIssue((c) => (c.scenes.feed.whitelist.carol = 'soak'), 'scenes.feed.whitelist.carol', /load-test version/));
+  it('refuses an oversized whitelist unit id', () => expectIssue((c) => (c.scenes.feed.whitelist['u'.repeat(300)] = 'wip'), `scenes.feed.whitelist.${'u'.repeat(300)}`, /key: expected at most 256 characters/));
+
+  it('refuses duplicate layer names', () => expectIssue((c) => (c.scenes.feed.layers[1].name = 'rank'), 'scenes.feed.layers[1].name', /duplicate layer name/));
+  it('refuses duplicate arm names', () => expectIssue((c) => (c.scenes.feed.layers[0].arms[1].name = 'control'), 'scenes.feed.layers[0].arms[1].name', /duplicate arm name/));
+  it('refuses arm weights that do not add up', () => expectIssue((c) => (c.scenes.feed.layers[1].arms[1].weight = 70), 'scenes.feed.layers[1].arms', /must add up to 100/));
+  it('refuses a layer limited to a missing version', () => expectIssue((c) => (c.scenes.feed.layers[0].versions = ['ghost']), 'scenes.feed.layers[0].versions[0]', /does not exist/));
+  it('refuses a param set by two layers for the same version', () =>
+    expectIssue((c) => (c.scenes.feed.layers[1].arms[0].params = { model: 'x' }), 'scenes.feed.layers[1]', /param "model" is also set by layer "rank"/));
+  it('allows the same param in two layers that apply to disjoint versions', () =>
+    expect(issuesOf((c) => ((c.scenes.feed.layers[0].versions = ['main']), (c.scenes.feed.layers[1].versions = ['canary']), (c.scenes.feed.layers[1].arms[0].params = { model: 'x' })))).toEqual([]));
+  it('refuses layer seeds equal to the split seed', () => expectIssue((c) => (c.scenes.feed.layers[0].seed = 'feed'), 'scenes.feed.layers[0].seed', /also used at scenes.feed.seed/));
+
+  it('refuses non-finite numbers', () => {
+    expectIssue((c) => (c.scenes.feed.rtBudgetMs = Number.NaN), 'scenes.feed.rtBudgetMs', /finite number/);
+    expectIssue((c) => (c.scenes.feed.rtBudgetMs = Number.POSITIVE_INFINITY), 'scenes.feed.rtBudgetMs', /finite number/);
+    expectIssue((c) => (c.scenes.feed.params.x = Number.NaN), 'scenes.feed.params.x', /finite number/);
+  });
+  it('refuses oversized strings', () => {
+    expectIssue((c) => (c.version = 'v'.repeat(200)), 'version', /at most 128 characters/);
+    expectIssue((c) => (c.scenes.feed.params.x = 'p'.repeat(5000)), 'scenes.feed.params.x', /at most 4096 characters/);
+  });
+  it('refuses bad names', () => expectIssue((c) => (c.scenes['bad name'] = c.scenes.search), 'scenes["bad name"]', /key: expected a string matching/));
+  it('refuses prototype-polluting keys anywhere', () => {
+    const doc = JSON.parse('{"scenes":{"feed":{"versions":{"v":{"stage":"base"}},"params":{"__proto__":{"polluted":true}}}}}');
+    expect(() => validateConfig(doc)).toThrowError(/scenes.feed.params.__proto__: the key "__proto__" is not allowed/);
+    expect(({} as any).polluted).toBeUndefined();
+  });
+  it('refuses params nested too deep', () => expectIssue((c) => (c.scenes.feed.params.deep = JSON.parse('['.repeat(12) + ']'.repeat(12))), 'scenes.feed.params.deep[0][0][0][0][0][0][0][0][0]', /nested at most 8 deep/));
+  it('refuses deployedHere naming an unconfigured or repeated scene', () => {
+    expectIssue((c) => (c.deployedHere = ['feed', 'ghost']), 'deployedHere[1]', /not configured/);
+    expectIssue((c) => (c.deployedHere = ['feed', 'feed']), 'deployedHere[1]', /duplicate scene id/);
+  });
+  it('reports every issue at once, each with its path', () => {
+    const issues = issuesOf((c) => {
+      c.scenes.feed.split[2].weight = 1;
+      c.scenes.feed.whitelist.carol = 'ghost';
+    });
+    expect(issues.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('JSON Schema', () => {
+  it('is derived from the same shapes and describes defaults', () => {
+    const schema = configJsonSchema() as any;
+    const scene = schema.properties.scenes.additionalProperties;
+    expect(schema.required).toEqual(['scenes']);
+    expect(scene.properties.rtBudgetMs).toMatchObject({ type: 'number', default: 200 });
+    expect(scene.properties.versions.additionalProperties.properties.stage.enum).toEqual(['dev', 'up', 'base', 'lt']);
+    expect(scene.additionalProperties).toBe(false);
+    expect(JSON.parse(JSON.stringify(schema))).toBeTruthy();
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { diffConfigs, formatChange } from '../src/config/diff.js';
+import { createGearshift } from '../src/engine.js';
+import { feedConfig } from './helpers.js';
+
+describe('release diff', () => {
+  it('lists changes by path, matching named array entries by name', () => {
+    const a = feedConfig({ version: 'v1' });
+    const b = feedConfig({ version: 'v2' });
+    b.scenes.feed!.layers!.reverse();
+    b.scenes.feed!.layers![0]!.arms[1]!.params = { recallDepth: 900 };
+    delete b.scenes.feed!.whitelist!.bob;
+    b.scenes.feed!.versions.next = { stage: 'dev' };
+    const lines = diffConfigs(a, b).map(formatChange);
+    expect(lines).toEqual([
+      '~ version: "v1" → "v2"',
+      '+ scenes.feed.versions.next: {"stage":"dev"}',
+      '- scenes.feed.whitelist.bob: "canary"',
+      '~ scenes.feed.layers["recall"].arms["b"].params.recallDepth: 800 → 900',
+      '~ scenes.feed.layers: ["rank","recall"] → ["recall","rank"]',
+    ]);
+  });
+
+  it('is empty for an identical document and says so', () => {
+    const gs = createGearshift({ config: feedConfig({ version: 'v1' }) });
+    const diff = gs.reload(feedConfig({ version: 'v1' }));
+    expect(diff.empty).toBe(true);
+    expect(diff.toString()).toBe('config v1 → v1: 0 changes');
+  });
+
+  it('flags a seed change as re-bucketing every unit', () => {
+    const gs = createGearshift({ config: feedConfig() });
+    const next = feedConfig();
+    next.scenes.feed!.seed = 'feed-2026';
+    expect(gs.reload(next).moves).toEqual([{ scene: 'feed', buckets: 10_000, flows: { 'seed changed: every unit re-bucketed': 10_000 } }]);
+  });
+});

@@ -1,0 +1,276 @@
+import { describe, expect, it } from 'vitest';
+import { createGearshift } from '../src/engine.js';
+import { Ignored, Reason } from '../src/route/decision.js';
+import { chiSquare, feedConfig, units } from './helpers.js';
+
+/** Chi-square 99.9% quantiles: the tests use fixed ids, so they are deterministic; the bound says how lucky they may be. */
+const CHI2_999 = { df1: 10.83, df3: 16.27, df99: 148.23 };
+
+describe('routing precedence', () => {
+  const gs = createGearshift({ config: feedConfig() });
+
+  it('rejects an unknown scene, never guesses', () => {
+    const d = gs.route('nope', 'user-1');
+    expect(d.ok).toBe(false);
+    expect(d.reason).toBe(Reason.UnknownScene);
+    expect(d.version).toBeNull();
+    expect(d.scene).toBe('nope');
+  });
+
+  it('rejects a scene that is configured but not deployed here', () => {
+    const only = createGearshift({ config: feedConfig({ deployedHere: ['search'] }) });
+    expect(only.route('feed', 'user-1').reason).toBe(Reason.NotDeployed);
+    expect(only.route('search', 'user-1').reason).toBe(Reason.Split);
+  });
+
+  it('honours a trusted explicit version, even over load-test and whitelist', () => {
+    const d = gs.route('feed', 'alice', { version: 'refactor', loadTest: true, trusted: true });
+    expect([d.version, d.reason, d.loadTest]).toEqual(['refactor', Reason.Explicit, true]);
+  });
+
+  it('ignores an untrusted explicit version and says so', () => {
+    const d = gs.route('feed', 'user-1', { version: 'wip' });
+    expect(d.version).not.toBe('wip');
+    expect(d.ignored & Ignored.UntrustedVersion).toBeTruthy();
+    expect(d.explain()).toContain('untrusted_version');
+  });
+
+  it('falls through on a trusted version the scene does not have, and says so', () => {
+    const d = gs.route('feed', 'user-1', { version: 'ghost', trusted: true });
+    expect(d.reason).toBe(Reason.Split);
+    expect(d.ignored & Ignored.UnknownVersion).toBeTruthy();
+  });
+
+  it('does not reach lt by explicit version outside load-test traffic', () => {
+    const d = gs.route('feed', 'user-1', { version: 'soak', trusted: true });
+    expect(d.stage).not.toBe('lt');
+    expect(d.ignored & Ignored.UnknownVersion).toBeTruthy();
+  });
+
+  it('sends trusted load-test traffic to lt, before the whitelist', () => {
+    const d = gs.route('feed', 'alice', { loadTest: true, trusted: true });
+    expect([d.version, d.stage, d.reason, d.loadTest]).toEqual(['soak', 'lt', Reason.LoadTest, true]);
+  });
+
+  it('refuses load-test traffic for a scene without lt rather than serving base', () => {
+    const d = gs.route('search', 'user-1', { loadTest: true, trusted: true });
+    expect(d.ok).toBe(false);
+    expect(d.reason).toBe(Reason.NoLoadTestVersion);
+  });
+
+  it('treats an untrusted load-test marker as ordinary traffic and flags it', () => {
+    const d = gs.route('feed', 'user-1', { loadTest: true });
+    expect(d.stage).not.toBe('lt');
+    expect(d.loadTest).toBe(false);
+    expect(d.ignored & Ignored.UntrustedLoadTest).toBeTruthy();
+  });
+
+  it('pins whitelisted units before the split', () => {
+    expect(gs.route('feed', 'alice')).toMatchObject({ version: 'wip', stage: 'dev', reason: Reason.Whitelist, bucket: -1 });
+    expect(gs.route('feed', 'bob')).toMatchObject({ version: 'canary', reason: Reason.Whitelist });
+  });
+
+  it('splits other units by bucket and never reaches dev by split', () => {
+    const seen = new Map<string, number>();
+    for (const u of units(20_000)) {
+      const d = gs.route('feed', u);
+      expect(d.reason).toBe(Reason.Split);
+      expect(d.bucket).toBeGreaterThanOrEqual(0);
+      seen.set(d.version!, (seen.get(d.version!) ?? 0) + 1);
+    }
+    expect([...seen.keys()].sort()).toEqual(['canary', 'main', 'refactor']);
+    expect(seen.get('refactor')! / 20_000).toBeCloseTo(0.1, 1);
+    expect(seen.get('canary')! / 20_000).toBeCloseTo(0.05, 1);
+  });
+
+  it('gives a request without a unit the base version and every layer first arm', () => {
+    for (const unit of [undefined, null, '']) {
+      const d = gs.route('feed', unit);
+      expect(d).toMatchObject({ version: 'main', reason: Reason.NoUnit, bucket: -1, ignored: 0 });
+      expect(d.arms()).toEqual({ rank: 'control', recall: 'a' });
+    }
+  });
+
+  it('is deterministic: the same unit always gets the same decision', () => {
+    const a = units(1000).map((u) => gs.route('feed', u).explain());
+    const b = units(1000).map((u) => gs.route('feed', u).explain());
+    expect(b).toEqual(a);
+  });
+});
+
+describe('split uniformity and ramp stability', () => {
+  it('spreads units uniformly over buckets (chi-square over 100 bucket ranges)', () => {
+    const gs = createGearshift({ config: feedConfig() });
+    const counts = new Array(100).fill(0);
+    for (const u of units(200_000)) counts[Math.floor(gs.route('feed', u).bucket / 100)]++;
+    expect(chiSquare(counts, new Array(100).fill(0.01))).toBeLessThan(CHI2_999.df99);
+  });
+
+  it('ramping up 5% → 10% keeps every unit that was on up and moves only the difference from base', () => {
+    const before = createGearshift({ config: feedConfig({ upWeight: 5 }) });
+    const after = createGearshift({ config: feedConfig({ upWeight: 10 }) });
+    let moved = 0;
+    const ids = units(100_000);
+    for (const u of ids) {
+      const a = before.route('feed', u).version;
+      const b = after.route('feed', u).version;
+      if (a === 'canary') expect(b).toBe('canary');
+      if (a === 'refactor') expect(b).toBe('refactor');
+      if (a !== b) {
+        expect([a, b]).toEqual(['main', 'canary']);
+        moved++;
+      }
+    }
+    expect(moved / ids.length).toBeCloseTo(0.05, 2);
+  });
+
+  it('the release diff reports the moved share', () => {
+    const gs = createGearshift({ config: feedConfig({ upWeight: 5 }) });
+    const diff = gs.reload(feedConfig({ upWeight: 10 }));
+    expect(diff.moves).toEqual([{ scene: 'feed', buckets: 500, flows: { 'main → canary': 500 } }]);
+    expect(diff.toString()).toContain('5.00% of units change version (main → canary 5.00%)');
+  });
+});
+
+describe('business layers', () => {
+  const gs = createGearshift({ config: feedConfig() });
+  const ids = units(200_000);
+
+  it('each layer splits 100,000+ ids per arm within the chi-square bound', () => {
+    const rank = [0, 0];
+    const recall = [0, 0];
+    for (const u of ids) {
+      const d = gs.route('feed', u);
+      rank[d.arm('rank') === 'control' ? 0 : 1]!++;
+      recall[d.arm('recall') === 'a' ? 0 : 1]!++;
+    }
+    expect(chiSquare(rank, [0.5, 0.5])).toBeLessThan(CHI2_999.df1);
+    expect(chiSquare(recall, [0.25, 0.75])).toBeLessThan(CHI2_999.df1);
+  });
+
+  it('layers are independent of each other and of the code split (contingency chi-square)', () => {
+    // rank arm × recall arm: joint shares must be the product of the marginals.
+    const joint = [0, 0, 0, 0];
+    // code version × rank arm among split traffic
+    const byVersion = new Map<string, [number, number]>();
+    for (const u of ids) {
+      const d = gs.route('feed', u);
+      const r = d.arm('rank') === 'control' ? 0 : 1;
+      joint[r * 2 + (d.arm('recall') === 'a' ? 0 : 1)]!++;
+      const row = byVersion.get(d.version!) ?? [0, 0];
+      row[r]++;
+      byVersion.set(d.version!, row);
+    }
+    expect(chiSquare(joint, [0.125, 0.375, 0.125, 0.375])).toBeLessThan(CHI2_999.df3);
+    for (const [, row] of byVersion) expect(chiSquare(row, [0.5, 0.5])).toBeLessThan(CHI2_999.df1);
+  });
+
+  it('reads params with one call: arm value, else scene default', () => {
+    const d = gs.route('feed', 'user-7');
+    expect(d.param('model')).toBe(d.arm('rank') === 'big' ? 'large' : 'small');
+    expect(d.param('recallDepth')).toBe(d.arm('recall') === 'a' ? 200 : 800);
+    expect(d.param('missing')).toBeUndefined();
+    expect(gs.route('search', 'user-7').param('model')).toBeUndefined();
+  });
+
+  it('limits a layer to some versions', () => {
+    const cfg = feedConfig();
+    cfg.scenes.feed!.layers![1]!.versions = ['refactor'];
+    const limited = createGearshift({ config: cfg });
+    for (const u of units(2000)) {
+      const d = limited.route('feed', u);
+      if (d.version === 'refactor') expect(d.arm('recall')).toBeDefined();
+      else {
+        expect(d.arm('recall')).toBeUndefined();
+        expect(d.param('recallDepth')).toBe(400);
+      }
+    }
+  });
+});
+
+describe('atomic swap under concurrent decisions', () => {
+  it('decisions in flight keep the snapshot they started with; new ones see the new config', async () => {
+    const gs = createGearshift({ config: feedConfig({ version: 'v1' }) });
+    const inFlight = units(200).map((u) => gs.route('feed', u));
+    const expected = inFlight.map((d) => [d.version, d.param('model'), d.param('recallDepth')]);
+
+    const next = feedConfig({ version: 'v2', upWeight: 30 });
+    next.scenes.feed!.layers![0]!.arms[0]!.params = { model: 'tiny' };
+    next.scenes.feed!.params = { recallDepth: 1, model: 'x' };
+    next.scenes.feed!.layers![1]!.arms = [{ name: 'only', weight: 100, params: { recallDepth: 5 } }];
+
+    // Interleave: handlers await while a reload lands in the middle of them.
+    const results = await Promise.all(
+      inFlight.map(async (d, i) => {
+        await new Promise((r) => setImmediate(r));
+        if (i === 100) gs.reload(next);
+        await new Promise((r) => setImmediate(r));
+        return [d.version, d.param('model'), d.param('recallDepth')];
+      }),
+    );
+    expect(results).toEqual(expected);
+    expect(inFlight.every((d) => d.configVersion === 'v1')).toBe(true);
+    const fresh = gs.route('feed', 'user-1');
+    expect(fresh.configVersion).toBe('v2');
+    expect(fresh.param('recallDepth')).toBe(5);
+  });
+
+  it('an invalid reload is refused and the old tables keep serving', () => {
+    const gs = createGearshift({ config: feedConfig({ version: 'v1' }) });
+    const before = units(100).map((u) => gs.route('feed', u).explain());
+    expect(() => gs.reload({ scenes: { feed: { versions: {} } } })).toThrowError(/exactly one version with stage "base"/);
+    expect(gs.configVersion).toBe('v1');
+    expect(units(100).map((u) => gs.route('feed', u).explain())).toEqual(before);
+  });
+});
+
+describe('hostile input', () => {
+  const gs = createGearshift({ config: feedConfig() });
+  const hostile: unknown[] = ['', 'x'.repeat(257), 'x'.repeat(1_000_000), '\u0000\u0001\r\n', '__proto__', 'constructor', 'hasOwnProperty', 'feed\u0000', '\ud800', '💥', 42, null, undefined, {}, [], Symbol('s'), () => 1, new String('feed')];
+
+  it('never throws and always explains, for any scene value', () => {
+    for (const scene of hostile) {
+      const d = gs.route(scene, 'user-1');
+      expect(d.ok).toBe(false);
+      expect([Reason.InvalidScene, Reason.UnknownScene]).toContain(d.reason);
+      expect(() => d.explain()).not.toThrow();
+      expect(() => JSON.stringify(d)).not.toThrow();
+    }
+  });
+
+  it('treats an unusable unit id as absent and flags it', () => {
+    for (const unit of ['x'.repeat(257), 42, {}, Symbol('u'), ['a']]) {
+      const d = gs.route('feed', unit);
+      expect(d).toMatchObject({ version: 'main', reason: Reason.NoUnit });
+      expect(d.ignored & Ignored.InvalidUnit).toBeTruthy();
+    }
+  });
+
+  it('routes odd but valid unit ids (control chars, non-ASCII, __proto__) by bucket', () => {
+    for (const unit of ['__proto__', 'constructor', '\u0000', '用户', '\ud800', 'a\r\nb', 'x'.repeat(256)]) {
+      const d = gs.route('feed', unit);
+      expect(d.reason).toBe(Reason.Split);
+      expect(d.param('__proto__')).toBeUndefined();
+    }
+  });
+
+  it('ignores hostile hints', () => {
+    for (const version of ['__proto__', 'x'.repeat(10_000), '', 'constructor']) {
+      const d = gs.route('feed', 'user-1', { version, trusted: true });
+      expect(d.reason).toBe(Reason.Split);
+    }
+    expect(gs.route('feed', 'user-1', { version: 7 as unknown as string, trusted: true }).reason).toBe(Reason.Split);
+  });
+
+  it('counts every decision by reason and every ignored hint', () => {
+    const fresh = createGearshift({ config: feedConfig() });
+    fresh.route('nope', 'u');
+    fresh.route(7, 'u');
+    fresh.route('feed', 'u', { version: 'wip' });
+    fresh.route('feed', 42);
+    const c = fresh.routeCounts();
+    expect(c.decisions).toBe(4);
+    expect(c.byReason).toMatchObject({ unknown_scene: 1, invalid_scene: 1, split: 1, no_unit: 1 });
+    expect(c.ignored).toMatchObject({ untrustedVersion: 1, invalidUnit: 1 });
+  });
+});
