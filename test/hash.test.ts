@@ -1,48 +1,64 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, FNV_OFFSET, fmix32, fnv1aUtf8, saltState, unitHash } from '../src/route/hash.js';
+import { bucketOf, murmurUtf8, saltOf, unitHash } from '../src/route/hash.js';
 
 /** Published vectors, produced by the independent Python implementation in scripts/hash_vectors.py. */
 const VECTORS: [seed: string, unit: string, unitHash: number, bucket: number][] = [
-  ['feed', '', 0x811c9dc5, 1150],
-  ['feed', 'user-42', 0x026073ab, 9558],
-  ['feed', 'alice', 0x872213e7, 4388],
-  ['fund_page', 'device:9f86d081', 0xa11f3ca9, 5136],
-  ['feed/rank', 'user-42', 0x026073ab, 7437],
-  ['检索', '用户-7', 0xd803ba91, 7918],
-  ['feed', 'emoji-\u{1F600}', 0x2da09c9d, 2500],
-  ['s', 'a'.repeat(256), 0x6c44e2c5, 6908],
+  ['feed', '', 0x00000000, 6130],
+  ['feed', 'user-42', 0xb972dad0, 3375],
+  ['feed', 'alice', 0x4c518edd, 4555],
+  ['fund_page', 'device:9f86d081', 0x075c85b8, 380],
+  ['feed/rank', 'user-42', 0xb972dad0, 3001],
+  ['检索', '用户-7', 0xff771d3e, 8070],
+  ['feed', 'emoji-\u{1F600}', 0x84ed3ffb, 8354],
+  ['s', 'a'.repeat(256), 0xa8796809, 3653],
 ];
 
-/** The obvious implementation: encode, then loop over bytes. The fast path must agree with it on every string. */
-function reference(seed: string, unit: string): { u: number; bucket: number } {
-  const fnv = (state: number, bytes: Uint8Array) => bytes.reduce((h, b) => Math.imul(h ^ b, 0x01000193), state);
-  const u = fnv(FNV_OFFSET, new TextEncoder().encode(unit)) >>> 0;
-  const le = new Uint8Array(new Uint32Array([u]).buffer);
-  return { u, bucket: fmix32(fnv(fnv(FNV_OFFSET, new TextEncoder().encode(seed)), le)) % 10_000 };
+/** The obvious implementation: encode with TextEncoder, then MurmurHash3 x86_32 over the bytes. */
+function murmurBytes(bytes: Uint8Array, seed: number): number {
+  const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
+  let h = seed | 0;
+  const n = bytes.length & ~3;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < n; i += 4) {
+    const k = Math.imul(rotl(Math.imul(view.getUint32(i, true), 0xcc9e2d51), 15), 0x1b873593);
+    h = (Math.imul(rotl(h ^ k, 13), 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  for (let i = bytes.length - 1; i >= n; i--) k = (k << 8) | bytes[i]!;
+  if (bytes.length > n) h ^= Math.imul(rotl(Math.imul(k, 0xcc9e2d51), 15), 0x1b873593);
+  h ^= bytes.length;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
+const enc = new TextEncoder();
 
 describe('routing hash', () => {
+  it('is MurmurHash3 x86_32 (published reference vectors)', () => {
+    expect(murmurUtf8('hello', 0)).toBe(0x248bfa47);
+    expect(murmurUtf8('The quick brown fox jumps over the lazy dog', 0)).toBe(0x2e4ff723);
+    expect(murmurUtf8('', 1)).toBe(0x514e28b7);
+  });
+
   it.each(VECTORS)('vector seed=%j unit=%j', (seed, unit, u, bucket) => {
     expect(unitHash(unit)).toBe(u);
-    expect(bucketOf(saltState(seed), unitHash(unit))).toBe(bucket);
+    expect(bucketOf(saltOf(seed), unitHash(unit))).toBe(bucket);
   });
 
-  it('matches a TextEncoder-based reference on ASCII, BMP, astral and lone-surrogate strings', () => {
-    const samples = ['', 'x', 'user-1', 'é', '€', 'ü-ß-ñ', '\u{10FFFF}', '\u{1F600}\u{1F601}', '\ud800', 'a\udc00b', '\ud83d', 'x\ud83d'];
+  it('matches a TextEncoder-based reference on ASCII, BMP, astral and lone-surrogate strings of every length', () => {
+    const samples = ['', 'x', 'ab', 'abc', 'abcd', 'user-1', 'é', '€', 'aé', 'abcé', 'abcdé', 'ü-ß-ñ', '\u{10FFFF}', '\u{1F600}\u{1F601}', '\ud800', 'a\udc00b', '\ud83d', 'x\ud83d', 'abc\ud83d'];
     let seed = 12345;
-    const rnd = () => ((seed = Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-    for (let i = 0; i < 500; i++) {
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) | 0) >>> 0) / 2 ** 32;
+    for (let i = 0; i < 2000; i++) {
       const len = Math.floor(rnd() * 24);
-      samples.push(String.fromCharCode(...Array.from({ length: len }, () => Math.floor(rnd() * 0x10000))));
+      const wide = rnd() < 0.5;
+      samples.push(String.fromCharCode(...Array.from({ length: len }, () => Math.floor(rnd() * (wide ? 0x10000 : 0x80)))));
     }
     for (const s of samples) {
-      const ref = reference('seed', s);
-      expect(unitHash(s), JSON.stringify(s)).toBe(ref.u);
-      expect(bucketOf(saltState('seed'), unitHash(s))).toBe(ref.bucket);
+      const u = murmurBytes(enc.encode(s), 0);
+      expect(unitHash(s), JSON.stringify(s)).toBe(u);
+      const le = new Uint8Array(new Uint32Array([u]).buffer);
+      expect(bucketOf(saltOf('seed'), u)).toBe(murmurBytes(le, murmurBytes(enc.encode('seed'), 0)) % 10_000);
     }
-  });
-
-  it('continuing a salt state equals hashing the concatenated bytes', () => {
-    expect(fnv1aUtf8(saltState('feed'), '/rank') >>> 0).toBe(fnv1aUtf8(FNV_OFFSET, 'feed/rank') >>> 0);
   });
 });

@@ -1,56 +1,41 @@
 /**
- * The routing hash, defined byte-exact so any service in any language can reproduce a decision:
+ * The routing hash, defined byte-exact so any service in any language can reproduce a decision with a stock
+ * MurmurHash3 library:
  *
- *   unitHash(unit)        = FNV-1a-32 over the UTF-8 bytes of the unit id
- *                           (lone surrogates encode as U+FFFD, exactly as TextEncoder does)
- *   saltState(seed)       = FNV-1a-32 over the UTF-8 bytes of the seed (the state is kept, not finalised)
- *   bucket(seed, unit)    = fmix32( FNV-1a continued from saltState(seed) over the 4 bytes of unitHash,
- *                                   least significant byte first ) mod 10000
+ *   unitHash(unit)     = murmur3_x86_32( UTF-8 bytes of the unit id, seed 0 )
+ *                        (lone surrogates encode as U+FFFD, exactly as TextEncoder does)
+ *   saltOf(seed)       = murmur3_x86_32( UTF-8 bytes of the seed string, seed 0 )
+ *   bucket(seed, unit) = murmur3_x86_32( the 4 bytes of unitHash, least significant first, seed saltOf(seed) ) mod 10000
  *
- * fmix32 is MurmurHash3's finaliser. Hashing the unit once and continuing each salt's precomputed state over just
- * four bytes lets one request derive independent buckets for the code split and every layer at the cost of one pass
- * over the unit id. The modulo bias of 2^32 mod 10000 is below 2e-6 per bucket.
+ * Hashing the unit once and re-mixing its 32-bit hash under each salt lets one request derive independent buckets
+ * for the code split and every layer at the cost of one pass over the unit id. MurmurHash3 consumes 4 bytes per
+ * multiply-rotate round, about three times faster here than a byte-at-a-time FNV-1a. The modulo bias of
+ * 2^32 mod 10000 is below 2e-6 per bucket.
  */
-export const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
 
-/** Continues an FNV-1a-32 state over the UTF-8 encoding of `s`, without allocating the bytes. */
-export function fnv1aUtf8(state: number, s: string): number {
-  let h = state;
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) {
-      h = Math.imul(h ^ c, FNV_PRIME);
-      continue;
-    }
-    if (c < 0x800) {
-      h = Math.imul(h ^ (0xc0 | (c >> 6)), FNV_PRIME);
-    } else {
-      if (c >= 0xd800 && c <= 0xdfff) {
-        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          i++;
-          h = Math.imul(h ^ (0xf0 | (c >> 18)), FNV_PRIME);
-          h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), FNV_PRIME);
-          h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
-          h = Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
-          continue;
-        }
-        c = 0xfffd; // lone surrogate
-      }
-      h = Math.imul(h ^ (0xe0 | (c >> 12)), FNV_PRIME);
-      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
-    }
-    h = Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
-  }
-  return h;
+/** MurmurHash3's block mix: one 4-byte little-endian block `k` into state `h`. */
+function mixBlock(h: number, k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, C2);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-export const unitHash = (unit: string): number => fnv1aUtf8(FNV_OFFSET, unit) >>> 0;
-export const saltState = (seed: string): number => fnv1aUtf8(FNV_OFFSET, seed);
+/** MurmurHash3's tail (1–3 leftover bytes in `k`) and finaliser, given the total byte length. */
+function finish(h: number, k: number, tailBytes: number, byteLength: number): number {
+  if (tailBytes > 0) {
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
+  }
+  return fmix32(h ^ byteLength);
+}
 
-/** MurmurHash3 fmix32: spreads every input bit over the output so nearby unit hashes land in unrelated buckets. */
+/** MurmurHash3 fmix32: spreads every input bit over the output. */
 export function fmix32(x: number): number {
   let h = x;
   h ^= h >>> 16;
@@ -61,11 +46,80 @@ export function fmix32(x: number): number {
   return h >>> 0;
 }
 
-/** The bucket (0..9999) of a unit under one salt. */
+/**
+ * murmur3_x86_32 of the UTF-8 encoding of `s`, without allocating the bytes. Ids are almost always ASCII, so the
+ * loop takes four characters per round until it meets a non-ASCII one, then hands over to a byte-wise encoder
+ * (a branchy loop body would cost the common case about half its speed).
+ */
+export function murmurUtf8(s: string, seed: number): number {
+  let h = seed | 0;
+  const n = s.length;
+  const blocks = n & ~3;
+  let i = 0;
+  for (; i < blocks; i += 4) {
+    const c0 = s.charCodeAt(i);
+    const c1 = s.charCodeAt(i + 1);
+    const c2 = s.charCodeAt(i + 2);
+    const c3 = s.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) return murmurUtf8From(s, i, h, i);
+    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+  }
+  let k = 0;
+  for (let shift = 0; i < n; i++, shift += 8) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return murmurUtf8From(s, blocks, h, blocks);
+    k |= c << shift;
+  }
+  return finish(h, k, n - blocks, n) >>> 0;
+}
+
+/** The general case: encodes UTF-8 byte by byte from `from` (a block boundary), `bytes` already consumed. */
+function murmurUtf8From(s: string, from: number, state: number, bytes: number): number {
+  let h = state;
+  let k = 0;
+  let fill = 0;
+  let length = bytes;
+  const put = (b: number): void => {
+    k |= b << (fill * 8);
+    length++;
+    if (++fill === 4) {
+      h = mixBlock(h, k);
+      k = 0;
+      fill = 0;
+    }
+  };
+  for (let i = from; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) put(c);
+    else if (c < 0x800) {
+      put(0xc0 | (c >> 6));
+      put(0x80 | (c & 0x3f));
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+          put(0xf0 | (c >> 18));
+          put(0x80 | ((c >> 12) & 0x3f));
+          put(0x80 | ((c >> 6) & 0x3f));
+          put(0x80 | (c & 0x3f));
+          continue;
+        }
+        c = 0xfffd; // lone surrogate, as TextEncoder encodes it
+      }
+      put(0xe0 | (c >> 12));
+      put(0x80 | ((c >> 6) & 0x3f));
+      put(0x80 | (c & 0x3f));
+    }
+  }
+  return finish(h, k, fill, length) >>> 0;
+}
+
+export const unitHash = (unit: string): number => murmurUtf8(unit, 0);
+export const saltOf = (seed: string): number => murmurUtf8(seed, 0);
+
+/** The bucket (0..9999) of a unit under one salt: murmur3 of the unit hash's 4 bytes, seeded with the salt. */
 export function bucketOf(salt: number, unit: number): number {
-  let h = Math.imul(salt ^ (unit & 0xff), FNV_PRIME);
-  h = Math.imul(h ^ ((unit >>> 8) & 0xff), FNV_PRIME);
-  h = Math.imul(h ^ ((unit >>> 16) & 0xff), FNV_PRIME);
-  h = Math.imul(h ^ (unit >>> 24), FNV_PRIME);
-  return fmix32(h) % 10_000;
+  return finish(mixBlock(salt, unit), 0, 0, 4) % 10_000;
 }

@@ -6,7 +6,7 @@
 import type { GearshiftConfig, SceneConfig, Stage } from '../config/schema.js';
 import type { JsonValue } from '../config/shape.js';
 import { BUCKETS, toBuckets } from '../config/validate.js';
-import { FNV_OFFSET, fnv1aUtf8, saltState, unitHash } from './hash.js';
+import { murmurUtf8, saltOf, unitHash } from './hash.js';
 import { StringTable } from './string-table.js';
 
 export interface CompiledArm {
@@ -65,8 +65,8 @@ export interface RouteTables {
   readonly config: Readonly<GearshiftConfig>;
 }
 
-/** Scene ids are hashed with the same FNV-1a as units, so a fresh request string is never hashed by V8's Map. */
-export const sceneHash = (id: string): number => fnv1aUtf8(FNV_OFFSET, id);
+/** Scene ids are hashed with the same murmur3 as units, so a fresh request string is never hashed by V8's Map. */
+export const sceneHash = (id: string): number => murmurUtf8(id, 0);
 
 /** Fills `table` with owner indexes in order: each owner takes the next `buckets` slots. */
 function fillTable(table: Uint16Array, owners: readonly { index: number; buckets: number }[]): void {
@@ -82,7 +82,7 @@ function compileLayer(sceneSeed: string, layer: NonNullable<SceneConfig['layers'
   const arms = layer.arms.map((a, index) => ({ name: a.name, index, params: a.params ?? {} }));
   const table = new Uint16Array(BUCKETS);
   fillTable(table, layer.arms.map((a, index) => ({ index, buckets: toBuckets(a.weight) })));
-  return { name: layer.name, seed, salt: saltState(seed), table, arms };
+  return { name: layer.name, seed, salt: saltOf(seed), table, arms };
 }
 
 function compileScene(id: string, index: number, cfg: SceneConfig, deployed: boolean): CompiledScene {
@@ -90,7 +90,7 @@ function compileScene(id: string, index: number, cfg: SceneConfig, deployed: boo
   const layerCfgs = cfg.layers ?? [];
   const layers = layerCfgs.map((l) => compileLayer(seed, l));
   const versions: CompiledVersion[] = [];
-  const scene = { id, index, deployed, seed, salt: saltState(seed), rtBudgetMs: cfg.rtBudgetMs ?? 200, versions, layers } as Omit<
+  const scene = { id, index, deployed, seed, salt: saltOf(seed), rtBudgetMs: cfg.rtBudgetMs ?? 200, versions, layers } as Omit<
     CompiledScene,
     'byName' | 'base' | 'lt' | 'split' | 'whitelist'
   > as CompiledScene;
@@ -129,12 +129,12 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** A stable label for a document without `version`: FNV-1a of its canonical JSON (keys sorted). */
+/** A stable label for a document without `version`: murmur3 of its canonical JSON (keys sorted). */
 export function contentVersion(config: unknown): string {
   const canonical = JSON.stringify(config, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
-  return `h${(fnv1aUtf8(FNV_OFFSET, canonical) >>> 0).toString(16).padStart(8, '0')}`;
+  return `h${murmurUtf8(canonical, 0).toString(16).padStart(8, '0')}`;
 }
 
 /** `config` must already be valid (see validateConfig). */
