@@ -2,32 +2,114 @@
  * The one object users create. It owns the live config (validated, compiled, swapped atomically on reload) and
  * wires the router; later parts (sensing, the regulator) hang off it and share its clock and its `close()`.
  */
+import { type Clock, systemClock } from './clock.js';
 import { diffConfigs } from './config/diff.js';
 import { ReleaseDiff } from './config/release.js';
 import type { GearshiftConfig } from './config/schema.js';
+import { resolveSense } from './config/schema-sense.js';
 import { validateConfig } from './config/validate.js';
 import { ClosedError } from './errors.js';
-import type { Decision } from './route/decision.js';
+import { Decision, Reason } from './route/decision.js';
+import { Regulator } from './regulate/regulator.js';
+import { sensingSource } from './regulate/sensing-source.js';
 import { splitMoves } from './route/moves.js';
 import { type RouteCounts, type RouteHints, Router } from './route/router.js';
 import { compileTables } from './route/tables.js';
+import { classify, Outcome, type OutcomeCode, type OutcomeName, outcomeOf } from './sense/outcome.js';
+import { Sensing } from './sense/sensing.js';
+import type { WindowStats } from './sense/stats.js';
 
 export interface GearshiftOptions {
   /** The config document (validated; an invalid one throws ConfigError). */
   config: GearshiftConfig | unknown;
+  /** Monotonic time for windows, RTs and schedules; default the system clock. Tests pass a ManualClock. */
+  clock?: Clock;
 }
 
 export class Gearshift {
   private readonly router: Router;
   private closed = false;
+  private readonly clock: Clock;
+  private readonly sense: Sensing;
+  private readonly gearRegulator: Regulator;
 
   constructor(options: GearshiftOptions) {
     this.router = new Router(compileTables(validateConfig(options.config)));
+    this.clock = options.clock ?? systemClock;
+    this.sense = new Sensing(resolveSense(this.router.tables.config.sense), this.clock);
+    this.sense.bind(this.router.tables.sceneList);
+    this.sense.start();
+    // The regulator reads sensing on its own unref'd timer (regulator.periodMs), never inside a request.
+    this.gearRegulator = new Regulator({ config: this.router.tables.config, clock: this.clock, signals: sensingSource(this.sense) });
+    this.gearRegulator.start();
   }
 
-  /** Decides scene → version → params for one request. Never throws: bad input yields a rejection decision. */
-  route(scene: unknown, unit?: unknown, hints?: RouteHints | null): Decision {
-    return this.router.route(scene, unit, hints);
+  /**
+   * Decides scene → version → params for one request. Never throws: bad input yields a rejection decision.
+   * Stamps `decision.startedAt` (one clock read), or takes `startedAt` from a host that already timestamped the
+   * request (same clock as the engine's).
+   */
+  route(scene: unknown, unit?: unknown, hints?: RouteHints | null, startedAt?: number): Decision {
+    let d = this.router.route(scene, unit, hints);
+    const cs = d.compiledScene;
+    // The scene's live gears by index (no string look-up); the regulator's last resort may shed the request.
+    const live = cs !== null && d.ok ? this.gearRegulator.live(cs.index) : undefined;
+    if (live !== undefined) {
+      if (live.shedding && live.shouldShed(d.loadTest)) {
+        this.router.recount(d.reason, Reason.Shed);
+        d = new Decision(d.scene, null, null, Reason.Shed, -1, d.configVersion, d.ignored, d.loadTest, d.unitHash, false, null, cs);
+      } else d.degraded = live.degraded;
+      d.gears = live;
+    }
+    d.startedAt = typeof startedAt === 'number' && Number.isFinite(startedAt) ? startedAt : this.clock.now();
+    return d;
+  }
+
+  /**
+   * Records how a request ended, once: a second call for the same decision is a no-op returning false. `outcome` is
+   * what the host saw (default success); the recorded class also follows from the decision (rejected, degraded) and
+   * the RT (over the scene's budget: timeout). `rtMs` is the host's own RT if it measured one (no clock read then);
+   * otherwise the engine reads its clock. Load-test traffic counts toward process load only. Never throws.
+   */
+  complete(decision: Decision, outcome: OutcomeCode | OutcomeName = Outcome.Success, rtMs?: number): boolean {
+    if (decision.completed) return false;
+    decision.completed = true;
+    let end: number;
+    let rt: number;
+    if (typeof rtMs === 'number' && rtMs >= 0 && rtMs < Infinity) {
+      rt = rtMs;
+      end = decision.startedAt + rtMs;
+    } else {
+      end = this.clock.now();
+      rt = end - decision.startedAt;
+    }
+    const reported = decision.reason === Reason.Shed ? Outcome.Shed : outcomeOf(outcome);
+    const o = classify(reported, decision.ok, decision.degraded, rt, decision.rtBudgetMs);
+    this.sense.record(decision.compiledScene, decision.compiled, decision.loadTest, o, rt, end);
+    return true;
+  }
+
+  /**
+   * Window figures: no scene = the whole process (load tests included); a scene = its versions merged; a scene and
+   * a version = that series. `lastSlots` 0 = whole windows. Undefined for an unknown scene or version.
+   */
+  stats(scene?: string | null, version?: string | null, lastSlots = 0, out?: WindowStats): WindowStats | undefined {
+    return this.sense.stats(scene, version, lastSlots, out);
+  }
+
+  /** Now on the engine's monotonic clock (the clock of `decision.startedAt`): adapters compute deadlines with it. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** The sensing layer: per-series reads, load-test and unknown-scene figures, process load. */
+  get sensing(): Sensing {
+    return this.sense;
+  }
+
+  /** The gear regulator: gears, modes, templates, schedules, events, history, snapshot/restore. */
+  get regulator(): Regulator {
+    return this.gearRegulator;
   }
 
   /** The label of the config now serving. */
@@ -49,6 +131,9 @@ export class Gearshift {
     const before = this.router.tables;
     const after = compileTables(validateConfig(config));
     this.router.swap(after);
+    this.sense.reconfigure(resolveSense(after.config.sense));
+    this.sense.bind(after.sceneList);
+    this.gearRegulator.reload(after.config);
     return new ReleaseDiff(before.configVersion, after.configVersion, diffConfigs(before.config, after.config), splitMoves(before, after));
   }
 
@@ -60,6 +145,8 @@ export class Gearshift {
   /** Stops timers and refuses further reloads. Routing keeps answering from the last config. */
   close(): void {
     this.closed = true;
+    this.sense.close();
+    this.gearRegulator.close();
   }
 }
 

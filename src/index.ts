@@ -6,5 +6,14 @@ export { validateConfig } from './config/validate.js';
 export { diffConfigs, formatChange, type ConfigChange } from './config/diff.js';
 export { ReleaseDiff, type SplitMove } from './config/release.js';
 export { Decision, Ignored, Reason, type ReasonCode } from './route/decision.js';
-export { bucketOf, fmix32, saltState, unitHash } from './route/hash.js';
+export { bucketOf, murmurUtf8, saltOf, unitHash } from './route/hash.js';
 export type { RouteCounts, RouteHints } from './route/router.js';
+export { type Clock, ManualClock, systemClock } from './clock.js';
+export { resolveSense, SENSE_DEFAULTS, type ResolvedSense, type SenseConfig } from './config/schema-sense.js';
+export {
+  maxOfMeans, meanOf, Outcome, OUTCOME_NAMES, ProcessLoad, SampleWindow, Sensing, Stats,
+  type OutcomeCode, type OutcomeName, type ProcessLoadStats, type SampleStats, type SenseOptions, type WindowStats,
+} from './sense/index.js';
+export * from './regulate/index.js';
+export { MODES, type GearSet, type GoalConfig, type PointConfig, type ProcessGoalsConfig, type RegulatorConfig, type RegulatorMode, type SceneGoalsConfig, type ScheduleRule } from './config/schema-regulate.js';
+export type { GearReader } from './route/decision.js';

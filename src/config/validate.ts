@@ -6,6 +6,7 @@
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { configShape, type GearshiftConfig, type SceneConfig } from './schema.js';
 import { join } from './shape.js';
+import { checkRegulate } from './validate-regulate.js';
 
 export const BUCKETS = 10_000;
 
@@ -44,6 +45,7 @@ function crossCheck(config: GearshiftConfig, issues: ConfigIssue[]): void {
     });
   }
   for (const [id, scene] of Object.entries(config.scenes)) checkScene(id, scene, join('scenes', id), issues);
+  checkRegulate(config, issues);
 }
 
 function checkScene(id: string, scene: SceneConfig, path: string, issues: ConfigIssue[]): void {

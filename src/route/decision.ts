@@ -29,9 +29,13 @@ export const Reason = {
   NotDeployed: 'not_deployed',
   /** Rejected: trusted load-test traffic for a scene without an `lt` version (never served by base or up instead). */
   NoLoadTestVersion: 'no_lt_version',
+  /** Rejected by the regulator's last resort (every gear at its floor, a goal still violated): 503 + Retry-After. */
+  Shed: 'shed',
 } as const;
 export type ReasonCode = (typeof Reason)[keyof typeof Reason];
 export const REASONS: readonly ReasonCode[] = Object.values(Reason);
+/** reason → its index in REASONS, as a frozen object with constant keys (cheaper than a Map on the hot path). */
+export const REASON_ORDINAL: Readonly<Record<ReasonCode, number>> = Object.freeze(Object.fromEntries(REASONS.map((r, i) => [r, i])) as Record<ReasonCode, number>);
 
 /** Hints the router ignored, as bits of `Decision.ignored`. */
 export const Ignored = {
@@ -51,7 +55,28 @@ export const IGNORED_NAMES: Readonly<Record<number, string>> = {
   8: 'invalid_unit',
 };
 
+/**
+ * The live gears of the decision's scene, as the regulator publishes them (see regulate/live.ts). An interface here so
+ * that the router does not depend on the regulator.
+ */
+export interface GearReader {
+  gear(point: string): JsonValue | undefined;
+  gearIndex(point: string): number;
+  gearFor(point: string, score: number): JsonValue | undefined;
+  readonly retryAfterS: number;
+}
+
 export class Decision {
+  // Mutable request state, declared here so every Decision has the same shape (one hidden class on the hot path).
+  /** When the request started (ms on the engine's clock): stamped by `engine.route`, or given by the host. */
+  startedAt = 0;
+  /** Served below the top gear: set by the regulator part or the host; a good answer then counts as degraded. */
+  degraded = false;
+  /** Set by `engine.complete`: a request is recorded once. */
+  completed = false;
+  /** @internal the scene's live gears, set by `engine.route` (null without a regulator or for unknown scenes). */
+  gears: GearReader | null = null;
+
   constructor(
     /** The scene id (the configured one; for rejections, the requested id if it was a usable string, else null). */
     readonly scene: string | null,
@@ -83,6 +108,32 @@ export class Decision {
   /** The scene's RT budget in ms (0 when the scene is unknown). */
   get rtBudgetMs(): number {
     return this.compiledScene?.rtBudgetMs ?? 0;
+  }
+
+  /**
+   * The current gear of a regulation point of this scene (its configured value: a depth, a model name), read live
+   * from the regulator; undefined for a point the scene does not have. Pass the point name as a literal.
+   */
+  gear<T extends JsonValue = JsonValue>(point: string): T | undefined {
+    return this.gears?.gear(point) as T | undefined;
+  }
+
+  /** The current gear index of a point (0 = cheapest), or −1 for an unknown point. */
+  gearIndex(point: string): number {
+    return this.gears === null ? -1 : this.gears.gearIndex(point);
+  }
+
+  /**
+   * DCAF: the gear for a request worth `score` (1 = an average request): the gear maximising value·score − λ·cost
+   * within the regulator's allowance, so that requests worth more get richer gears.
+   */
+  gearFor<T extends JsonValue = JsonValue>(point: string, score: number): T | undefined {
+    return this.gears?.gearFor(point, score) as T | undefined;
+  }
+
+  /** Retry-After hint (s) of a shed decision; 0 otherwise. */
+  get retryAfterSec(): number {
+    return this.reason === Reason.Shed ? (this.gears?.retryAfterS ?? 0) : 0;
   }
 
   /** The value of a business param for this request: its layer arm's value, else the scene default, else undefined. */

@@ -3,7 +3,7 @@
  * atomically. Per request it hashes the scene id and the unit id once each (no Map look-up on fresh strings), reads
  * two typed tables, counts the outcome and allocates only the Decision.
  */
-import { Decision, Ignored, Reason, REASONS, type ReasonCode } from './decision.js';
+import { Decision, Ignored, Reason, REASON_ORDINAL, REASONS, type ReasonCode } from './decision.js';
 import { bucketOf, unitHash } from './hash.js';
 import { type CompiledScene, type CompiledVersion, type RouteTables, sceneHash } from './tables.js';
 
@@ -18,7 +18,6 @@ export interface RouteHints {
 }
 
 export const MAX_ID_LENGTH = 256;
-const REASON_INDEX = new Map(REASONS.map((r, i) => [r, i]));
 
 /** Per-reason and per-ignored-hint counts since the router was created. */
 export interface RouteCounts {
@@ -89,6 +88,12 @@ export class Router {
     return this.decide(s, s.versions[s.split[bucket]!]!, Reason.Split, bucket, ignored, false, u, true, t);
   }
 
+  /** Moves one decision's count from one reason to another: the engine sheds after the router has decided. */
+  recount(from: ReasonCode, to: ReasonCode): void {
+    this.reasonCounts[REASON_ORDINAL[from]]!--;
+    this.reasonCounts[REASON_ORDINAL[to]]!++;
+  }
+
   counts(): RouteCounts {
     const byReason = Object.fromEntries(REASONS.map((r, i) => [r, this.reasonCounts[i]!])) as Record<ReasonCode, number>;
     const [untrustedVersion, unknownVersion, untrustedLoadTest, invalidUnit] = this.ignoredCounts;
@@ -110,7 +115,7 @@ export class Router {
   }
 
   private count(reason: ReasonCode, ignored: number): void {
-    this.reasonCounts[REASON_INDEX.get(reason)!]!++;
+    this.reasonCounts[REASON_ORDINAL[reason]]!++;
     if (ignored !== 0) {
       for (let bit = 0; bit < 4; bit++) if (ignored & (1 << bit)) this.ignoredCounts[bit]!++;
     }

@@ -1,0 +1,65 @@
+/**
+ * Cross-field rules of the regulator's config: gear arrays agree in length and order, templates and schedules name
+ * real scenes, points and gears, times and the time zone parse. Shape errors are caught before this runs.
+ */
+import type { ConfigIssue } from '../errors.js';
+import type { GearSet, PointConfig } from './schema-regulate.js';
+import type { GearshiftConfig } from './schema.js';
+import { isTimeZone, parseAbsolute, parseDaily } from './time-of-day.js';
+import { join } from './shape.js';
+
+function checkPoint(p: PointConfig, path: string, issues: ConfigIssue[]): void {
+  const n = p.gears.length;
+  for (const key of ['cost', 'value'] as const) {
+    const xs = p[key];
+    if (!xs) continue;
+    if (xs.length !== n) issues.push({ path: join(path, key), message: `expected ${n} entries (one per gear), got ${xs.length}` });
+    else if (xs.some((x, i) => i > 0 && x < xs[i - 1]!)) issues.push({ path: join(path, key), message: `must not decrease from one gear to the next (gear 0 is the cheapest)` });
+  }
+  const boost = p.boost ?? 0;
+  if (boost >= n) issues.push({ path: join(path, 'boost'), message: `at most ${n - 1} of the ${n} gears can be boost gears` });
+  const top = n - 1 - boost;
+  if ((p.floor ?? 0) > top) issues.push({ path: join(path, 'floor'), message: `floor ${p.floor} is above the normal top gear ${top}` });
+  if (p.default !== undefined && p.default > top) issues.push({ path: join(path, 'default'), message: `default ${p.default} is above the normal top gear ${top}` });
+}
+
+function checkGearSet(set: GearSet, config: GearshiftConfig, path: string, issues: ConfigIssue[]): void {
+  for (const [scene, points] of Object.entries(set)) {
+    const sc = Object.hasOwn(config.scenes, scene) ? config.scenes[scene] : undefined;
+    if (!sc) { issues.push({ path: join(path, scene), message: `unknown scene ${JSON.stringify(scene)}` }); continue; }
+    for (const [point, gear] of Object.entries(points)) {
+      const p = sc.points && Object.hasOwn(sc.points, point) ? sc.points[point] : undefined;
+      if (!p) issues.push({ path: join(join(path, scene), point), message: `scene ${JSON.stringify(scene)} has no point ${JSON.stringify(point)}` });
+      else if (gear >= p.gears.length) issues.push({ path: join(join(path, scene), point), message: `gear ${gear} does not exist (the point has ${p.gears.length} gears)` });
+    }
+  }
+}
+
+export function checkRegulate(config: GearshiftConfig, issues: ConfigIssue[]): void {
+  for (const [id, scene] of Object.entries(config.scenes)) {
+    for (const [name, p] of Object.entries(scene.points ?? {})) checkPoint(p, join(join(join('scenes', id), 'points'), name), issues);
+  }
+  const r = config.regulator;
+  if (!r) return;
+  const tz = r.timeZone ?? 'UTC';
+  if (!isTimeZone(tz)) issues.push({ path: 'regulator.timeZone', message: `unknown IANA time zone ${JSON.stringify(tz)}` });
+  const templates = r.templates ?? {};
+  for (const [name, set] of Object.entries(templates)) checkGearSet(set, config, join('regulator.templates', name), issues);
+  for (const [name, set] of Object.entries(r.goalSets ?? {})) {
+    for (const scene of Object.keys(set.scenes ?? {})) {
+      if (!Object.hasOwn(config.scenes, scene)) issues.push({ path: join(join(join('regulator.goalSets', name), 'scenes'), scene), message: `unknown scene ${JSON.stringify(scene)}` });
+    }
+  }
+  (r.schedules ?? []).forEach((rule, i) => {
+    const path = join('regulator.schedules', i);
+    if (parseDaily(rule.at) === undefined && (!isTimeZone(tz) || parseAbsolute(rule.at, tz) === undefined)) {
+      issues.push({ path: join(path, 'at'), message: `expected "HH:MM:SS" (daily) or "YYYY-MM-DDTHH:MM:SS" with optional Z/±HH:MM (once), got ${JSON.stringify(rule.at)}` });
+    }
+    if (rule.template !== undefined && !Object.hasOwn(templates, rule.template)) issues.push({ path: join(path, 'template'), message: `unknown template ${JSON.stringify(rule.template)}` });
+    if (rule.goals !== undefined && rule.goals !== 'default' && !Object.hasOwn(r.goalSets ?? {}, rule.goals)) issues.push({ path: join(path, 'goals'), message: `unknown goal set ${JSON.stringify(rule.goals)}` });
+    if (rule.caps) checkGearSet(rule.caps, config, join(path, 'caps'), issues);
+    if (rule.fixed) checkGearSet(rule.fixed, config, join(path, 'fixed'), issues);
+    const acts = ['template', 'caps', 'fixed', 'goals', 'mode', 'fastRecovery'] as const;
+    if (!acts.some((k) => rule[k] !== undefined)) issues.push({ path, message: `a rule must do something: one of ${acts.join(', ')}` });
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * The cost allowance of one loop (a scene, or the process): the integrator the goals' proposals move, with the
+ * asymmetric rate limits (down fast, up carefully, faster inside fast recovery) and the dwell that stops a loop from
+ * probing the same edge again and again: after a cut, no raise for `dwell`; a cut that follows a raise closely
+ * (a failed probe) doubles the dwell, a raise that holds halves it back, and a real drop of the offered load (a
+ * third below what it was at the last cut) resets it: the conditions that made the cut are gone.
+ */
+export interface AllowanceLimits {
+  readonly maxDown: number;
+  readonly maxUp: number;
+  readonly dwellMs: number;
+  readonly maxDwellMs: number;
+}
+
+export class Allowance {
+  lastCutAt = -Infinity;
+  lastRaiseAt = -Infinity;
+  /** Direction of the last gear change: −1, 0, +1. */
+  lastMove = 0;
+  dwell: number;
+  /** Request rate when the last cut was made (NaN: unknown). */
+  private cutRate = NaN;
+  constructor(public u: number, dwellMs: number) {
+    this.dwell = dwellMs;
+  }
+
+  /** Applies a proposal; returns the change made (0 when held by the dwell). */
+  propose(delta: number, now: number, lim: AllowanceLimits, fast: boolean, rate: number, lo: number, hi: number): number {
+    const loadDropped = rate < (2 / 3) * this.cutRate;
+    if (loadDropped) [this.dwell, this.lastCutAt, this.cutRate] = [lim.dwellMs, -Infinity, NaN];
+    if (delta > 0 && !fast && now - this.lastCutAt < this.dwell) delta = 0;
+    delta = Math.max(-lim.maxDown, Math.min(lim.maxUp, delta));
+    const before = this.u;
+    this.u = Math.max(lo, Math.min(hi, this.u + delta));
+    return this.u - before;
+  }
+
+  /** Records an actual gear move of this loop (dwell bookkeeping works on gears, not on the continuous allowance). */
+  moved(direction: number, now: number, lim: AllowanceLimits, rate = NaN): void {
+    if (direction < 0) {
+      this.cutRate = rate;
+      if (this.lastMove > 0 && now - this.lastRaiseAt < 2 * this.dwell) this.dwell = Math.min(lim.maxDwellMs, Math.max(lim.dwellMs, this.dwell * 2));
+      this.lastCutAt = now;
+    } else if (direction > 0) {
+      if (now - this.lastCutAt > 4 * this.dwell) this.dwell = Math.max(lim.dwellMs, this.dwell / 2);
+      this.lastRaiseAt = now;
+    }
+    this.lastMove = direction;
+  }
+}

@@ -1,0 +1,80 @@
+/** The regulator's events and records: every gear change carries why it happened. */
+import type { RegulatorMode } from '../config/schema-regulate.js';
+import type { JsonValue } from '../config/shape.js';
+import type { GoalKind } from './goals.js';
+import type { GoalStatus, Terms } from './pid.js';
+
+/**
+ * violated / headroom: a goal moved it; fast_recovery: the climb inside a fast-recovery window; boost / boost_release:
+ * tidal boost; cap / process / pin: a limit moved (scheduled cap, process-wide ladder, pinned gear); template,
+ * restore: applied at once by an operator or a rule.
+ */
+export type ChangeReason = 'violated' | 'headroom' | 'fast_recovery' | 'boost' | 'boost_release' | 'cap' | 'process' | 'pin' | 'template' | 'restore';
+
+export interface GearChange {
+  /** Wall-clock ms. */
+  readonly at: number;
+  readonly scene: string;
+  readonly point: string;
+  readonly from: number;
+  readonly to: number;
+  readonly fromGear: JsonValue | undefined;
+  readonly toGear: JsonValue | undefined;
+  readonly reason: ChangeReason;
+  /** The goal whose proposal won, its reading and the controller terms (absent for limits and operator actions). */
+  readonly goal?: GoalKind;
+  readonly measured?: number;
+  readonly target?: number;
+  readonly band?: number;
+  readonly terms?: Terms;
+  /** The cost allowance after the move (fraction of the normal top's cost). */
+  readonly allowance: number;
+  /** False in shadow mode: computed and reported, not applied. */
+  readonly applied: boolean;
+  readonly mode: RegulatorMode;
+}
+
+export interface GoalReport {
+  readonly goal: GoalKind;
+  readonly status: GoalStatus;
+  readonly measured: number;
+  readonly pressure: number;
+  readonly target: number;
+  readonly band: number;
+}
+
+export interface SceneReport {
+  readonly scene: string;
+  readonly goals: readonly GoalReport[];
+  readonly allowance: number;
+  readonly gears: Readonly<Record<string, number>>;
+  /** Value and cost of the current gears relative to the normal top (1 = full gear). */
+  readonly value: number;
+  readonly cost: number;
+  /** Every point at its upper limit (normal top, or lower when capped, pinned or held by the process ladder). */
+  readonly atTop: boolean;
+  /** Some point serves below its normal top gear. */
+  readonly degraded: boolean;
+  readonly boosted: boolean;
+  readonly shedShare: number;
+  readonly shedLoadTest: boolean;
+}
+
+export interface TickReport {
+  readonly at: number;
+  readonly mode: RegulatorMode;
+  readonly fastRecovery: boolean;
+  readonly scenes: readonly SceneReport[];
+  readonly process: readonly GoalReport[];
+  readonly changes: number;
+}
+
+export interface RegulatorEvents {
+  change: (c: GearChange) => void;
+  tick: (r: TickReport) => void;
+  mode: (e: { from: RegulatorMode; to: RegulatorMode; reason: string; at: number }) => void;
+  rule: (e: { index: number; name?: string; at: number }) => void;
+  boost: (e: { scene: string; engaged: boolean; at: number }) => void;
+  shed: (e: { scene: string; share: number; loadTest: boolean; at: number }) => void;
+  error: (e: unknown) => void;
+}

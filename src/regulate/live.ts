@@ -1,0 +1,80 @@
+/**
+ * The live gears of one scene, as requests read them: a typed array the regulator overwrites on its tick and a
+ * name → slot map built once. A handler's `decision.gear('recall')` is one Map look-up with a literal (interned) key
+ * and one array read. Also the shedding state the engine consults in `route`, and the per-request value rule (DCAF).
+ */
+import type { JsonValue } from '../config/shape.js';
+import type { Point } from './points.js';
+
+export class LiveScene {
+  readonly gears: Int32Array;
+  /** Highest gear a high-value request may take (normal top, or the boost top while boosted). */
+  readonly upper: Int32Array;
+  private readonly slots: Map<string, number>;
+  /** True when any point serves below its normal top gear. */
+  degraded = false;
+  /** Shed load-test traffic of this scene. */
+  shedLoadTest = false;
+  /** Share of this scene's business traffic to shed (0 unless the scene's priority may be shed). */
+  shedShare = 0;
+  retryAfterS = 0;
+  /** Price of cost in value units: the benefit of the scene's least valuable step still on. */
+  lambda = 0;
+  extraGears = 1;
+  private shedAcc = 0;
+
+  constructor(readonly sceneId: string, readonly points: readonly Point[]) {
+    this.gears = Int32Array.from(points, (p) => p.start);
+    this.upper = Int32Array.from(points, (p) => p.top);
+    this.slots = new Map(points.map((p) => [p.name, p.slot]));
+  }
+
+  gearIndex(point: string): number {
+    const i = this.slots.get(point);
+    return i === undefined ? -1 : this.gears[i]!;
+  }
+
+  gear(point: string): JsonValue | undefined {
+    const i = this.slots.get(point);
+    return i === undefined ? undefined : this.points[i]!.gears[this.gears[i]!];
+  }
+
+  /**
+   * DCAF: the gear maximising value·score − λ·cost. A request of score ≤ 1 may get less than the regulated gear,
+   * one above 1 up to `extraGears` more (never past the current upper limit): within the regulator's allowance,
+   * compute goes where it is worth most, and the feedback loop corrects the aggregate.
+   */
+  gearIndexFor(point: string, score: number): number {
+    const i = this.slots.get(point);
+    if (i === undefined) return -1;
+    const p = this.points[i]!;
+    const g = this.gears[i]!;
+    const hi = score > 1 ? Math.min(g + this.extraGears, this.upper[i]!) : g;
+    let best = p.floor;
+    let bestU = -Infinity;
+    for (let k = p.floor; k <= hi; k++) {
+      const u = score * p.value[k]! - this.lambda * p.cost[k]!;
+      if (u >= bestU) [best, bestU] = [k, u];
+    }
+    return best;
+  }
+
+  gearFor(point: string, score: number): JsonValue | undefined {
+    const k = this.gearIndexFor(point, score);
+    return k < 0 ? undefined : this.points[this.slots.get(point)!]!.gears[k];
+  }
+
+  /** Whether to shed this request: load-test traffic first, then a share of business traffic (evenly spread). */
+  shouldShed(loadTest: boolean): boolean {
+    if (loadTest) return this.shedLoadTest;
+    if (this.shedShare <= 0) return false;
+    this.shedAcc += this.shedShare;
+    if (this.shedAcc < 1) return false;
+    this.shedAcc -= 1;
+    return true;
+  }
+
+  get shedding(): boolean {
+    return this.shedLoadTest || this.shedShare > 0;
+  }
+}

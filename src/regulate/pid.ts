@@ -1,0 +1,82 @@
+/**
+ * The control law of one goal: a discrete PID in velocity form on the goal's relative error. Velocity form because
+ * each goal only *proposes* a change of the shared cost allowance and the most conservative proposal wins; the
+ * allowance itself is the integrator, clamped to what the gears can do, so no goal's integral can wind up behind
+ * another's back. Inside the band the error is zero and the loop holds still (no proportional kick on re-entry).
+ */
+import type { Goal, Reading } from './goals.js';
+
+export interface LawOptions {
+  readonly kp: number;
+  readonly ki: number;
+  readonly kd: number;
+  readonly smoothing: number;
+  readonly maxError: number;
+  readonly hysteresis: number;
+}
+
+export type GoalStatus = 'violated' | 'in_band' | 'headroom' | 'no_data';
+
+export interface Terms {
+  readonly status: GoalStatus;
+  /** The raw reading of this tick (a timeout rate, an RT in ms, …). */
+  readonly measured: number;
+  /** Smoothed pressure (measured / target). */
+  readonly pressure: number;
+  readonly error: number;
+  readonly p: number;
+  readonly i: number;
+  readonly d: number;
+  /** Proposed change of the cost allowance (the negated sum of the terms). */
+  readonly delta: number;
+}
+
+const NO_DATA: Terms = { status: 'no_data', measured: NaN, pressure: NaN, error: 0, p: 0, i: 0, d: 0, delta: 0 };
+
+export class GoalLoop {
+  private smoothed = NaN;
+  private e1 = 0;
+  private e2 = 0;
+  constructor(readonly goal: Goal) {}
+
+  /**
+   * `lastMove` is the direction of the loop's last gear change: after a cut, headroom must clear the band by the
+   * hysteresis margin before this goal asks to climb again (a violation always acts at once: down fast).
+   */
+  step(reading: Reading | undefined, law: LawOptions, lastMove: number): Terms {
+    if (!reading) return NO_DATA;
+    // A wild window (a backlog draining, 40% timeouts) is clipped before smoothing, or its echo would keep cutting
+    // for several ticks after the cause is gone.
+    const r = Math.min(reading.pressure, 1 + law.maxError);
+    this.smoothed = Number.isNaN(this.smoothed) ? r : this.smoothed + law.smoothing * (r - this.smoothed);
+    const lower = (1 - this.goal.band) * (lastMove < 0 ? 1 - law.hysteresis : 1);
+    let e = 0;
+    let status: GoalStatus = 'in_band';
+    if (this.smoothed > 1) [e, status] = [this.smoothed - 1, 'violated'];
+    else if (this.smoothed < lower) [e, status] = [this.smoothed / lower - 1, 'headroom'];
+    if (e === 0) {
+      this.e1 = this.e2 = 0;
+      return { status, measured: reading.measured, pressure: this.smoothed, error: 0, p: 0, i: 0, d: 0, delta: 0 };
+    }
+    e = Math.max(-1, Math.min(law.maxError, e));
+    const p = law.kp * (e - this.e1);
+    const i = law.ki * e;
+    const d = law.kd * (e - 2 * this.e1 + this.e2);
+    [this.e2, this.e1] = [this.e1, e];
+    // A violated goal never asks for more, a goal with headroom never for less: the P and D terms may slow a move
+    // down (the error is already falling) but not turn it around.
+    const raw = -(p + i + d);
+    const delta = status === 'violated' ? Math.min(0, raw) : Math.max(0, raw);
+    return { status, measured: reading.measured, pressure: this.smoothed, error: e, p, i, d, delta };
+  }
+
+  /** The smoothed pressure, for snapshots and boost decisions. */
+  get pressure(): number {
+    return this.smoothed;
+  }
+
+  restore(pressure: number): void {
+    this.smoothed = pressure;
+    this.e1 = this.e2 = 0;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The process-wide loop: goals on shared resources (event-loop delay and utilisation, CPU) move one position on the
+ * ladder of every scene's steps, so the lowest marginal benefit anywhere goes first. The position becomes per-point
+ * upper limits the scene loops respect; while a process goal is at or over its limit, no scene may raise.
+ */
+import { Allowance, type AllowanceLimits } from './allowance.js';
+import type { GoalReport } from './events.js';
+import { type Goal, readProcess } from './goals.js';
+import type { Ladder } from './ladder.js';
+import { GoalLoop, type LawOptions } from './pid.js';
+import type { Point } from './points.js';
+import type { ProcessSignals } from './signals.js';
+
+export interface ProcessStep {
+  readonly goals: GoalReport[];
+  readonly violated: boolean;
+  /** A goal in its band or over it: scenes hold their raises. */
+  readonly hold: boolean;
+}
+
+export class ProcessLoop {
+  loops: GoalLoop[];
+  readonly allowance: Allowance;
+  /** Per point id: the highest gear the process allows (null without process goals). */
+  limit: Int32Array | null;
+
+  constructor(goals: readonly Goal[], private readonly points: readonly Point[], private readonly ladder: Ladder, dwellMs: number) {
+    this.loops = goals.map((g) => new GoalLoop(g));
+    this.allowance = new Allowance(1, dwellMs);
+    this.limit = this.loops.length > 0 ? Int32Array.from(points, (p) => p.boostTop) : null;
+  }
+
+  setGoals(goals: readonly Goal[]): void {
+    this.loops = goals.map((g) => new GoalLoop(g));
+    this.limit = this.loops.length > 0 ? (this.limit ?? Int32Array.from(this.points, (p) => p.boostTop)) : null;
+  }
+
+  step(sig: ProcessSignals | undefined, now: number, law: LawOptions, limits: AllowanceLimits, fast: boolean): ProcessStep {
+    if (!this.limit) return { goals: [], violated: false, hold: false };
+    let delta = Infinity;
+    let violated = false;
+    let hold = false;
+    const goals = this.loops.map((l) => {
+      const t = l.step(readProcess(l.goal, sig), law, this.allowance.lastMove);
+      if (t.status !== 'no_data') delta = Math.min(delta, t.delta);
+      violated ||= t.status === 'violated';
+      hold ||= t.status === 'violated' || t.status === 'in_band';
+      return { goal: l.goal.kind, status: t.status, measured: t.measured, pressure: t.pressure, target: l.goal.target, band: l.goal.band };
+    });
+    const n = this.ladder.steps.filter((s) => !s.boost).length || 1;
+    const before = this.position(n);
+    this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, NaN, 0, 1);
+    const position = this.position(n);
+    if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits);
+    for (const p of this.points) this.limit[p.id] = p.floor;
+    this.ladder.limitsAt(position, this.limit);
+    return { goals, violated, hold };
+  }
+
+  /** Steps on. At a full allowance the boost steps stay reachable too: the scenes' own boost logic gates them. */
+  private position(normalSteps: number): number {
+    return this.allowance.u >= 1 ? this.ladder.steps.length : Math.round(this.allowance.u * normalSteps);
+  }
+}

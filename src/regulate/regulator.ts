@@ -1,0 +1,349 @@
+/**
+ * The gear regulator: owns one control loop per scene (and one for process-wide goals), runs them on an unref'd
+ * timer (never in a request), applies schedules, templates, caps, pins and modes, emits every change with its reason,
+ * keeps a bounded history and can snapshot and restore its state. Requests read the gears through `live(index)`.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { type Clock, systemClock } from '../clock.js';
+import type { GearSet, RegulatorConfig, RegulatorMode, ScheduleRule } from '../config/schema-regulate.js';
+import type { GearshiftConfig } from '../config/schema.js';
+import { UsageError } from '../errors.js';
+import type { AllowanceLimits } from './allowance.js';
+import type { GearChange, RegulatorEvents, SceneReport, TickReport } from './events.js';
+import { processGoals, sceneGoals } from './goals.js';
+import { Ring } from './history.js';
+import { Ladder } from './ladder.js';
+import type { LiveScene } from './live.js';
+import type { LawOptions } from './pid.js';
+import { ProcessLoop } from './process-loop.js';
+import { compilePoints, type Point } from './points.js';
+import { SceneLoop, type StepContext } from './scene-loop.js';
+import { Scheduler } from './schedule.js';
+import { type SignalSource, silentSource } from './signals.js';
+import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+
+export interface RegulatorOptions {
+  config: GearshiftConfig;
+  clock?: Clock;
+  /** Where the goals' measurements come from; default: none (the regulator holds still). */
+  signals?: SignalSource;
+}
+
+interface Settings {
+  readonly periodMs: number;
+  readonly law: LawOptions;
+  readonly limits: AllowanceLimits;
+  readonly fastMs: number;
+  readonly fastMaxUp: number;
+  readonly boost: StepContext['boost'];
+  readonly shed: StepContext['shed'];
+}
+
+function settings(r: RegulatorConfig | undefined): Settings {
+  const c = r?.control ?? {};
+  return {
+    periodMs: r?.periodMs ?? 1000,
+    law: { kp: c.kp ?? 0.15, ki: c.ki ?? 0.12, kd: c.kd ?? 0, smoothing: c.smoothing ?? 0.6, maxError: c.maxError ?? 2, hysteresis: c.hysteresis ?? 0.05 },
+    limits: { maxDown: c.maxDownPerTick ?? 0.2, maxUp: c.maxUpPerTick ?? 0.04, dwellMs: c.dwellMs ?? 5000, maxDwellMs: c.maxDwellMs ?? 60_000 },
+    fastMs: r?.fastRecovery?.durationMs ?? 180_000,
+    fastMaxUp: r?.fastRecovery?.maxUpPerTick ?? 0.25,
+    boost: { enabled: r?.boost?.enabled ?? true, holdMs: r?.boost?.holdMs ?? 120_000, maxCost: r?.boost?.maxCost ?? 1.2 },
+    shed: { enabled: r?.shedding?.enabled ?? true, step: r?.shedding?.step ?? 0.1, maxShare: r?.shedding?.maxShare ?? 0.9, retryAfterS: r?.shedding?.retryAfterS ?? 2 },
+  };
+}
+
+export class Regulator extends EventEmitter<RegulatorEvents> {
+  private readonly clock: Clock;
+  private signals: SignalSource;
+  private config!: GearshiftConfig;
+  private s!: Settings;
+  private scenes: SceneLoop[] = [];
+  private byId = new Map<string, SceneLoop>();
+  private ladder!: Ladder;
+  private points: Point[] = [];
+  private process!: ProcessLoop;
+  private scheduler!: Scheduler;
+  private currentMode: RegulatorMode = 'auto';
+  private goalSet: string | null = null;
+  private fastUntil = -Infinity;
+  private fastEpoch = 0;
+  private lastWall: number;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private history!: Ring<GearChange>;
+  private changesThisTick = 0;
+  private lastReport: TickReport | null = null;
+
+  constructor(options: RegulatorOptions) {
+    super();
+    this.clock = options.clock ?? systemClock;
+    this.signals = options.signals ?? silentSource;
+    this.lastWall = this.clock.wallNow();
+    this.load(options.config, true);
+  }
+
+  /** Compiles a (validated) config. Gears, caps and pins of points that still exist carry over. */
+  reload(config: GearshiftConfig): void {
+    const before = this.snapshot();
+    const period = this.s.periodMs;
+    this.load(config, false);
+    this.restore(before, { silent: true });
+    if (this.timer && this.s.periodMs !== period) {
+      clearInterval(this.timer);
+      this.timer = null;
+      this.start();
+    }
+  }
+
+  private load(config: GearshiftConfig, first: boolean): void {
+    const r = config.regulator;
+    this.config = config;
+    this.s = settings(r);
+    this.history = first || !this.history ? new Ring(r?.historySize ?? 1000) : this.history;
+    const priorities = new Set(r?.shedding?.priorities ?? ['low']);
+    this.points = [];
+    const perScene = Object.entries(config.scenes).map(([id, sc]) => {
+      const pts = compilePoints(id, sc, this.points.length);
+      this.points.push(...pts);
+      return [id, sc, pts] as const;
+    });
+    this.ladder = new Ladder(this.points);
+    this.scenes = perScene.map(([id, sc, pts]) => new SceneLoop(id, pts, sc.rtBudgetMs ?? 200, priorities.has(sc.priority ?? 'normal'), sceneGoals(id, sc.goals, r, this.goalSet), this.ladder, this.s.limits.dwellMs));
+    this.byId = new Map(this.scenes.map((s) => [s.id, s]));
+    for (const sc of this.scenes) [sc.live.retryAfterS, sc.live.extraGears] = [this.s.shed.retryAfterS, r?.dcaf?.extraGears ?? 1];
+    this.process = new ProcessLoop(processGoals(r, this.goalSet), this.points, this.ladder, this.s.limits.dwellMs);
+    this.scheduler = new Scheduler(r?.schedules ?? [], r?.timeZone ?? 'UTC');
+    if (first) {
+      this.currentMode = r?.mode ?? 'auto';
+      for (const due of this.scheduler.replay(this.clock.wallNow())) this.applyRule(due.rule, due.index, due.at, true);
+      this.lastWall = this.clock.wallNow();
+      for (const sc of this.scenes) sc.step(undefined, this.context());
+    }
+  }
+
+  get mode(): RegulatorMode {
+    return this.currentMode;
+  }
+
+  get periodMs(): number {
+    return this.s.periodMs;
+  }
+
+  /** Switches mode. Leaving shadow resumes from the live gears (shadow moves were never applied). */
+  setMode(mode: RegulatorMode, reason = 'manual'): void {
+    const from = this.currentMode;
+    if (from === mode) return;
+    this.currentMode = mode;
+    if (from === 'shadow') for (const sc of this.scenes) this.resync(sc);
+    this.emit('mode', { from, to: mode, reason, at: this.clock.wallNow() });
+  }
+
+  private resync(sc: SceneLoop): void {
+    sc.gears.set(sc.live.gears);
+    sc.allowance.u = sc.report().cost;
+  }
+
+  /** Sets the signal source (the engine wires sensing after construction). */
+  setSignals(source: SignalSource): void {
+    this.signals = source;
+  }
+
+  /** The live gears of the scene at `index` (config order, as the router's compiled scene index). */
+  live(index: number): LiveScene | undefined {
+    return this.scenes[index]?.live;
+  }
+
+  scene(id: string): LiveScene | undefined {
+    return this.byId.get(id)?.live;
+  }
+
+  /** Current gear index of every point: scene → point → gear. */
+  gears(): Record<string, Record<string, number>> {
+    return Object.fromEntries(this.scenes.map((s) => [s.id, s.report().gears]));
+  }
+
+  /** Gear changes, oldest first (bounded by regulator.historySize). */
+  changes(): GearChange[] {
+    return this.history.toArray();
+  }
+
+  /** The last tick's report (goals, statuses, allowance, value and cost per scene). */
+  status(): TickReport | null {
+    return this.lastReport;
+  }
+
+  get fastRecovery(): boolean {
+    return this.clock.now() < this.fastUntil;
+  }
+
+  /** Starts a fast-recovery window now (or ends it with `false`). */
+  setFastRecovery(on: boolean, durationMs = this.s.fastMs): void {
+    this.fastUntil = on ? this.clock.now() + durationMs : -Infinity;
+    if (on) this.fastEpoch++;
+  }
+
+  applyTemplate(name: string): void {
+    const t = this.config.regulator?.templates?.[name];
+    if (!t || !Object.hasOwn(this.config.regulator?.templates ?? {}, name)) throw new UsageError(`applyTemplate: unknown template ${JSON.stringify(name)}`);
+    this.forEachPoint(t, (sc, slot, gear) => sc.setGear(slot, gear, 'template', this.context(), this.currentMode !== 'shadow'));
+    this.publishAll();
+  }
+
+  /** Replaces the caps (max gear per point) with `set`; `{}` clears them. */
+  setCaps(set: GearSet): void {
+    for (const sc of this.scenes) sc.caps.set(sc.points.map((p) => p.boostTop));
+    this.forEachPoint(set, (sc, slot, gear) => (sc.caps[slot] = gear));
+  }
+
+  /** Replaces the pinned gears with `set`; `{}` clears them. */
+  setFixed(set: GearSet): void {
+    for (const sc of this.scenes) sc.pins.fill(-1);
+    this.forEachPoint(set, (sc, slot, gear) => (sc.pins[slot] = gear));
+  }
+
+  /** Switches to a named goal set (`null` or "default": the configured goals). */
+  setGoalSet(name: string | null): void {
+    this.goalSet = name === 'default' ? null : name;
+    const r = this.config.regulator;
+    for (const [id, sc] of Object.entries(this.config.scenes)) this.byId.get(id)!.setGoals(sceneGoals(id, sc.goals, r, this.goalSet));
+    this.process.setGoals(processGoals(r, this.goalSet));
+  }
+
+  private forEachPoint(set: GearSet, fn: (sc: SceneLoop, slot: number, gear: number) => void): void {
+    for (const [scene, points] of Object.entries(set)) {
+      const sc = this.byId.get(scene);
+      if (!sc) continue;
+      for (const [point, gear] of Object.entries(points)) {
+        const slot = sc.points.findIndex((p) => p.name === point);
+        if (slot >= 0) fn(sc, slot, gear);
+      }
+    }
+  }
+
+  private applyRule(rule: ScheduleRule, index: number, at: number, replay: boolean): void {
+    if (rule.goals !== undefined) this.setGoalSet(rule.goals);
+    if (rule.caps) this.setCaps(rule.caps);
+    if (rule.fixed) this.setFixed(rule.fixed);
+    if (!replay && rule.template !== undefined) this.applyTemplate(rule.template);
+    if (rule.mode) this.setMode(rule.mode, `schedule ${rule.name ?? rule.at}`);
+    if (!replay && rule.fastRecovery !== undefined) this.setFastRecovery(rule.fastRecovery);
+    this.emit('rule', { index, name: rule.name, at });
+  }
+
+  private context(): StepContext {
+    const now = this.clock.now();
+    return {
+      now, wall: this.clock.wallNow(), mode: this.currentMode, law: this.s.law, limits: this.s.limits,
+      fast: now < this.fastUntil, fastEpoch: this.fastEpoch, fastMaxUp: this.s.fastMaxUp, boost: this.s.boost, shed: this.s.shed,
+      processLimit: this.process.limit, processShed: false, processHold: false,
+      change: (c) => this.record(c),
+      event: (kind, scene, engaged, share) => {
+        if (kind === 'boost') this.emit('boost', { scene, engaged, at: this.clock.wallNow() });
+        else this.emit('shed', { scene, share, loadTest: engaged, at: this.clock.wallNow() });
+      },
+    };
+  }
+
+  private record(c: GearChange): void {
+    this.changesThisTick++;
+    this.history.push(c);
+    this.emit('change', c);
+  }
+
+  private publishAll(): void {
+    if (this.currentMode === 'shadow') return;
+    for (const sc of this.scenes) sc.publishGears();
+  }
+
+  /** One control step. The timer calls it every period; tests and the simulator call it by hand. */
+  tick(): TickReport {
+    this.changesThisTick = 0;
+    const wall = this.clock.wallNow();
+    for (const due of this.scheduler.due(this.lastWall, wall)) this.applyRule(due.rule, due.index, due.at, false);
+    this.lastWall = wall;
+    let ctx = this.context();
+    const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
+    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast) : { goals: [], violated: false, hold: false };
+    // Shared resources over their limit with every scene at its floor: what may be shed, is.
+    const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.points[i]!.floor));
+    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && everyFloor && this.s.shed.enabled, processHold: proc.hold };
+    const scenes: SceneReport[] = [];
+    for (const sc of this.scenes) {
+      const min = sc.loops.reduce((m, l) => Math.max(m, l.goal.minSamples), 1);
+      scenes.push(sc.step(this.currentMode === 'frozen' || this.currentMode === 'fixed' ? undefined : this.signals.scene(sc.id, min), ctx));
+    }
+    if (ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
+    const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick };
+    this.lastReport = report;
+    this.emit('tick', report);
+    return report;
+  }
+
+  /** Starts the unref'd timer (idempotent). */
+  start(): void {
+    if (this.closed || this.timer) return;
+    this.timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (e) {
+        this.emit('error', e);
+      }
+    }, this.s.periodMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer; the gears stay where they are and keep being served. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  snapshot(): RegulatorSnapshot {
+    return {
+      version: SNAPSHOT_VERSION, at: this.clock.wallNow(), mode: this.currentMode, goalSet: this.goalSet,
+      fastRecoveryLeftMs: Math.max(0, this.fastUntil - this.clock.now()), processAllowance: this.process.allowance.u,
+      scenes: Object.fromEntries(this.scenes.map((sc) => [sc.id, {
+        gears: Object.fromEntries(sc.points.map((p, i) => [p.name, sc.gears[i]!])),
+        live: Object.fromEntries(sc.points.map((p, i) => [p.name, sc.live.gears[i]!])),
+        caps: Object.fromEntries(sc.points.flatMap((p, i) => (sc.caps[i]! < p.boostTop ? [[p.name, sc.caps[i]!]] : []))),
+        pins: Object.fromEntries(sc.points.flatMap((p, i) => (sc.pins[i]! >= 0 ? [[p.name, sc.pins[i]!]] : []))),
+        allowance: sc.allowance.u, boosted: sc.boosted, shedShare: sc.shedShare, shedLoadTest: sc.shedLoadTest,
+        pressures: Object.fromEntries(sc.loops.map((l) => [l.goal.kind, l.pressure])),
+      }])),
+    };
+  }
+
+  /** Restores a snapshot: scenes and points that no longer exist are skipped, gears are clamped to what exists. */
+  restore(snap: RegulatorSnapshot, o: { silent?: boolean } = {}): void {
+    if (snap.version !== SNAPSHOT_VERSION) throw new UsageError(`restore: snapshot version ${snap.version} is not ${SNAPSHOT_VERSION}`);
+    if (snap.goalSet !== this.goalSet) this.setGoalSet(snap.goalSet);
+    this.currentMode = snap.mode;
+    this.fastUntil = snap.fastRecoveryLeftMs > 0 ? this.clock.now() + snap.fastRecoveryLeftMs : -Infinity;
+    this.process.allowance.u = snap.processAllowance;
+    const ctx = { ...this.context(), change: o.silent ? () => undefined : (c: GearChange) => this.record(c) };
+    for (const [id, s] of Object.entries(snap.scenes)) {
+      const sc = this.byId.get(id);
+      if (!sc) continue;
+      sc.points.forEach((p, i) => {
+        const clamp = (g: number | undefined, dflt: number) => (g === undefined ? dflt : Math.max(0, Math.min(p.boostTop, g)));
+        sc.caps[i] = clamp(s.caps[p.name], p.boostTop);
+        sc.pins[i] = s.pins[p.name] === undefined ? -1 : clamp(s.pins[p.name], -1);
+        sc.live.gears[i] = clamp(s.live[p.name], sc.live.gears[i]!);
+        const g = clamp(s.gears[p.name], sc.gears[i]!);
+        if (g !== sc.gears[i]) sc.setGear(i, g, 'restore', ctx, this.currentMode !== 'shadow');
+      });
+      sc.allowance.u = s.allowance;
+      sc.boosted = s.boosted;
+      sc.shedShare = s.shedShare;
+      sc.shedLoadTest = s.shedLoadTest;
+      sc.live.shedShare = s.shedShare;
+      sc.live.shedLoadTest = s.shedLoadTest;
+      for (const l of sc.loops) {
+        const pr = s.pressures[l.goal.kind];
+        if (typeof pr === 'number') l.restore(pr);
+      }
+    }
+    this.publishAll();
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * One scene's control step: read its goals, let the most conservative proposal move the cost allowance, then walk
+ * the ladder until the gears fit the allowance and the limits (floors, caps, pins, the process-wide ladder, boost).
+ * Also the scene's tidal boost and shedding state. Runs on the regulator's tick only.
+ */
+import type { RegulatorMode } from '../config/schema-regulate.js';
+import { Allowance, type AllowanceLimits } from './allowance.js';
+import type { ChangeReason, GearChange, GoalReport, SceneReport } from './events.js';
+import { type Goal, readScene } from './goals.js';
+import type { Ladder } from './ladder.js';
+import { LiveScene } from './live.js';
+import { GoalLoop, type LawOptions, type Terms } from './pid.js';
+import { costOf, type Point, valueOf } from './points.js';
+import type { SceneSignals } from './signals.js';
+
+export interface StepContext {
+  readonly now: number;
+  readonly wall: number;
+  readonly mode: RegulatorMode;
+  readonly law: LawOptions;
+  readonly limits: AllowanceLimits;
+  readonly fast: boolean;
+  /** Counts fast-recovery windows, so a scene can leave the current one alone. */
+  readonly fastEpoch: number;
+  readonly fastMaxUp: number;
+  readonly boost: { readonly enabled: boolean; readonly holdMs: number; readonly maxCost: number };
+  readonly shed: { readonly enabled: boolean; readonly step: number; readonly maxShare: number; readonly retryAfterS: number };
+  /** Per point id: the highest gear the process-wide ladder allows (null without process goals). */
+  readonly processLimit: Int32Array | null;
+  /** A process goal is in its band or over it: no scene may raise. */
+  readonly processHold: boolean;
+  /** Process goals are violated with every scene at its floor: shed what may be shed. */
+  readonly processShed: boolean;
+  readonly change: (c: GearChange) => void;
+  readonly event: (kind: 'boost' | 'shed', scene: string, engaged: boolean, share: number) => void;
+}
+
+export class SceneLoop {
+  readonly live: LiveScene;
+  /** The gears the loop controls: the live ones, except in shadow mode. */
+  readonly gears: Int32Array;
+  readonly lower: Int32Array;
+  readonly upper: Int32Array;
+  /** Operator caps (max gear) and pins (−1 = none). */
+  readonly caps: Int32Array;
+  readonly pins: Int32Array;
+  readonly topCost: number;
+  readonly topValue: number;
+  loops: GoalLoop[];
+  allowance: Allowance;
+  boosted = false;
+  private boostSince = NaN;
+  shedShare = 0;
+  shedLoadTest = false;
+  /** The fast-recovery window this scene left: a cut inside the window means the peak is not over here. */
+  private fastLeft = -1;
+  private readonly boostCost: number;
+
+  constructor(
+    readonly id: string,
+    readonly points: readonly Point[],
+    readonly rtBudgetMs: number,
+    readonly sheddable: boolean,
+    goals: readonly Goal[],
+    private readonly ladder: Ladder,
+    dwellMs: number,
+  ) {
+    this.live = new LiveScene(id, points);
+    this.gears = Int32Array.from(this.live.gears);
+    this.lower = Int32Array.from(points, (p) => p.floor);
+    this.upper = Int32Array.from(points, (p) => p.top);
+    this.caps = Int32Array.from(points, (p) => p.boostTop);
+    this.pins = new Int32Array(points.length).fill(-1);
+    this.topCost = costOf(points, this.upper) || 1;
+    this.topValue = valueOf(points, this.upper) || 1;
+    this.boostCost = costOf(points, Int32Array.from(points, (p) => p.boostTop));
+    this.loops = goals.map((g) => new GoalLoop(g));
+    this.allowance = new Allowance(costOf(points, this.gears) / this.topCost, dwellMs);
+  }
+
+  /** New goals keep the smoothed reading of a goal of the same kind. */
+  setGoals(goals: readonly Goal[]): void {
+    const old = new Map(this.loops.map((l) => [l.goal.kind, l]));
+    this.loops = goals.map((g) => {
+      const l = new GoalLoop(g);
+      const prev = old.get(g.kind);
+      if (prev && !Number.isNaN(prev.pressure)) l.restore(prev.pressure);
+      return l;
+    });
+  }
+
+  atTop(): boolean {
+    for (let i = 0; i < this.points.length; i++) if (this.gears[i]! < Math.min(this.points[i]!.top, this.upper[i]!)) return false;
+    return true;
+  }
+
+  /** Sets a gear directly (templates, restore), keeping the allowance in step so control resumes from there. */
+  setGear(slot: number, gear: number, reason: ChangeReason, ctx: Pick<StepContext, 'wall' | 'mode' | 'change'>, applied: boolean): void {
+    const p = this.points[slot]!;
+    const to = Math.max(0, Math.min(p.boostTop, gear));
+    if (to === this.gears[slot]) return;
+    this.emit(slot, to, reason, undefined, undefined, ctx, applied);
+    this.allowance.u = costOf(this.points, this.gears) / this.topCost;
+  }
+
+  step(s: SceneSignals | undefined, ctx: StepContext): SceneReport {
+    const applied = ctx.mode !== 'shadow';
+    const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
+    const terms: Terms[] = [];
+    let win = -1;
+    if (control) {
+      for (let g = 0; g < this.loops.length; g++) {
+        const loop = this.loops[g]!;
+        const t = loop.step(readScene(loop.goal, s, this.rtBudgetMs), ctx.law, this.allowance.lastMove);
+        terms.push(t);
+        if (t.status !== 'no_data' && (win < 0 || t.delta < terms[win]!.delta)) win = g;
+      }
+    }
+    const known = terms.filter((t) => t.status !== 'no_data');
+    const violated = known.some((t) => t.status === 'violated');
+    const allHeadroom = known.length > 0 && known.length === terms.length && known.every((t) => t.status === 'headroom');
+    if (control) this.updateBoost(terms, allHeadroom, ctx);
+    this.updateLimits(ctx.processLimit, ctx.boost.maxCost);
+
+    let fast = ctx.fast && this.fastLeft !== ctx.fastEpoch;
+    if (control) {
+      const lo = costOf(this.points, this.lower) / this.topCost;
+      const hi = this.ceiling(ctx.boost.maxCost);
+      let delta = win < 0 ? 0 : terms[win]!.delta;
+      if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
+      const lim = fast ? { ...ctx.limits, maxUp: ctx.fastMaxUp } : ctx.limits;
+      if (fast && delta > 0) delta = lim.maxUp;
+      // Most conservative wins across levels too: a process goal at or over its limit vetoes every raise.
+      if (ctx.processHold && delta > 0) delta = 0;
+      this.allowance.propose(delta, ctx.now, lim, fast, s?.rate ?? NaN, lo, hi);
+    }
+    const before = this.direction();
+    this.enforceLimits(ctx, applied);
+    if (control) this.follow(ctx, fast, applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
+    const moved = this.direction() - before;
+    if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN);
+    if (control) this.updateShedding(violated, ctx);
+    if (applied) this.publish(ctx);
+    return this.report(terms);
+  }
+
+  /** Sum of gears: its change over a tick tells the net direction of the moves. */
+  private direction(): number {
+    let n = 0;
+    for (let i = 0; i < this.gears.length; i++) n += this.gears[i]!;
+    return n;
+  }
+
+  private updateBoost(terms: readonly Terms[], allHeadroom: boolean, ctx: StepContext): void {
+    if (!ctx.boost.enabled || this.boostCost <= this.topCost) return;
+    if (!this.boosted) {
+      // Every goal of the scene with headroom, every point at its normal top, and the process not at its limit.
+      if (allHeadroom && !ctx.processHold && this.points.every((p, i) => this.gears[i]! >= p.top)) {
+        if (Number.isNaN(this.boostSince)) this.boostSince = ctx.now;
+        if (ctx.now - this.boostSince >= ctx.boost.holdMs) {
+          this.boosted = true;
+          ctx.event('boost', this.id, true, 0);
+        }
+      } else this.boostSince = NaN;
+      return;
+    }
+    // Headroom shrinking (into the top quarter of a band, or the process at its limit) drops the boost at once: boost
+    // gears are the first to go. Not earlier: a thin night window's p99 is noisy, and a boost that flaps is no boost.
+    const shrinking = ctx.processHold || terms.some((t, i) => t.status === 'violated' || (t.status !== 'no_data' && t.pressure > 1 - this.loops[i]!.goal.band / 4));
+    if (shrinking) {
+      this.boosted = false;
+      this.boostSince = NaN;
+      ctx.event('boost', this.id, false, 0);
+    }
+  }
+
+  private updateLimits(processLimit: Int32Array | null, boostMaxCost: number): void {
+    for (let i = 0; i < this.points.length; i++) {
+      const p = this.points[i]!;
+      let hi = Math.min(this.boosted ? p.boostTop : p.top, this.caps[i]!);
+      if (processLimit) hi = Math.min(hi, processLimit[p.id]!);
+      let lo = Math.min(p.floor, hi);
+      if (this.pins[i]! >= 0) lo = hi = this.pins[i]!;
+      this.lower[i] = lo;
+      this.upper[i] = hi;
+    }
+    // The allowance never sits above what the limits allow (anti-windup when a cap or the process binds).
+    this.allowance.u = Math.min(this.allowance.u, this.ceiling(boostMaxCost));
+  }
+
+  /** Highest allowance: what the upper limits cost, and never past the boost ceiling (or the normal top unboosted). */
+  private ceiling(boostMaxCost: number): number {
+    return Math.min(costOf(this.points, this.upper) / this.topCost, this.boosted ? boostMaxCost : 1);
+  }
+
+  private enforceLimits(ctx: StepContext, applied: boolean): void {
+    for (let i = 0; i < this.points.length; i++) {
+      const g = this.gears[i]!;
+      if (g > this.upper[i]!) this.emit(i, this.upper[i]!, this.limitReason(i), undefined, undefined, ctx, applied);
+      else if (g < this.lower[i]!) this.emit(i, this.lower[i]!, this.pins[i]! >= 0 ? 'pin' : 'cap', undefined, undefined, ctx, applied);
+    }
+  }
+
+  private limitReason(i: number): ChangeReason {
+    if (this.pins[i]! >= 0) return 'pin';
+    if (this.upper[i] === this.caps[i]) return 'cap';
+    if (!this.boosted && this.gears[i]! > this.points[i]!.top) return 'boost_release';
+    return 'process';
+  }
+
+  /** Walks the ladder: down while over the allowance, up while the next step fits. */
+  private follow(ctx: StepContext, fast: boolean, applied: boolean, goal: Goal | undefined, t: Terms | undefined): void {
+    const budget = this.allowance.u * this.topCost * (1 + 1e-9);
+    let cost = costOf(this.points, this.gears);
+    while (cost > budget) {
+      const i = this.ladder.nextDown(this.points, this.gears, this.lower);
+      if (i < 0) break;
+      const p = this.points[i]!;
+      cost -= p.cost[this.gears[i]!]! - p.cost[this.gears[i]! - 1]!;
+      this.emit(i, this.gears[i]! - 1, 'violated', goal, t, ctx, applied);
+    }
+    for (;;) {
+      const i = this.ladder.nextUp(this.points, this.gears, this.upper);
+      if (i < 0) break;
+      const p = this.points[i]!;
+      const step = p.cost[this.gears[i]! + 1]! - p.cost[this.gears[i]!]!;
+      if (cost + step > budget) break;
+      cost += step;
+      const to = this.gears[i]! + 1;
+      this.emit(i, to, to > p.top ? 'boost' : fast ? 'fast_recovery' : 'headroom', goal, t, ctx, applied);
+    }
+  }
+
+  private updateShedding(violated: boolean, ctx: StepContext): void {
+    const was = this.shedShare;
+    const wasLt = this.shedLoadTest;
+    let atFloor = true;
+    for (let i = 0; i < this.points.length; i++) if (this.gears[i]! > this.lower[i]!) atFloor = false;
+    const press = ctx.shed.enabled && atFloor && (violated || ctx.processShed);
+    if (press) {
+      // Load-test traffic goes first; a scene's own traffic only if its priority may be shed, and only if that was not enough.
+      if (!this.shedLoadTest) this.shedLoadTest = true;
+      else if (this.sheddable) this.shedShare = Math.min(ctx.shed.maxShare, this.shedShare + ctx.shed.step);
+    } else if (!violated && !ctx.processShed) {
+      if (this.shedShare > 0) this.shedShare = Math.max(0, this.shedShare - ctx.shed.step / 2);
+      else this.shedLoadTest = false;
+    }
+    if (was !== this.shedShare || wasLt !== this.shedLoadTest) ctx.event('shed', this.id, this.shedLoadTest, this.shedShare);
+  }
+
+  private publish(ctx: StepContext): void {
+    this.live.upper.set(this.upper);
+    this.live.shedLoadTest = this.shedLoadTest;
+    this.live.shedShare = this.shedShare;
+    this.live.retryAfterS = ctx.shed.retryAfterS;
+    this.publishGears();
+  }
+
+  /** Copies the gears to the live state requests read, with what derives from them (degraded, the DCAF price). */
+  publishGears(): void {
+    const live = this.live;
+    live.gears.set(this.gears);
+    let degraded = false;
+    for (let i = 0; i < this.points.length; i++) if (this.gears[i]! < this.points[i]!.top) degraded = true;
+    live.degraded = degraded;
+    const next = this.ladder.nextDown(this.points, this.gears, this.lower);
+    live.lambda = next < 0 ? 0 : this.ladder.steps[this.ladder.rankOf(this.points[next]!, this.gears[next]!)]?.benefit ?? 0;
+  }
+
+  private emit(slot: number, to: number, reason: ChangeReason, goal: Goal | undefined, t: Terms | undefined, ctx: Pick<StepContext, 'wall' | 'mode' | 'change'>, applied: boolean): void {
+    const p = this.points[slot]!;
+    const from = this.gears[slot]!;
+    this.gears[slot] = to;
+    ctx.change({
+      at: ctx.wall, scene: this.id, point: p.name, from, to, fromGear: p.gears[from], toGear: p.gears[to], reason,
+      ...(goal && t ? { goal: goal.kind, measured: t.measured, target: goal.target, band: goal.band, terms: t } : {}),
+      allowance: this.allowance.u, applied, mode: ctx.mode,
+    });
+  }
+
+  report(terms: readonly Terms[] = []): SceneReport {
+    const goals: GoalReport[] = this.loops.map((l, i) => {
+      const t = terms[i];
+      return { goal: l.goal.kind, status: t?.status ?? 'no_data', measured: t?.measured ?? NaN, pressure: t?.pressure ?? NaN, target: l.goal.target, band: l.goal.band };
+    });
+    return {
+      scene: this.id, goals, allowance: this.allowance.u,
+      gears: Object.fromEntries(this.points.map((p, i) => [p.name, this.gears[i]!])),
+      value: valueOf(this.points, this.gears) / this.topValue, cost: costOf(this.points, this.gears) / this.topCost,
+      atTop: this.atTop(), degraded: this.points.some((p, i) => this.gears[i]! < p.top), boosted: this.boosted, shedShare: this.shedShare, shedLoadTest: this.shedLoadTest,
+    };
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Schedules: second-precision daily times and absolute timestamps in the configured IANA zone. A daily rule fires
+ * when local time of day crosses it between two ticks (a DST gap still crosses it; a repeated hour cannot fire it
+ * twice the same day). State-like effects (mode, caps, pins, goal set) are replayed on start so that a restart at
+ * 20:05 is in the state the 20:01 rule left; actions (templates, fast recovery) are not replayed.
+ */
+import type { ScheduleRule } from '../config/schema-regulate.js';
+import { DAY_MS, localMs, parseAbsolute, parseDaily } from '../config/time-of-day.js';
+
+export interface DueRule {
+  readonly rule: ScheduleRule;
+  readonly index: number;
+  /** The instant it was due. */
+  readonly at: number;
+}
+
+interface Compiled {
+  readonly rule: ScheduleRule;
+  readonly index: number;
+  readonly daily: number | undefined;
+  readonly once: number | undefined;
+}
+
+export class Scheduler {
+  private readonly rules: Compiled[];
+  /** Local day (days since epoch, local calendar) each daily rule last fired on. */
+  private readonly firedDay: Map<number, number> = new Map();
+
+  constructor(rules: readonly ScheduleRule[], private readonly timeZone: string) {
+    this.rules = rules.map((rule, index) => {
+      const daily = parseDaily(rule.at);
+      return { rule, index, daily: daily === undefined ? undefined : daily * 1000, once: daily === undefined ? parseAbsolute(rule.at, timeZone) : undefined };
+    });
+  }
+
+  get size(): number {
+    return this.rules.length;
+  }
+
+  /** Rules due in (from, to], in time order. */
+  due(from: number, to: number): DueRule[] {
+    if (this.rules.length === 0 || !(to > from)) return [];
+    const l0 = localMs(from, this.timeZone);
+    const l1 = localMs(to, this.timeZone);
+    const out: DueRule[] = [];
+    for (const c of this.rules) {
+      if (c.once !== undefined) {
+        if (c.once > from && c.once <= to) out.push({ rule: c.rule, index: c.index, at: c.once });
+      } else if (c.daily !== undefined && l1 > l0) {
+        const k = Math.floor((l0 - c.daily) / DAY_MS) + 1;
+        const local = k * DAY_MS + c.daily;
+        if (local > l1 || this.firedDay.get(c.index) === k) continue;
+        this.firedDay.set(c.index, k);
+        out.push({ rule: c.rule, index: c.index, at: to - (l1 - local) });
+      }
+    }
+    return out.sort((a, b) => a.at - b.at || a.index - b.index);
+  }
+
+  /** The last occurrence of every rule within the day before `now`, in time order: the state to resume in. */
+  replay(now: number): DueRule[] {
+    const l1 = localMs(now, this.timeZone);
+    const out: DueRule[] = [];
+    for (const c of this.rules) {
+      if (c.once !== undefined) {
+        if (c.once <= now) out.push({ rule: c.rule, index: c.index, at: c.once });
+      } else if (c.daily !== undefined) {
+        const k = Math.floor((l1 - c.daily) / DAY_MS);
+        out.push({ rule: c.rule, index: c.index, at: now - (l1 - (k * DAY_MS + c.daily)) });
+      }
+    }
+    return out.sort((a, b) => a.at - b.at || a.index - b.index);
+  }
+}

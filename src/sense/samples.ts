@@ -1,0 +1,83 @@
+/**
+ * A window of periodic samples (one number per sampling period), and the two ways of combining several windows that
+ * the regulator's goals use: the mean over all of them, and the max of their means (the worst source decides, e.g.
+ * the busiest worker or scene). Kept separate from the request windows because process load is sampled on a timer,
+ * not recorded per request.
+ */
+
+/** Last, mean and max of a window of samples. */
+export interface SampleStats {
+  /** The most recent sample (0 before the first). */
+  last: number;
+  mean: number;
+  max: number;
+  /** Samples in the window now (at most its capacity). */
+  samples: number;
+}
+
+export class SampleWindow {
+  private readonly values: Float64Array;
+  private size = 0;
+  private next = 0;
+
+  constructor(readonly capacity: number) {
+    this.values = new Float64Array(capacity);
+  }
+
+  push(v: number): void {
+    this.values[this.next] = v;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  get samples(): number {
+    return this.size;
+  }
+
+  last(): number {
+    return this.size === 0 ? 0 : this.values[(this.next - 1 + this.capacity) % this.capacity]!;
+  }
+
+  mean(): number {
+    let s = 0;
+    for (let i = 0; i < this.size; i++) s += this.values[i]!;
+    return this.size === 0 ? 0 : s / this.size;
+  }
+
+  max(): number {
+    let m = 0;
+    for (let i = 0; i < this.size; i++) if (this.values[i]! > m) m = this.values[i]!;
+    return m;
+  }
+
+  stats(out: SampleStats = { last: 0, mean: 0, max: 0, samples: 0 }): SampleStats {
+    out.last = this.last();
+    out.mean = this.mean();
+    out.max = this.max();
+    out.samples = this.size;
+    return out;
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.next = 0;
+  }
+}
+
+/** Mean over every sample of every source (sources with more samples weigh more). 0 without samples. */
+export function meanOf(windows: readonly SampleWindow[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const w of windows) {
+    sum += w.mean() * w.samples;
+    n += w.samples;
+  }
+  return n === 0 ? 0 : sum / n;
+}
+
+/** The largest per-source mean: the most loaded source decides. Sources without samples are skipped. */
+export function maxOfMeans(windows: readonly SampleWindow[]): number {
+  let m = 0;
+  for (const w of windows) if (w.samples > 0 && w.mean() > m) m = w.mean();
+  return m;
+}

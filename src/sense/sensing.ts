@@ -1,0 +1,269 @@
+/**
+ * The sensing registry: one series per scene × version, plus per scene one for its rejected decisions, plus three
+ * process-level series (everything, load tests, rejections of unknown scenes). Series are keyed by scene id and
+ * version name, so they survive reloads; per reload `bind` builds an array indexed like the compiled tables, so the hot
+ * path finds a series by two array reads and an identity check instead of a Map look-up on request strings.
+ *
+ * It knows the router's tables only by shape (SceneRef/VersionRef): sensing imports nothing from route or config.
+ */
+import type { Clock } from '../clock.js';
+import { HistogramLayout } from './layout.js';
+import { type ProcessLoadOptions, ProcessLoad, type ProcessLoadStats } from './process-load.js';
+import { Series, SeriesShape } from './series.js';
+import { Stats, StatsReader, type WindowStats } from './stats.js';
+
+/** Every sensing setting (the config's `sense` section with defaults filled in by `resolveSense`). */
+export interface SenseOptions {
+  readonly rt: { readonly slots: number; readonly slotMs: number; readonly precisionBits: number; readonly maxMs: number };
+  readonly outcomes: { readonly slots: number; readonly slotMs: number };
+  readonly process: ProcessLoadOptions;
+  readonly retiredSeries: number;
+}
+
+/** The parts of a compiled scene / version sensing needs (the router's CompiledScene/CompiledVersion fit). */
+export interface VersionRef {
+  readonly name: string;
+  readonly index: number;
+}
+export interface SceneRef {
+  readonly id: string;
+  readonly index: number;
+  readonly versions: readonly VersionRef[];
+}
+
+/** A scene's series, across reloads. */
+class SceneEntry {
+  readonly versions = new Map<string, Series>();
+  /** Every series of the scene (scene-level first), for merged reads without allocating. */
+  all: Series[] = [];
+  retiredAt = -1;
+  constructor(readonly scene: Series) {}
+}
+
+/** One scene of the config now serving: the ref identifies decisions made with these tables. */
+class Bound {
+  constructor(
+    readonly ref: SceneRef,
+    readonly entry: SceneEntry,
+    readonly versions: readonly Series[],
+  ) {}
+}
+
+const sameShape = (a: SenseOptions, b: SenseOptions): boolean =>
+  a.rt.slots === b.rt.slots && a.rt.slotMs === b.rt.slotMs && a.rt.precisionBits === b.rt.precisionBits && a.rt.maxMs === b.rt.maxMs &&
+  a.outcomes.slots === b.outcomes.slots && a.outcomes.slotMs === b.outcomes.slotMs;
+
+export class Sensing {
+  private shape!: SeriesShape;
+  private reader!: StatsReader;
+  private scenes = new Map<string, SceneEntry>();
+  private bound: (Bound | undefined)[] = [];
+  private refs: readonly SceneRef[] = [];
+  /** All traffic, load tests and rejections included: the process's own load. */
+  private all!: Series;
+  private lt!: Series;
+  private unknown!: Series;
+  private processLoad: ProcessLoad;
+  private running = false;
+
+  constructor(
+    private options: SenseOptions,
+    private readonly clock: Clock,
+  ) {
+    this.reset();
+    this.processLoad = new ProcessLoad(options.process);
+  }
+
+  /** Starts process-load sampling (unref'd timers). */
+  start(): void {
+    this.running = true;
+    this.processLoad.start();
+  }
+
+  /** Stops every timer. Recording and reads keep working. */
+  close(): void {
+    this.running = false;
+    this.processLoad.stop();
+  }
+
+  /**
+   * Applies new settings from a reload. Changed window or histogram settings restart every series empty (their slots
+   * would not line up); changed sampling settings restart the samplers. Unchanged settings change nothing.
+   */
+  reconfigure(options: SenseOptions): void {
+    const old = this.options;
+    this.options = options;
+    if (!sameShape(old, options)) {
+      this.reset();
+      this.bind(this.refs);
+    }
+    if (JSON.stringify(old.process) !== JSON.stringify(options.process)) {
+      this.processLoad.stop();
+      this.processLoad = new ProcessLoad(options.process);
+      if (this.running) this.processLoad.start();
+    }
+  }
+
+  /**
+   * Points the hot path at the scenes of a new config (`scenes[i].index === i`). Series of versions or scenes that are
+   * gone stay readable for one window, then go; at most `retiredSeries` of them are kept.
+   */
+  bind(scenes: readonly SceneRef[]): void {
+    const now = this.clock.now();
+    const bound: (Bound | undefined)[] = new Array(scenes.length);
+    const live = new Set<SceneEntry>();
+    for (const ref of scenes) {
+      let entry = this.scenes.get(ref.id);
+      if (entry === undefined) this.scenes.set(ref.id, (entry = new SceneEntry(new Series(this.shape, now))));
+      entry.retiredAt = -1;
+      live.add(entry);
+      const names = new Set<string>();
+      const versions = ref.versions.map((v) => {
+        names.add(v.name);
+        let s = entry.versions.get(v.name);
+        if (s === undefined) entry.versions.set(v.name, (s = new Series(this.shape, now)));
+        s.retiredAt = -1;
+        return s;
+      });
+      for (const [name, s] of entry.versions) if (!names.has(name) && s.retiredAt < 0) s.retiredAt = now;
+      bound[ref.index] = new Bound(ref, entry, versions);
+    }
+    for (const entry of this.scenes.values()) if (!live.has(entry) && entry.retiredAt < 0) entry.retiredAt = now;
+    this.refs = scenes;
+    this.bound = bound;
+    this.prune(now);
+  }
+
+  /**
+   * Records one finished request. O(1), allocation-free once the series has storage. `version` is null for
+   * rejections; `scene` is null when the scene is unknown (counted in one process-level bucket, never a series per
+   * requested string). `now` is the request's end on the injected clock.
+   */
+  record(scene: SceneRef | null, version: VersionRef | null, loadTest: boolean, outcome: number, rtMs: number, now: number): void {
+    this.all.record(outcome, rtMs, now);
+    if (loadTest) return this.lt.record(outcome, rtMs, now);
+    if (scene === null) return this.unknown.record(outcome, rtMs, now);
+    const b = this.bound[scene.index];
+    if (b === undefined || b.ref !== scene) return this.recordStale(scene, version, outcome, rtMs, now);
+    const s = version === null ? b.entry.scene : b.versions[version.index];
+    (s ?? b.entry.scene).record(outcome, rtMs, now);
+  }
+
+  /**
+   * Figures over the whole windows (`lastSlots` 0) or the last N slots of each. No scene: the process (all traffic,
+   * load tests included). A scene: its versions and its rejections merged. A scene and a version: that series.
+   * Undefined for a scene or version sensing has never heard of. Pass `out` to read without allocating.
+   */
+  stats(scene?: string | null, version?: string | null, lastSlots = 0, out: WindowStats = new Stats()): WindowStats | undefined {
+    const now = this.clock.now();
+    if (scene === undefined || scene === null) return this.read(this.all, lastSlots, now, out);
+    const entry = this.scenes.get(scene);
+    if (entry === undefined) return undefined;
+    if (version === undefined || version === null) {
+      for (const s of entry.all) s.advance(now);
+      return this.reader.read(entry.all, lastSlots, now, out);
+    }
+    const s = entry.versions.get(version);
+    return s === undefined ? undefined : this.read(s, lastSlots, now, out);
+  }
+
+  /**
+   * A scene's figures over its most recent slots holding at least `minSamples` RT samples (the whole window when
+   * traffic is too thin): what a regulator tick wants. `version` narrows to one series. Undefined if unknown.
+   */
+  recent(scene: string, minSamples: number, version?: string | null, out: WindowStats = new Stats()): WindowStats | undefined {
+    const now = this.clock.now();
+    const entry = this.scenes.get(scene);
+    if (entry === undefined) return undefined;
+    let list = entry.all;
+    if (version !== undefined && version !== null) {
+      const s = entry.versions.get(version);
+      if (s === undefined) return undefined;
+      this.one[0] = s;
+      list = this.one;
+    }
+    for (const s of list) s.advance(now);
+    return this.reader.read(list, this.reader.slotsHolding(list, minSamples), now, out);
+  }
+
+  /** Load-test traffic only (kept out of every scene's figures). */
+  loadTestStats(lastSlots = 0, out: WindowStats = new Stats()): WindowStats {
+    return this.read(this.lt, lastSlots, this.clock.now(), out);
+  }
+
+  /** Rejections of scene ids not in the config (or not strings at all). */
+  unknownSceneStats(lastSlots = 0, out: WindowStats = new Stats()): WindowStats {
+    return this.read(this.unknown, lastSlots, this.clock.now(), out);
+  }
+
+  /** Scene ids with series, configured ones and recently removed ones. */
+  sceneIds(): string[] {
+    return [...this.scenes.keys()];
+  }
+
+  /** Version names with series in a scene (configured and recently removed). */
+  versionNames(scene: string): string[] {
+    return [...(this.scenes.get(scene)?.versions.keys() ?? [])];
+  }
+
+  /** Process load over each metric's window. */
+  load(out?: ProcessLoadStats): ProcessLoadStats {
+    return this.processLoad.stats(out);
+  }
+
+  /** The samplers, for tests and simulators that sample by hand. */
+  get sampler(): ProcessLoad {
+    return this.processLoad;
+  }
+
+  private read(s: Series, lastSlots: number, now: number, out: WindowStats): WindowStats {
+    s.advance(now);
+    this.one[0] = s;
+    return this.reader.read(this.one, lastSlots, now, out);
+  }
+  private readonly one: Series[] = [];
+
+  /** A decision made with tables a reload has since replaced: find its series by name (rare, off the fast path). */
+  private recordStale(scene: SceneRef, version: VersionRef | null, outcome: number, rtMs: number, now: number): void {
+    const entry = this.scenes.get(scene.id);
+    if (entry === undefined) return; // pruned since: already counted in the process figures
+    const s = version === null ? undefined : entry.versions.get(version.name);
+    (s ?? entry.scene).record(outcome, rtMs, now);
+  }
+
+  private reset(): void {
+    const o = this.options;
+    const now = this.clock.now();
+    this.shape = new SeriesShape(o.outcomes.slots, o.outcomes.slotMs, o.rt.slots, o.rt.slotMs, new HistogramLayout(o.rt.precisionBits, o.rt.maxMs));
+    this.reader = new StatsReader(this.shape);
+    this.scenes = new Map();
+    this.bound = [];
+    this.all = new Series(this.shape, now);
+    this.lt = new Series(this.shape, now);
+    this.unknown = new Series(this.shape, now);
+  }
+
+  /** Drops retired series whose whole window has passed, then the oldest beyond the `retiredSeries` cap. */
+  private prune(now: number): void {
+    const o = this.options;
+    const windowMs = Math.max(o.outcomes.slots * o.outcomes.slotMs, o.rt.slots * o.rt.slotMs);
+    const retired: { at: number; drop: () => void }[] = [];
+    for (const [id, entry] of this.scenes) {
+      if (entry.retiredAt >= 0) {
+        if (now - entry.retiredAt >= windowMs) this.scenes.delete(id);
+        else retired.push({ at: entry.retiredAt, drop: () => this.scenes.delete(id) });
+        continue;
+      }
+      for (const [name, s] of entry.versions) {
+        if (s.retiredAt < 0) continue;
+        if (now - s.retiredAt >= windowMs) entry.versions.delete(name);
+        else retired.push({ at: s.retiredAt, drop: () => entry.versions.delete(name) });
+      }
+    }
+    if (retired.length > o.retiredSeries) {
+      retired.sort((a, b) => a.at - b.at);
+      for (let i = 0; i < retired.length - o.retiredSeries; i++) retired[i]!.drop();
+    }
+    for (const entry of this.scenes.values()) entry.all = [entry.scene, ...entry.versions.values()];
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { createGearshift } from '../src/engine.js';
+import { Reason } from '../src/route/decision.js';
+import { regConfig } from './regulate-helpers.js';
+
+describe('a shed decision, end to end through the engine', () => {
+  it('is a rejection with a Retry-After hint, counted as shed by sensing and by the route counts', () => {
+    const gs = createGearshift({ config: regConfig(), clock: new ManualClock(0) });
+    try {
+      const live = gs.regulator.scene('tail')!;
+      live.shedShare = 1;
+      live.retryAfterS = 2;
+      const d = gs.route('tail', 'user-1');
+      expect([d.ok, d.reason, d.retryAfterSec]).toEqual([false, Reason.Shed, 2]);
+      expect(gs.complete(d)).toBe(true);
+      const st = gs.stats('tail')!;
+      expect([st.count, st.shed, st.rejected]).toEqual([1, 1, 0]);
+      expect(gs.routeCounts().byReason).toMatchObject({ shed: 1, split: 0 });
+      // Normal-priority scenes are not shed by a low-priority scene's state.
+      expect(gs.route('feed', 'user-1').ok).toBe(true);
+    } finally {
+      gs.close();
+    }
+  });
+});

@@ -1,0 +1,494 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { validateConfig } from '../src/config/validate.js';
+import { createGearshift, type Gearshift } from '../src/engine.js';
+import { ConfigError } from '../src/errors.js';
+import { Ring } from '../src/regulate/history.js';
+import { Ladder } from '../src/regulate/ladder.js';
+import { compilePoints } from '../src/regulate/points.js';
+import { Regulator } from '../src/regulate/regulator.js';
+import { regConfig, Script, setup, sig } from './regulate-helpers.js';
+
+const VIOLATED = sig(3, 1000, 0.3);
+const HEADROOM = sig(0.3);
+const IN_BAND = sig(0.85);
+
+describe('ladder', () => {
+  const config = regConfig();
+  const points = [...compilePoints('feed', config.scenes.feed!, 0), ...compilePoints('tail', config.scenes.tail!, 2)];
+  const ladder = new Ladder(points);
+
+  it('orders every step by marginal benefit, normal steps before boost steps, across scenes', () => {
+    expect(ladder.steps.map((s) => `${s.point.sceneId}.${s.point.name}${s.gear}`)).toEqual(['feed.b1', 'feed.b2', 'feed.a1', 'feed.a2', 'tail.c1', 'tail.c2']);
+    expect(ladder.steps.map((s) => s.boost)).toEqual([false, false, false, false, false, true]);
+  });
+
+  it('goes down lowest benefit first and up highest first', () => {
+    const feed = points.slice(0, 2);
+    const gears = Int32Array.from([2, 2]);
+    const lower = Int32Array.from([0, 0]);
+    const upper = Int32Array.from([2, 2]);
+    const order: string[] = [];
+    for (let i; (i = ladder.nextDown(feed, gears, lower)) >= 0; ) order.push(`${feed[i]!.name}${gears[i]!--}`);
+    expect(order).toEqual(['a2', 'a1', 'b2', 'b1']);
+    order.length = 0;
+    for (let i; (i = ladder.nextUp(feed, gears, upper)) >= 0; ) order.push(`${feed[i]!.name}${++gears[i]!}`);
+    expect(order).toEqual(['b1', 'b2', 'a1', 'a2']);
+  });
+
+  it('pools a point whose later step is worth more, so it never asks for gear 2 before gear 1', () => {
+    const cfg = validateConfig({ scenes: { s: { versions: { v: { stage: 'base' } }, points: {
+      odd: { gears: [0, 1, 2], cost: [1, 2, 3], value: [1, 1.1, 2] }, // raw benefits 0.1 then 0.9: pooled 0.5, 0.5
+      even: { gears: [0, 1], cost: [1, 2], value: [1, 1.4] },
+    } } } });
+    const l = new Ladder(compilePoints('s', cfg.scenes.s!, 0));
+    expect(l.steps.map((s) => `${s.point.name}${s.gear}:${s.benefit.toFixed(2)}`)).toEqual(['odd1:0.50', 'odd2:0.50', 'even1:0.40']);
+  });
+
+  it('turns a process-wide position into per-point limits', () => {
+    const out = new Int32Array(points.length);
+    ladder.limitsAt(3, out);
+    expect([...out]).toEqual([1, 2, 0]); // b1, b2, a1 on
+  });
+});
+
+describe('control law', () => {
+  it('cuts at most maxDownPerTick per tick however large the error, lowest benefit first, with the winning goal and terms', () => {
+    const { script, tick, changes, reg } = setup();
+    script.set('feed', VIOLATED);
+    const r = tick();
+    expect(r.scenes[0]!.allowance).toBeCloseTo(0.8, 10);
+    expect(changes.map((c) => `${c.point}${c.from}>${c.to}`)).toEqual(['a2>1', 'a1>0']);
+    const c = changes[0]!;
+    expect(c).toMatchObject({ scene: 'feed', reason: 'violated', goal: 'timeoutRate', measured: 0.3, target: 0.01, band: 0.25, applied: true, mode: 'auto' });
+    expect(c.terms!.delta).toBeLessThan(-0.2); // the law wanted more: the rate limit held it
+    tick();
+    tick();
+    expect(changes.map((x) => `${x.point}${x.to}`)).toEqual(['a1', 'a0', 'b1', 'b0']);
+    expect(reg.gears().feed).toEqual({ a: 0, b: 0 });
+  });
+
+  it('holds still inside the band and without enough samples', () => {
+    const { script, tick, changes } = setup();
+    script.set('feed', IN_BAND);
+    for (let i = 0; i < 20; i++) tick();
+    script.set('feed', sig(3, 99, 0.5)); // 99 < 1/target samples
+    for (let i = 0; i < 5; i++) tick();
+    expect(changes).toEqual([]);
+  });
+
+  it('climbs back carefully: no raise within the dwell after a cut, at most maxUpPerTick per tick, highest benefit first', () => {
+    const { script, tick, changes, reg, clock } = setup();
+    script.set('feed', VIOLATED);
+    let lastCut = 0;
+    for (let i = 0; i < 4; i++) if (tick().changes > 0) lastCut = clock.now();
+    expect(lastCut).toBe(3000); // the fourth tick found every point at its floor
+    changes.length = 0;
+    script.set('feed', HEADROOM);
+    let prev = reg.status()!.scenes[0]!.allowance;
+    let t = clock.now();
+    for (let i = 0; i < 60; i++) {
+      const r = tick();
+      t += 1000;
+      const u = r.scenes[0]!.allowance;
+      expect(u - prev).toBeLessThanOrEqual(0.04 + 1e-12);
+      if (t - lastCut < 5000) expect(u).toBe(prev);
+      prev = u;
+    }
+    expect(changes.map((c) => `${c.point}${c.to}`)).toEqual(['b1', 'b2', 'a1', 'a2']);
+    expect(changes.every((c) => c.reason === 'headroom')).toBe(true);
+    expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
+  });
+
+  it('backs the dwell off after failed probes, so an edge is not probed every few seconds', () => {
+    const { script, tick, changes } = setup();
+    // A plant whose edge sits between two positions: at full cost it is violated, one step down it has headroom.
+    for (let i = 0; i < 300; i++) script.set('feed', tick().scenes[0]!.cost > 0.9 ? VIOLATED : HEADROOM);
+    const probes = new Set(changes.filter((c) => c.reason === 'violated').map((c) => c.at)).size;
+    const gaps = [...new Set(changes.filter((c) => c.reason === 'violated').map((c) => c.at))].map((t, i, a) => (i === 0 ? 0 : t - a[i - 1]!));
+    // With a fixed 5 s dwell that would be ~45 probes in 300 s; backed off (5, 10, 20, 40, 60 s …) it is 8.
+    expect(probes).toBeGreaterThan(2);
+    expect(probes).toBeLessThanOrEqual(10);
+    expect(gaps.slice(1, 5).every((g, i, a) => i === 0 || g > a[i - 1]!)).toBe(true);
+  });
+
+  it('treats one timeout in a quiet window as noise, a clear excess as a violation', () => {
+    const { script, tick, changes } = setup();
+    script.set('feed', sig(0.3, 100, 0.01)); // 1 timeout in 100: at target, not clearly above it
+    for (let i = 0; i < 5; i++) tick();
+    expect(changes).toEqual([]);
+    script.set('feed', sig(0.3, 1000, 0.05)); // 50 in 1000
+    tick();
+    expect(changes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('goals', () => {
+  it('most conservative wins: one goal with headroom, another violated → cut, attributed to the violated goal', () => {
+    const { script, tick, changes } = setup({}, { feedExtra: { goals: { meanRtMs: { target: 40 } } } });
+    script.set('feed', { ...sig(0.3), mean: 90 }); // timeout pressure 0.3 (headroom), mean 90 ms > 40 ms
+    tick();
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes[0]).toMatchObject({ reason: 'violated', goal: 'meanRtMs', measured: 90, target: 40 });
+  });
+
+  it('a zone label picks its goal overrides', () => {
+    const goals = { meanRtMs: { target: 100 }, zones: { 'na61': { meanRtMs: { target: 30 } } } };
+    const plain = setup({}, { feedExtra: { goals } });
+    const zoned = setup({ zone: 'na61' }, { feedExtra: { goals } });
+    for (const x of [plain, zoned]) {
+      x.script.set('feed', { ...sig(0.3), mean: 50 });
+      x.tick();
+    }
+    expect(plain.changes).toEqual([]);
+    expect(zoned.changes[0]).toMatchObject({ goal: 'meanRtMs', target: 30 });
+  });
+
+  it('a schedule switches to a named goal set and back', () => {
+    const { script, tick, changes, reg } = setup({
+      goalSets: { strict: { scenes: { feed: { p99RtMs: { target: 50 } } } } },
+      schedules: [{ at: '00:00:03', goals: 'strict' }, { at: '00:00:06', goals: 'default' }],
+    });
+    script.set('feed', sig(0.5)); // p99 100 ms: fine by default, over the strict set's 50 ms
+    tick();
+    tick();
+    expect(changes).toEqual([]);
+    tick();
+    expect(changes[0]).toMatchObject({ goal: 'p99RtMs', target: 50 });
+    for (let i = 0; i < 3; i++) tick();
+    expect(reg.status()!.scenes[0]!.goals.map((g) => g.goal)).toEqual(['timeoutRate']);
+  });
+});
+
+describe('process goals across scenes', () => {
+  it('cut the lowest marginal benefit anywhere first, and veto raises while at their limit', () => {
+    const { script, tick, changes } = setup({ goals: { elu: { target: 0.8, band: 0.2 } } });
+    script.proc = { elu: 0.99 };
+    for (let i = 0; i < 12; i++) tick();
+    const moves = changes.filter((c) => c.reason === 'process').map((c) => `${c.scene}.${c.point}${c.to}`);
+    expect(moves.slice(0, 2)).toEqual(['tail.c0', 'feed.a1']);
+    // In band now: a scene with headroom of its own may not raise.
+    changes.length = 0;
+    script.proc = { elu: 0.7 };
+    script.set('feed', HEADROOM);
+    for (let i = 0; i < 20; i++) tick();
+    expect(changes.filter((c) => c.to > c.from)).toEqual([]);
+  });
+});
+
+describe('modes', () => {
+  it('shadow computes and reports every move but applies none', () => {
+    const { script, tick, changes, reg } = setup({ mode: 'shadow' });
+    script.set('feed', VIOLATED);
+    for (let i = 0; i < 3; i++) tick();
+    expect(changes.length).toBe(4);
+    expect(changes.every((c) => !c.applied && c.mode === 'shadow')).toBe(true);
+    expect(reg.status()!.scenes[0]!.gears).toEqual({ a: 0, b: 0 }); // what it would do
+    expect(reg.scene('feed')!.gearIndex('a')).toBe(2); // what requests get
+    expect(reg.scene('feed')!.degraded).toBe(false);
+    reg.setMode('auto');
+    expect(reg.gears().feed).toEqual({ a: 2, b: 2 }); // resumes from the live gears
+  });
+
+  it('frozen holds everything; fixed holds pinned gears against the goals', () => {
+    const f = setup({ mode: 'frozen' });
+    f.script.set('feed', VIOLATED);
+    for (let i = 0; i < 5; i++) f.tick();
+    expect(f.changes).toEqual([]);
+
+    const x = setup({ mode: 'fixed' });
+    x.reg.setFixed({ feed: { b: 1 } });
+    x.script.set('feed', VIOLATED);
+    for (let i = 0; i < 5; i++) x.tick();
+    expect(x.changes.map((c) => `${c.point}${c.to}:${c.reason}`)).toEqual(['b1:pin']);
+    expect(x.reg.gears().feed).toEqual({ a: 2, b: 1 });
+  });
+
+  it('emits mode events with the reason', () => {
+    const { reg } = setup();
+    const seen: string[] = [];
+    reg.on('mode', (e) => seen.push(`${e.from}>${e.to}:${e.reason}`));
+    reg.setMode('frozen', 'incident 42');
+    expect(seen).toEqual(['auto>frozen:incident 42']);
+  });
+});
+
+describe('schedules', () => {
+  const PEAK = {
+    timeZone: 'Asia/Shanghai',
+    templates: { peak: { feed: { a: 0, b: 0 }, tail: { c: 0 } } },
+    schedules: [
+      { at: '19:59:00', name: 'peak preset', template: 'peak', mode: 'fixed' as const },
+      { at: '20:01:00', name: 'auto, fast recovery', mode: 'auto' as const, fastRecovery: true },
+    ],
+  };
+  const at = (hh: number, mm: number, ss: number) => Date.UTC(2026, 10, 11, hh - 8, mm, ss); // Asia/Shanghai is UTC+8
+
+  it("runs the seeds' peak: 19:59:00 preset, held through the spike, 20:01:00 auto in fast recovery, back to top fast", () => {
+    const { clock, script, reg, changes, tick } = setup(PEAK, { wallStart: at(19, 58, 0) });
+    const rules: string[] = [];
+    reg.on('rule', (e) => rules.push(`${e.name}@${new Date(e.at).toISOString()}`));
+    script.set('feed', HEADROOM).set('tail', HEADROOM);
+    const wall = () => clock.wallNow();
+    let topAgain = -1;
+    while (wall() < at(20, 5, 0)) {
+      const r = tick();
+      const feed = r.scenes[0]!;
+      if (wall() < at(19, 59, 0)) expect(feed.gears).toEqual({ a: 2, b: 2 });
+      else if (wall() < at(20, 1, 0)) {
+        expect(feed.gears).toEqual({ a: 0, b: 0 });
+        expect(r.mode).toBe('fixed');
+      } else if (topAgain < 0 && r.scenes.every((s) => s.atTop)) topAgain = wall();
+    }
+    expect(rules).toEqual(['peak preset@2026-11-11T11:59:00.000Z', 'auto, fast recovery@2026-11-11T12:01:00.000Z']);
+    expect(changes.filter((c) => c.reason === 'template').length).toBe(3);
+    expect(changes.some((c) => c.reason === 'fast_recovery')).toBe(true);
+    expect(topAgain - at(20, 1, 0)).toBeLessThanOrEqual(5000); // seeds: within 3 minutes
+    expect(reg.fastRecovery).toBe(false); // ends once every point is back at the top
+  });
+
+  it('replays state (mode, caps) on start but not actions (templates)', () => {
+    const mid = setup(PEAK, { wallStart: at(20, 0, 0) });
+    expect(mid.reg.mode).toBe('fixed');
+    expect(mid.reg.gears().feed).toEqual({ a: 2, b: 2 });
+    const late = setup(PEAK, { wallStart: at(20, 5, 0) });
+    expect(late.reg.mode).toBe('auto');
+  });
+
+  it('applies scheduled caps and absolute timestamps once', () => {
+    const { reg, tick, changes } = setup(
+      { timeZone: 'Asia/Shanghai', schedules: [{ at: '2026-11-11T20:00:05', caps: { feed: { a: 1 } } }, { at: '2026-11-11T12:00:08Z', caps: {} }] },
+      { wallStart: at(20, 0, 0) },
+    );
+    for (let i = 0; i < 6; i++) tick();
+    expect(reg.gears().feed).toEqual({ a: 1, b: 2 });
+    expect(changes.map((c) => c.reason)).toEqual(['cap']);
+    for (let i = 0; i < 30; i++) tick();
+    expect(reg.gears().feed!.a).toBe(1); // caps cleared, but nothing asks to climb without signals
+  });
+
+  it('fires a daily rule across a DST jump once', () => {
+    // Europe/Berlin springs forward on 2026-03-29 at 02:00 → 03:00: a 02:30:00 rule is crossed, and fires once.
+    const wall = Date.UTC(2026, 2, 29, 0, 59, 0); // 01:59:00 local
+    const { reg, tick } = setup({ timeZone: 'Europe/Berlin', schedules: [{ at: '02:30:00', mode: 'frozen' }] }, { wallStart: wall });
+    for (let i = 0; i < 120; i++) tick();
+    expect(reg.mode).toBe('frozen');
+  });
+});
+
+describe('tidal boost', () => {
+  it('engages after sustained headroom, raises boost gears within the ceiling, and drops them first when headroom shrinks', () => {
+    const { script, tick, changes, reg } = setup({ boost: { holdMs: 10_000, maxCost: 1.5 } });
+    const events: string[] = [];
+    reg.on('boost', (e) => events.push(`${e.scene}:${e.engaged}`));
+    script.set('tail', HEADROOM);
+    for (let i = 0; i < 30; i++) tick();
+    expect(events).toEqual(['tail:true']);
+    expect(reg.gears().tail).toEqual({ c: 2 });
+    expect(changes.at(-1)!.reason).toBe('boost');
+    script.set('tail', sig(0.95)); // in band, past its middle: headroom is shrinking
+    for (let i = 0; i < 8 && events.length < 2; i++) tick();
+    expect(events).toEqual(['tail:true', 'tail:false']);
+    expect(reg.gears().tail).toEqual({ c: 1 });
+    expect(changes.at(-1)!.reason).toBe('boost_release');
+  });
+});
+
+describe('shedding', () => {
+  it('only at the floor with a goal still violated: load-test traffic first, then low-priority scenes, never normal ones', () => {
+    const { script, tick, reg } = setup();
+    const shed: string[] = [];
+    reg.on('shed', (e) => shed.push(`${e.scene}:${e.loadTest}:${e.share.toFixed(1)}`));
+    script.set('feed', VIOLATED).set('tail', VIOLATED);
+    const trace: { tick: number; feed: [boolean, number]; tail: [boolean, number]; floor: boolean }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const r = tick();
+      const [f, t] = r.scenes;
+      trace.push({ tick: i, feed: [f!.shedLoadTest, f!.shedShare], tail: [t!.shedLoadTest, t!.shedShare], floor: t!.cost === 0.5 });
+    }
+    const firstLt = trace.findIndex((x) => x.tail[0]);
+    const firstShare = trace.findIndex((x) => x.tail[1] > 0);
+    expect(trace[firstLt]!.floor).toBe(true); // tail's one normal step is gone on the first cut
+    expect(firstShare).toBe(firstLt + 1);
+    expect(trace.every((x) => x.feed[1] === 0)).toBe(true);
+    expect(trace.at(-1)!.feed[0]).toBe(true);
+    expect(shed[0]).toMatch(/^(tail|feed):true:0.0$/);
+    // Relief: the share drains, then load-test traffic is let back in.
+    script.set('feed', HEADROOM).set('tail', HEADROOM);
+    for (let i = 0; i < 40; i++) tick();
+    expect(reg.scene('tail')!.shedding).toBe(false);
+    expect(reg.scene('feed')!.shedding).toBe(false);
+  });
+
+  it('spreads a shed share evenly over requests', () => {
+    const { reg } = setup();
+    const live = reg.scene('tail')!;
+    live.shedShare = 0.25;
+    let n = 0;
+    for (let i = 0; i < 1000; i++) if (live.shouldShed(false)) n++;
+    expect(n).toBe(250);
+  });
+});
+
+describe('per-request value (DCAF)', () => {
+  it('gives an average request the regulated gear, a low-value one less, a high-value one more within the limit', () => {
+    const { reg } = setup({ templates: { mid: { feed: { a: 1, b: 1 } } } });
+    reg.applyTemplate('mid');
+    reg.tick();
+    const live = reg.scene('feed')!;
+    expect(live.lambda).toBeCloseTo(0.5, 10); // benefit of a1, the least valuable step still on
+    expect(live.gearIndexFor('a', 1)).toBe(1);
+    expect(live.gearIndexFor('a', 0.5)).toBe(0);
+    expect(live.gearIndexFor('b', 3)).toBe(2);
+    expect(live.gearFor('b', 3)).toBe('z');
+    expect(live.gearIndexFor('nope', 3)).toBe(-1);
+  });
+});
+
+describe('state', () => {
+  it('snapshot → JSON → restore gives the same gears, allowance, caps and mode, even in a new regulator', () => {
+    const a = setup();
+    a.script.set('feed', VIOLATED);
+    a.tick();
+    a.tick();
+    a.reg.setCaps({ tail: { c: 0 } });
+    a.reg.setMode('frozen');
+    const snap = JSON.parse(JSON.stringify(a.reg.snapshot()));
+    const b = setup();
+    b.reg.restore(snap);
+    expect(b.reg.gears()).toEqual(a.reg.gears());
+    expect(b.reg.mode).toBe('frozen');
+    expect(b.reg.snapshot().scenes.feed!.allowance).toBeCloseTo(a.reg.snapshot().scenes.feed!.allowance, 12);
+    expect(b.reg.snapshot().scenes.tail!.caps).toEqual({ c: 0 });
+    expect(b.reg.scene('feed')!.gearIndex('b')).toBe(a.reg.scene('feed')!.gearIndex('b'));
+    expect(b.changes.every((c) => c.reason === 'restore')).toBe(true);
+    expect(() => b.reg.restore({ ...snap, version: 99 })).toThrow(/version/);
+  });
+
+  it('keeps a bounded history of changes', () => {
+    const { script, tick, reg } = setup({ historySize: 3 });
+    script.set('feed', VIOLATED);
+    for (let i = 0; i < 4; i++) tick();
+    expect(reg.changes().map((c) => `${c.point}${c.to}`)).toEqual(['a0', 'b1', 'b0']);
+    const ring = new Ring<number>(2);
+    [1, 2, 3].forEach((x) => ring.push(x));
+    expect(ring.toArray()).toEqual([2, 3]);
+  });
+
+  it('keeps gears across a reload of the same points, and runs on an unref\'d timer that close() stops', () => {
+    const { script, tick, reg } = setup();
+    script.set('feed', VIOLATED);
+    tick();
+    const before = reg.gears();
+    reg.reload(regConfig({ control: { kp: 0.2 } }));
+    expect(reg.gears()).toEqual(before);
+    reg.start();
+    const timer = (reg as unknown as { timer: NodeJS.Timeout | null }).timer!;
+    expect(timer.hasRef()).toBe(false);
+    reg.close();
+    expect((reg as unknown as { timer: unknown }).timer).toBe(null);
+  });
+
+  it('throws a usage error for an unknown template', () => {
+    const { reg } = setup();
+    expect(() => reg.applyTemplate('nope')).toThrow(/unknown template/);
+  });
+});
+
+describe('config validation', () => {
+  const bad = (regulator: Record<string, unknown>, points?: Record<string, unknown>) => {
+    try {
+      validateConfig({ scenes: { feed: { versions: { v: { stage: 'base' } }, points: points ?? { a: { gears: [1, 2] } } } }, regulator });
+    } catch (e) {
+      return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    }
+    return [];
+  };
+
+  it('names the path of every cross-field problem', () => {
+    expect(bad({ templates: { t: { feed: { nope: 0 } } } })).toEqual(['regulator.templates.t.feed.nope: scene "feed" has no point "nope"']);
+    expect(bad({ templates: { t: { feed: { a: 5 } } } })[0]).toMatch(/gear 5 does not exist/);
+    expect(bad({ templates: { t: { other: { a: 0 } } } })[0]).toMatch(/unknown scene "other"/);
+    expect(bad({ schedules: [{ at: '25:00:00', mode: 'auto' }] })[0]).toMatch(/^regulator.schedules\[0\].at: expected "HH:MM:SS"/);
+    expect(bad({ schedules: [{ at: '2026-02-30T10:00:00', mode: 'auto' }] })[0]).toMatch(/schedules\[0\].at/);
+    expect(bad({ schedules: [{ at: '10:00:00', template: 'peak' }] })[0]).toMatch(/unknown template "peak"/);
+    expect(bad({ schedules: [{ at: '10:00:00', goals: 'night' }] })[0]).toMatch(/unknown goal set "night"/);
+    expect(bad({ schedules: [{ at: '10:00:00' }] })[0]).toMatch(/a rule must do something/);
+    expect(bad({ timeZone: 'Mars/Olympus' })[0]).toMatch(/^regulator.timeZone: unknown IANA time zone/);
+    expect(bad({}, { a: { gears: [1, 2], cost: [1] } })[0]).toMatch(/^scenes.feed.points.a.cost: expected 2 entries/);
+    expect(bad({}, { a: { gears: [1, 2], value: [2, 1] } })[0]).toMatch(/must not decrease/);
+    expect(bad({}, { a: { gears: [1, 2], boost: 2 } })[0]).toMatch(/boost/);
+    expect(bad({}, { a: { gears: [1, 2, 3], boost: 1, floor: 2 } })[0]).toMatch(/floor 2 is above the normal top gear 1/);
+    expect(bad({ control: { kp: -1 } })[0]).toMatch(/^regulator.control.kp/);
+    expect(bad({ templates: { t: { feed: { a: 1 } } }, schedules: [{ at: '19:59:00', template: 't', mode: 'fixed' }] })).toEqual([]);
+  });
+});
+
+describe('engine integration', () => {
+  const engines: Gearshift[] = [];
+  afterEach(() => engines.splice(0).forEach((e) => e.close()));
+  const engine = (regulator = {}) => {
+    const config = { ...regConfig({ templates: { low: { feed: { a: 0 } } }, ...regulator }), sense: { process: { enabled: false } } };
+    const gs = createGearshift({ config, clock: new ManualClock(0) });
+    engines.push(gs);
+    return gs;
+  };
+
+  it('exposes the live gear of a point on the decision, and degraded when below the top', () => {
+    const gs = engine();
+    const d = gs.route('feed', 'u1');
+    expect(d.gear('a')).toBe(30);
+    expect(d.gear('b')).toBe('z');
+    expect(d.gear('nope')).toBeUndefined();
+    expect(d.gearIndex('a')).toBe(2);
+    expect(d.degraded).toBe(false);
+    gs.regulator.applyTemplate('low');
+    const e = gs.route('feed', 'u1');
+    expect(e.gear('a')).toBe(10);
+    expect(e.degraded).toBe(true);
+    expect(gs.route('nope', 'u1').gear('a')).toBeUndefined();
+  });
+
+  it('sheds with reason "shed" and a Retry-After hint, load-test traffic only for a normal-priority scene', () => {
+    const gs = engine({ shedding: { retryAfterS: 7 } });
+    const snap = gs.regulator.snapshot();
+    gs.regulator.restore({ ...snap, scenes: { ...snap.scenes, feed: { ...snap.scenes.feed!, shedLoadTest: true } } });
+    const lt = gs.route('feed', 'u1', { trusted: true, loadTest: true });
+    expect(lt.ok).toBe(false);
+    expect(lt.reason).toBe('shed');
+    const lt2 = gs.route('feed', 'u1', { trusted: true, loadTest: true });
+    expect(lt2.retryAfterSec).toBe(7);
+    expect(lt2.reason).toBe('shed');
+    expect(gs.route('feed', 'u1').ok).toBe(true);
+  });
+
+  it('reloads the regulator with the config and keeps its gears', () => {
+    const gs = engine();
+    gs.regulator.applyTemplate('low');
+    gs.reload({ ...regConfig({ templates: { low: { feed: { a: 0 } } } }), sense: { process: { enabled: false } } });
+    expect(gs.route('feed', 'u').gear('a')).toBe(10);
+  });
+
+  it('feeds the regulator from real sensing: slow responses cut the gears on the next tick', () => {
+    const clock = new ManualClock(0);
+    const gs = createGearshift({ config: { ...regConfig(), sense: { process: { enabled: false } } }, clock });
+    engines.push(gs);
+    for (let i = 0; i < 300; i++) {
+      const d = gs.route('feed', `u${i}`);
+      clock.advance(3);
+      gs.complete(d, 'success', 450); // over the 200 ms budget
+    }
+    gs.regulator.tick();
+    expect(gs.route('feed', 'u').gearIndex('a')).toBeLessThan(2);
+    expect(gs.regulator.changes()[0]).toMatchObject({ reason: 'violated', goal: 'timeoutRate' });
+  });
+});
+
+describe('Regulator without a source', () => {
+  it('holds still', () => {
+    const reg = new Regulator({ config: regConfig(), clock: new ManualClock(0) });
+    for (let i = 0; i < 5; i++) reg.tick();
+    expect(reg.changes()).toEqual([]);
+    expect(new Script().scene('x')).toBeUndefined();
+  });
+});

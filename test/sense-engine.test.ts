@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Clock, ManualClock } from '../src/clock.js';
+import type { GearshiftConfig } from '../src/config/schema.js';
+import { createGearshift, type Gearshift } from '../src/engine.js';
+import type { Decision } from '../src/route/decision.js';
+import { Outcome, OUTCOME_NAMES } from '../src/sense/outcome.js';
+import type { WindowStats } from '../src/sense/stats.js';
+import { feedConfig, units } from './helpers.js';
+
+const engines: Gearshift[] = [];
+const engine = (config: GearshiftConfig, clock: Clock = new ManualClock(0)) => {
+  const e = createGearshift({ config: { ...config, sense: { process: { enabled: false }, ...config.sense } }, clock });
+  engines.push(e);
+  return e;
+};
+afterEach(() => engines.splice(0).forEach((e) => e.close()));
+
+const outcomeSum = (s: WindowStats) => OUTCOME_NAMES.reduce((n, k) => n + s[k], 0);
+const trusted = { trusted: true, loadTest: true };
+
+describe('engine sensing', () => {
+  it('lands every request in exactly one outcome, under thousands of interleaved requests, aborts and double completes', () => {
+    const clock = new ManualClock(0);
+    const gs = engine(feedConfig(), clock);
+    let seed = 42;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const open: Decision[] = [];
+    const who = units(500);
+    let routed = 0;
+    let recorded = 0;
+    for (let i = 0; i < 20_000; i++) {
+      clock.advance(rand() * 0.4); // ~4 s in all: every request stays inside the 10 s window
+      if (open.length === 0 || rand() < 0.55) {
+        const r = rand();
+        const scene = r < 0.05 ? `hostile-${i}` : r < 0.1 ? 'search' : 'feed';
+        const d = gs.route(scene, who[i % who.length], r > 0.97 ? trusted : null);
+        if (rand() < 0.1) d.degraded = true;
+        open.push(d);
+        routed++;
+      } else {
+        const d = open.splice(Math.floor(rand() * open.length), 1)[0]!;
+        const outcome = OUTCOME_NAMES[Math.floor(rand() * 6)]!; // any reportable outcome, rejected included via routing
+        const host = rand() < 0.3 ? rand() * 400 : undefined;
+        if (gs.complete(d, outcome, host)) recorded++;
+        expect(gs.complete(d, Outcome.Success)).toBe(false); // the second report is a no-op
+      }
+    }
+    for (const d of open) if (gs.complete(d, Outcome.ClientAbort)) recorded++;
+    expect(recorded).toBe(routed);
+
+    const all = gs.stats()!;
+    expect(all.count).toBe(routed);
+    expect(outcomeSum(all)).toBe(all.count);
+    const parts = [gs.stats('feed')!, gs.stats('search')!, gs.sensing.loadTestStats(), gs.sensing.unknownSceneStats()];
+    for (const p of parts) expect(outcomeSum(p)).toBe(p.count);
+    expect(parts.reduce((n, p) => n + p.count, 0)).toBe(all.count);
+    const versions = gs.sensing.versionNames('feed').map((v) => gs.stats('feed', v)!);
+    for (const v of versions) expect(outcomeSum(v)).toBe(v.count);
+    expect(versions.reduce((n, v) => n + v.count, 0) + gs.stats('feed')!.rejected).toBe(gs.stats('feed')!.count);
+  });
+
+  it('keeps load-test traffic out of the scene and in the process load', () => {
+    const gs = engine(feedConfig());
+    const d = gs.route('feed', 'u1', trusted);
+    expect(d.loadTest).toBe(true);
+    gs.complete(d, Outcome.Success, 5);
+    expect(gs.stats('feed')!.count).toBe(0);
+    expect(gs.stats('feed', 'soak')!.count).toBe(0);
+    expect(gs.sensing.loadTestStats().count).toBe(1);
+    expect(gs.stats()!.count).toBe(1);
+  });
+
+  it('counts rejections per known scene, and every unknown scene in one bounded bucket', () => {
+    const gs = engine(feedConfig({ deployedHere: ['feed'] }));
+    gs.complete(gs.route('search', 'u'), Outcome.Success, 1); // configured, not deployed here
+    for (const id of units(5000, 'attack-')) gs.complete(gs.route(id, 'u'));
+    gs.complete(gs.route(42, 'u'));
+    expect(gs.stats('search')!.rejected).toBe(1);
+    expect(gs.sensing.unknownSceneStats().rejected).toBe(5001);
+    expect(gs.sensing.sceneIds().sort()).toEqual(['feed', 'search']);
+    expect(gs.stats('attack-1')).toBeUndefined();
+  });
+
+  it('times with its clock, or with the host RT and no clock read, and counts RT over budget as timeout', () => {
+    let reads = 0;
+    const manual = new ManualClock(1000);
+    const clock: Clock = { now: () => (reads++, manual.now()), wallNow: () => manual.wallNow() };
+    const gs = engine(feedConfig(), clock);
+    reads = 0;
+    const a = gs.route('feed', 'u1');
+    expect([a.startedAt, reads]).toEqual([1000, 1]);
+    manual.advance(250);
+    gs.complete(a); // 250 ms > 200 ms budget
+    expect(reads).toBe(2);
+    const b = gs.route('feed', 'u2', null, 1100); // host timestamp: no read
+    gs.complete(b, 'success', 30); // host RT: no read
+    expect(reads).toBe(2);
+    const s = gs.stats('feed')!;
+    expect([s.count, s.timeout, s.success, s.max]).toEqual([2, 1, 1, 250]);
+  });
+
+  it('counts a good answer below the top gear as degraded', () => {
+    const gs = engine(feedConfig());
+    const d = gs.route('feed', 'u1');
+    d.degraded = true;
+    gs.complete(d, Outcome.Success, 10);
+    expect(gs.stats('feed')!.degraded).toBe(1);
+  });
+
+  it('keeps series across reloads, records decisions made before a reload, and retires removed versions after a window', () => {
+    const clock = new ManualClock(0);
+    const gs = engine(feedConfig(), clock);
+    const canary = gs.route('feed', 'bob'); // whitelisted to canary
+    expect(canary.version).toBe('canary');
+    gs.complete(gs.route('feed', 'bob'), Outcome.Success, 10);
+
+    const next = feedConfig({ upWeight: 0, whitelist: { alice: 'wip' } });
+    delete (next.scenes.feed!.versions as Record<string, unknown>).canary;
+    next.scenes.feed!.split = [{ version: 'refactor', weight: 10 }, { version: 'main', weight: 90 }];
+    next.scenes.added = { versions: { one: { stage: 'base' } } };
+    gs.reload(next);
+    gs.complete(canary, Outcome.Error, 10); // an in-flight decision of the old tables
+    gs.complete(gs.route('added', 'x'), Outcome.Success, 1);
+
+    expect(gs.stats('feed', 'canary')!.count).toBe(2); // survived the reload, still readable
+    expect(gs.stats('feed', 'canary')!.error).toBe(1);
+    expect(gs.stats('added')!.count).toBe(1);
+    clock.advance(11_000);
+    gs.reload(next); // a window later, the removed version goes
+    expect(gs.stats('feed', 'canary')).toBeUndefined();
+    expect(gs.sensing.versionNames('feed')).not.toContain('canary');
+  });
+
+  it('bounds the series kept for removed versions', () => {
+    const clock = new ManualClock(0);
+    const many = (n: number, tag: string): GearshiftConfig => ({
+      scenes: Object.fromEntries(Array.from({ length: n }, (_, i) => [`${tag}${i}`, { versions: { v: { stage: 'base' } } }])),
+      sense: { retiredSeries: 50 },
+    });
+    const gs = engine(many(200, 'a'), clock);
+    gs.reload(many(200, 'b'));
+    expect(gs.sensing.sceneIds().length).toBe(250);
+  });
+
+  it('restarts the windows when a reload changes their shape', () => {
+    const gs = engine(feedConfig());
+    gs.complete(gs.route('feed', 'u1'), Outcome.Success, 10);
+    gs.reload({ ...feedConfig(), sense: { process: { enabled: false } } });
+    expect(gs.stats('feed')!.count).toBe(1);
+    gs.reload({ ...feedConfig(), sense: { rt: { slots: 20 }, process: { enabled: false } } });
+    expect(gs.stats('feed')!.count).toBe(0);
+  });
+
+  it('reads a recent window holding enough samples', () => {
+    const clock = new ManualClock(0);
+    const gs = engine(feedConfig(), clock);
+    for (let sec = 0; sec < 5; sec++) {
+      for (let i = 0; i < 10; i++) gs.complete(gs.route('feed', `u${i}`), Outcome.Success, sec + 1);
+      clock.advance(1000);
+    }
+    expect(gs.sensing.recent('feed', 1)!.count).toBe(10); // the current slot is empty, so it reaches back one
+    expect(gs.sensing.recent('feed', 15)!.count).toBe(20);
+    expect(gs.sensing.recent('feed', 1000)!.count).toBe(50);
+  });
+});

@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessLoad } from '../src/sense/process-load.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const started: ProcessLoad[] = [];
+afterEach(() => started.splice(0).forEach((p) => p.stop()));
+
+describe('process load', () => {
+  it('sees a deliberately blocked event loop within one sampling interval, then forgets it', async () => {
+    const period = 100;
+    const load = new ProcessLoad({
+      enabled: true,
+      eventLoopDelay: { periodMs: period, samples: 3, resolutionMs: 5 },
+      eventLoopUtilization: { periodMs: period, samples: 3 },
+      cpu: { periodMs: period, samples: 3 },
+    });
+    started.push(load);
+    load.start();
+    await sleep(period * 3.5); // a few quiet samples first
+    const quiet = load.stats();
+    expect(quiet.eventLoopDelayP99.samples).toBeGreaterThan(0);
+    expect(quiet.eventLoopDelayP99.max).toBeLessThan(150);
+
+    const until = performance.now() + 300; // bounded: 300 ms of busy loop
+    while (performance.now() < until);
+    await sleep(period * 1.2); // within one interval of unblocking
+
+    const busy = load.stats();
+    expect(busy.eventLoopDelayP99.max).toBeGreaterThan(200);
+    expect(busy.eventLoopUtilization.max).toBeGreaterThan(0.6); // the sample holding the block: >= 300 / (300 + one period)
+    expect(busy.cpu.max).toBeGreaterThan(0.3); // loose: the machine is shared
+
+    await sleep(period * 4.5); // the 3-sample windows have rolled past the block: per interval, never cumulative
+    expect(load.stats().eventLoopDelayP99.max).toBeLessThan(150);
+  });
+
+  it('keeps no timer alive and samples nothing when disabled', () => {
+    const load = new ProcessLoad({
+      enabled: false,
+      eventLoopDelay: { periodMs: 10, samples: 3, resolutionMs: 5 },
+      eventLoopUtilization: { periodMs: 10, samples: 3 },
+      cpu: { periodMs: 10, samples: 3 },
+    });
+    load.start();
+    load.sampleEventLoopDelay();
+    load.sampleCpu();
+    expect(load.stats().cpu.samples).toBe(0);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * The bars of issue 4, held in the deterministic simulation (virtual clock, seeded RNG) against the real regulator.
+ * Each scenario runs once per controller and is shared by the assertions on it.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ControllerKind } from '../src/simulate/controllers.js';
+import { type Metrics, metricsOf } from '../src/simulate/metrics.js';
+import { type RunResult, runScenario } from '../src/simulate/run.js';
+import type { Scenario } from '../src/simulate/scenario.js';
+import { scenarios } from '../src/simulate/scenarios.js';
+
+const all = scenarios();
+const byName = (part: string): Scenario => all.find((s) => s.name.includes(part))!;
+const cache = new Map<string, { run: RunResult; m: Metrics }>();
+function measure(part: string, kind: ControllerKind = 'gearshift', tweak?: (s: Scenario) => Scenario) {
+  const key = `${part}/${kind}/${tweak ? 'tweaked' : ''}`;
+  let hit = cache.get(key);
+  if (!hit) {
+    const sc = tweak ? tweak(byName(part)) : byName(part);
+    const run = runScenario(sc, kind);
+    hit = { run, m: metricsOf(run, sc.disturbAt, sc.dropAt, sc.phases) };
+    if (!tweak) cache.set(key, hit);
+  }
+  return hit;
+}
+
+describe('simulator', () => {
+  it('is deterministic: the same scenario and seed give the same trace', () => {
+    const sc = { ...byName('2x'), durationS: 90 };
+    const a = runScenario(sc, 'gearshift');
+    const b = runScenario(sc, 'gearshift');
+    expect(a.seconds.map((s) => [s.offered, s.timeouts, s.changes, s.value])).toEqual(b.seconds.map((s) => [s.offered, s.timeouts, s.changes, s.value]));
+    const c = runScenario({ ...sc, seed: 7 }, 'gearshift');
+    expect(c.seconds.map((s) => s.offered)).not.toEqual(a.seconds.map((s) => s.offered));
+  });
+
+  it('offers the load open-loop, whatever the controller does', () => {
+    const none = measure('10x, no preset', 'none').run;
+    const gs = measure('10x, no preset').run;
+    const offered = (r: RunResult) => r.seconds.slice(60, 180).reduce((a, s) => a + s.offered, 0);
+    expect(offered(none)).toBe(offered(gs));
+    expect(offered(gs) / 120).toBeGreaterThan(950);
+  });
+});
+
+describe('bars: step to 2x (the seeds\' failover)', () => {
+  const { m } = measure('2x');
+  it('converges within 10 s, then times out at most 1%', () => {
+    expect(m.convergedS).not.toBeNull();
+    expect(m.convergedS!).toBeLessThanOrEqual(10);
+    expect(m.timeoutRate).toBeLessThanOrEqual(0.01);
+  });
+  it('keeps goodput at 95% or more of offered, loses at most 7% quality, sheds nothing', () => {
+    expect(m.goodput).toBeGreaterThanOrEqual(0.95);
+    expect(m.qualityLost).toBeLessThanOrEqual(0.07);
+    expect(m.qualityLost).toBeGreaterThan(0); // it did turn gears down
+    expect(m.shedShare).toBe(0);
+  });
+  it('is back at full gear within 30 s of the load dropping, with at most 2 gear changes a minute in steady state', () => {
+    expect(m.recoveryS).not.toBeNull();
+    expect(m.recoveryS!).toBeLessThanOrEqual(30);
+    expect(m.changesPerMin).toBeLessThanOrEqual(2);
+  });
+  it('beats no control and a reject-only shedder on the same load', () => {
+    const none = measure('2x', 'none').m;
+    const shedder = measure('2x', 'shedder').m;
+    expect(none.timeoutRate).toBeGreaterThan(0.05);
+    expect(m.goodput).toBeGreaterThan(none.goodput + 0.1);
+    expect(m.goodput).toBeGreaterThan(shedder.goodput + 0.1);
+  });
+});
+
+describe('bars: step to 10x', () => {
+  it('with the 19:59 preset: at most 1% timeouts after convergence, back at full gear within 30 s of the drop', () => {
+    const { m, run } = measure('19:59 preset');
+    expect(m.convergedS).not.toBeNull();
+    expect(m.timeoutRate).toBeLessThanOrEqual(0.01);
+    expect(m.recoveryS!).toBeLessThanOrEqual(30);
+    // The preset was in place before the spike (19:59:00 = 60 s in), not a reaction to it.
+    expect(run.seconds[61]!.degraded).toBe(true);
+  });
+  it('without a preset: converged within 20 s, back at full gear within 30 s', () => {
+    const { m } = measure('10x, no preset');
+    expect(m.convergedS).not.toBeNull();
+    expect(m.convergedS!).toBeLessThanOrEqual(20);
+    expect(m.timeoutRate).toBeLessThanOrEqual(0.01);
+    expect(m.recoveryS!).toBeLessThanOrEqual(30);
+    expect(measure('10x, no preset', 'none').m.goodput).toBeLessThan(0.05); // the cliff it avoided
+  });
+});
+
+describe('bars: load patterns', () => {
+  it('sawtooth 100 → 500 → 150 → 350 → 100: every phase converges and nothing oscillates in its second half', () => {
+    const { m } = measure('sawtooth');
+    expect(m.convergedS).not.toBeNull();
+    expect(m.maxChangesLateInPhase).toBeLessThanOrEqual(2);
+    expect(m.goodput).toBeGreaterThan(0.9);
+  });
+  it('idle then burst: converges and recovers', () => {
+    const { m } = measure('idle then burst');
+    expect(m.convergedS).not.toBeNull();
+    expect(m.recoveryS!).toBeLessThanOrEqual(30);
+  });
+  it('night at 10% load: boost gears engaged, goals still in their bands', () => {
+    const { m, run } = measure('night');
+    expect(m.boosted).toBe(true);
+    expect(m.qualityLost).toBeLessThan(0); // more value than at the normal top
+    expect(m.timeoutRate).toBeLessThanOrEqual(0.01);
+    const boosted = run.seconds.filter((s) => s.boosted);
+    expect(boosted.length).toBeGreaterThan(120);
+    expect(boosted.every((s) => s.inBand !== false)).toBe(true);
+  });
+  it('slow dependency and failover: converged, at most 1% timeouts, little quality lost, no shedding', () => {
+    for (const name of ['slow dependency', 'failover']) {
+      const { m } = measure(name);
+      expect(m.convergedS, name).not.toBeNull();
+      expect(m.timeoutRate, name).toBeLessThanOrEqual(0.01);
+      expect(m.qualityLost, name).toBeLessThanOrEqual(0.07);
+      expect(m.shedShare, name).toBe(0);
+    }
+  });
+});
+
+describe('shedding, the last resort', () => {
+  it('beyond what the floor can serve: sheds a small share (low priority, after load-test traffic) instead of timing out', () => {
+    const { m } = measure('beyond the floor');
+    const shedder = measure('beyond the floor', 'shedder').m;
+    expect(m.shedShare).toBeGreaterThan(0);
+    expect(m.shedShare).toBeLessThan(0.2);
+    expect(m.timeoutRate).toBeLessThanOrEqual(0.01);
+    expect(m.goodput).toBeGreaterThan(shedder.goodput + 0.5);
+  });
+});
+
+describe('not one lucky seed', () => {
+  it('holds the 2x bars on other seeds too', () => {
+    for (const seed of [3, 5]) {
+      const { m } = measure('2x', 'gearshift', (s) => ({ ...s, seed }));
+      expect(m.convergedS, `seed ${seed}`).not.toBeNull();
+      expect(m.convergedS!, `seed ${seed}`).toBeLessThanOrEqual(10);
+      expect(m.timeoutRate, `seed ${seed}`).toBeLessThanOrEqual(0.01);
+      expect(m.goodput, `seed ${seed}`).toBeGreaterThanOrEqual(0.95);
+      expect(m.qualityLost, `seed ${seed}`).toBeLessThanOrEqual(0.07);
+      expect(m.recoveryS!, `seed ${seed}`).toBeLessThanOrEqual(30);
+      expect(m.changesPerMin, `seed ${seed}`).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
+describe('the bars can fail', () => {
+  it('a regulator whose cuts are too timid misses the 2x convergence bar', () => {
+    const { m } = measure('2x', 'gearshift', (s) => ({ ...s, regulator: { control: { maxDownPerTick: 0.01 }, goals: {} } }));
+    expect(m.convergedS === null || m.convergedS > 10).toBe(true);
+  });
+  it('without the process ELU goal, the 2x steady state probes the edge again and again (p99 sees the cliff late)', () => {
+    const { m } = measure('2x', 'gearshift', (s) => ({ ...s, regulator: { goals: {} } }));
+    expect(m.changesPerMin).toBeGreaterThan(2);
+  });
+});
