@@ -49,6 +49,8 @@ const freshScenes = (name) => Array.from({ length: BATCH }, () => raw.toString('
 
 let scenes = [];
 let unitsBatch = [];
+// Results are summed into `sink` once per batch from a local: a module-level number that outgrows a small
+// integer is boxed on every store, which would charge the bench's own allocation to the router.
 let sink = 0;
 // One iteration = make 1,000 fresh strings (untimed), then route them all (timed, reported per decision).
 // The iteration cost tells tinybench's time budget about the untimed part too.
@@ -104,25 +106,29 @@ const baselineMap = new Map(Array.from({ length: 10_000 }, (_, i) => [`user-${St
 const cachedKey = 'user-00000000000000000042';
 baselineMap.get(cachedKey);
 
-bench.add('baseline: Map.get, cached key', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { for (let i = 0; i < BATCH; i++) sink += baselineMap.get(cachedKey) ?? 0; }));
-bench.add('baseline: Map.get, fresh 25-char key', timed(prepare('feed_main_page', 'user-', 1e4, 20), () => { for (let i = 0; i < BATCH; i++) sink += baselineMap.get(unitsBatch[i]) ?? 0; }));
-bench.add('route: whitelist hit', timed(prepare('feed_main_page', 'vip-', 10, 1), () => { for (let i = 0; i < BATCH; i++) sink += gs.route(scenes[i], unitsBatch[i]).bucket; }));
+bench.add('baseline: Map.get, cached key', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += baselineMap.get(cachedKey) ?? 0; sink ^= acc; }));
+bench.add('baseline: Map.get, fresh 25-char key', timed(prepare('feed_main_page', 'user-', 1e4, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += baselineMap.get(unitsBatch[i]) ?? 0; sink ^= acc; }));
+bench.add('route: whitelist hit', timed(prepare('feed_main_page', 'vip-', 10, 1), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += gs.route(scenes[i], unitsBatch[i]).bucket; sink ^= acc; }));
 bench.add('route: split + 2 layers (2 params read)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => {
+  let acc = 0;
   for (let i = 0; i < BATCH; i++) {
     const d = gs.route(scenes[i], unitsBatch[i]);
-    sink += d.param('recallDepth') + (d.param('model') === 'large' ? 1 : 0);
+    acc += d.param('recallDepth') + (d.param('model') === 'large' ? 1 : 0);
   }
+  sink ^= acc;
 }));
 bench.add('engine.route: split + 2 layers (clock stamp, gears)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => {
+  let acc = 0;
   for (let i = 0; i < BATCH; i++) {
     const d = engine.route(scenes[i], unitsBatch[i]);
-    sink += d.param('recallDepth') + (d.param('model') === 'large' ? 1 : 0);
+    acc += d.param('recallDepth') + (d.param('model') === 'large' ? 1 : 0);
   }
+  sink ^= acc;
 }));
-bench.add('route: 100k whitelist, hit', timed(prepare('feed_big_whitelist', 'vip-', 100_000, 1), () => { for (let i = 0; i < BATCH; i++) sink += gs.route(scenes[i], unitsBatch[i]).bucket; }));
-bench.add('route: 100k whitelist, miss → split', timed(prepare('feed_big_whitelist', 'user-', 1e6, 20), () => { for (let i = 0; i < BATCH; i++) sink += gs.route(scenes[i], unitsBatch[i]).bucket; }));
-bench.add('GrowthBook evalFeature (whitelist + split)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { for (let i = 0; i < BATCH; i++) sink += gb.evalFeature('feed-version', { attributes: { id: unitsBatch[i] } }).value.length; }));
-bench.add('Unleash isEnabled (userWithId + rollout)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { for (let i = 0; i < BATCH; i++) sink += unleash.isEnabled('feed-canary', { userId: unitsBatch[i] }, () => false) ? 1 : 0; }));
+bench.add('route: 100k whitelist, hit', timed(prepare('feed_big_whitelist', 'vip-', 100_000, 1), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += gs.route(scenes[i], unitsBatch[i]).bucket; sink ^= acc; }));
+bench.add('route: 100k whitelist, miss → split', timed(prepare('feed_big_whitelist', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += gs.route(scenes[i], unitsBatch[i]).bucket; sink ^= acc; }));
+bench.add('GrowthBook evalFeature (whitelist + split)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += gb.evalFeature('feed-version', { attributes: { id: unitsBatch[i] } }).value.length; sink ^= acc; }));
+bench.add('Unleash isEnabled (userWithId + rollout)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += unleash.isEnabled('feed-canary', { userId: unitsBatch[i] }, () => false) ? 1 : 0; sink ^= acc; }));
 
 await bench.run();
 
@@ -142,7 +148,7 @@ const keep = new Array(20_000);
 const ids = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
 const bareDecision = bytesPerCall((n) => { for (let i = 0; i < n; i++) keep[i] = new Decision('s', 'v', 'base', 'split', i, 'c', 0, false, i, true, null, null); });
 const routed = bytesPerCall((n) => { for (let i = 0; i < n; i++) keep[i] = gs.route('feed_main_page', ids[i]); });
-const routedParams = bytesPerCall((n) => { for (let i = 0; i < n; i++) { const d = gs.route('feed_main_page', ids[i]); sink += d.param('recallDepth'); keep[i] = d; } });
+const routedParams = bytesPerCall((n) => { let acc = 0; for (let i = 0; i < n; i++) { const d = gs.route('feed_main_page', ids[i]); acc += d.param('recallDepth'); keep[i] = d; } sink ^= acc; });
 
 // --- report --------------------------------------------------------------------------------------------------
 const ns = (t) => t.result.latency.p50 * 1e6;

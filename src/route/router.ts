@@ -49,8 +49,9 @@ export class Router {
     if (typeof scene !== 'string' || scene.length === 0 || scene.length > MAX_ID_LENGTH) {
       return this.reject(Reason.InvalidScene, typeof scene === 'string' && scene.length <= MAX_ID_LENGTH ? scene : null, null, t);
     }
-    const s = t.scenes.get(scene, sceneHash(scene));
-    if (s === undefined) return this.reject(Reason.UnknownScene, scene, null, t);
+    const si = t.scenes.get(scene, sceneHash(scene));
+    if (si < 0) return this.reject(Reason.UnknownScene, scene, null, t);
+    const s = t.sceneList[si]!;
     if (!s.deployed) return this.reject(Reason.NotDeployed, s.id, s, t);
 
     let ignored = 0;
@@ -82,7 +83,7 @@ export class Router {
     if (!hasUnit) return this.decide(s, s.base, Reason.NoUnit, -1, ignored, false, 0, false, t);
     if (s.whitelist.size > 0) {
       const pinned = s.whitelist.get(unit as string, u);
-      if (pinned !== undefined) return this.decide(s, pinned, Reason.Whitelist, -1, ignored, false, u, true, t);
+      if (pinned >= 0) return this.decide(s, s.versions[pinned]!, Reason.Whitelist, -1, ignored, false, u, true, t);
     }
     const bucket = bucketOf(s.salt, u);
     return this.decide(s, s.versions[s.split[bucket]!]!, Reason.Split, bucket, ignored, false, u, true, t);

@@ -1,43 +1,56 @@
 /**
- * A read-only hash table from strings to values, probed with a hash the caller already computed (our FNV-1a).
- * Why not a Map: a key that arrives fresh from a request makes V8 hash the string itself (about 60–110 ns here);
- * the router hashes the unit id once anyway, so it reuses that hash for the whitelist and the scene look-up.
- * Open addressing with linear probing at load ≤ 0.5: the cost is flat in the table's size.
+ * A read-only hash table from strings to small integers (a scene index, a version index), probed with a hash the
+ * caller already computed (our murmur3). Why not a Map: a key that arrives fresh from a request makes V8 hash the
+ * string itself (about 60–110 ns here); the router hashes the unit id once anyway and reuses that hash.
+ *
+ * Layout: one Int32Array of (hash, entry, value) triples, linear probing at load ≤ 0.5, so a probe touches one
+ * cache line for all three, then the stored key once to confirm. The cost is flat in the table's size up to the
+ * cache misses a large table cannot avoid (the slot and the key's characters).
  */
-export class StringTable<V> {
+export class StringTable {
   readonly size: number;
   private readonly mask: number;
-  private readonly hashes: Int32Array;
-  private readonly keys: (string | undefined)[];
-  private readonly values: (V | undefined)[];
+  /** [hash, entry + 1 (0 = empty), value] per slot */
+  private readonly slots: Int32Array;
+  private readonly keys: string[];
 
-  constructor(entries: Iterable<readonly [string, V]>, hash: (key: string) => number) {
+  constructor(entries: Iterable<readonly [string, number]>, hash: (key: string) => number) {
     const list = [...entries];
     let capacity = 8;
     while (capacity < list.length * 2) capacity *= 2;
     this.mask = capacity - 1;
-    this.hashes = new Int32Array(capacity);
-    this.keys = new Array<string | undefined>(capacity).fill(undefined);
-    this.values = new Array<V | undefined>(capacity).fill(undefined);
+    this.slots = new Int32Array(capacity * 3);
+    this.keys = [];
     for (const [key, value] of list) {
       const h = hash(key) | 0;
       let i = h & this.mask;
-      while (this.keys[i] !== undefined && this.keys[i] !== key) i = (i + 1) & this.mask;
-      this.hashes[i] = h;
-      this.keys[i] = key;
-      this.values[i] = value;
+      for (;;) {
+        const entry = this.slots[i * 3 + 1]!;
+        if (entry === 0) break;
+        if (this.keys[entry - 1] === key) break; // a repeated key: the last value wins
+        i = (i + 1) & this.mask;
+      }
+      const at = i * 3;
+      if (this.slots[at + 1] === 0) {
+        this.keys.push(key);
+        this.slots[at + 1] = this.keys.length;
+      }
+      this.slots[at] = h;
+      this.slots[at + 2] = value;
     }
-    this.size = list.length;
+    this.size = this.keys.length;
   }
 
-  /** `hash` must be `hash(key)` as given to the constructor. */
-  get(key: string, hash: number): V | undefined {
+  /** The value of `key`, or -1. `hash` must be `hash(key)` as given to the constructor. */
+  get(key: string, hash: number): number {
     const h = hash | 0;
+    const slots = this.slots;
     let i = h & this.mask;
     for (;;) {
-      const k = this.keys[i];
-      if (k === undefined) return undefined;
-      if (this.hashes[i] === h && k === key) return this.values[i];
+      const at = i * 3;
+      const entry = slots[at + 1]!;
+      if (entry === 0) return -1;
+      if (slots[at] === h && this.keys[entry - 1] === key) return slots[at + 2]!;
       i = (i + 1) & this.mask;
     }
   }

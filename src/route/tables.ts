@@ -53,13 +53,15 @@ export interface CompiledScene {
   readonly lt: CompiledVersion | null;
   /** bucket → version index */
   readonly split: Uint16Array;
-  readonly whitelist: StringTable<CompiledVersion>;
+  /** unit id → version index */
+  readonly whitelist: StringTable;
   readonly layers: readonly CompiledLayer[];
 }
 
 export interface RouteTables {
   readonly configVersion: string;
-  readonly scenes: StringTable<CompiledScene>;
+  /** scene id → index in sceneList */
+  readonly scenes: StringTable;
   readonly sceneList: readonly CompiledScene[];
   /** The document these tables were compiled from (deep-frozen copy). */
   readonly config: Readonly<GearshiftConfig>;
@@ -115,7 +117,7 @@ function compileScene(id: string, index: number, cfg: SceneConfig, deployed: boo
   const shares = (cfg.split ?? []).filter((e) => e.version !== base.name);
   fillTable(split, shares.map((e) => ({ index: byName.get(e.version)!.index, buckets: toBuckets(e.weight) })));
   const whitelist = new StringTable(
-    Object.entries(cfg.whitelist ?? {}).map(([unit, version]) => [unit, byName.get(version)!] as const),
+    Object.entries(cfg.whitelist ?? {}).map(([unit, version]) => [unit, byName.get(version)!.index] as const),
     unitHash,
   );
   return Object.assign(scene, { byName, base, lt: versions.find((v) => v.stage === 'lt') ?? null, split, whitelist });
@@ -150,7 +152,7 @@ export function compileTables(config: GearshiftConfig): RouteTables {
   }
   return Object.freeze({
     configVersion: frozen.version ?? contentVersion(frozen),
-    scenes: new StringTable(sceneList.map((s) => [s.id, s] as const), sceneHash),
+    scenes: new StringTable(sceneList.map((s) => [s.id, s.index] as const), sceneHash),
     sceneList,
     config: frozen,
   });
