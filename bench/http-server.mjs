@@ -1,0 +1,62 @@
+// One hello-world server for bench/http.bench.mjs: `node bench/http-server.mjs <kind>`, started with an IPC channel.
+// It reports its port, then answers `{ cmd: 'cpu' }` with process.cpuUsage() and its request count, so the
+// orchestrator can compute the server's own CPU time per request over a measured window.
+import { createGearshift } from '../dist/esm/index.js';
+
+const kind = process.argv[2];
+const config = { scenes: { hello: { rtBudgetMs: 200, versions: { main: { stage: 'base' }, canary: { stage: 'up' } }, split: [{ version: 'canary', weight: 10 }, { version: 'main', weight: 90 }] } } };
+let requests = 0;
+let port;
+
+if (kind.startsWith('fastify')) {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false });
+  if (kind === 'fastify-gearshift') {
+    const { gearshiftPlugin } = await import('../dist/esm/adapters/fastify.js');
+    await app.register(gearshiftPlugin, { engine: createGearshift({ config }) });
+  } else if (kind === 'fastify-under-pressure') {
+    const { default: underPressure } = await import('@fastify/under-pressure');
+    await app.register(underPressure, { maxEventLoopDelay: 1000, maxHeapUsedBytes: 1e10, maxRssBytes: 1e10, maxEventLoopUtilization: 0.98 });
+  } else if (kind === 'fastify-empty-hooks') {
+    // the cost of the hooks alone (Fastify's own per-request work for onRequest/onResponse/onRequestAbort), no gearshift
+    app.addHook('onRequest', (_req, _reply, done) => done());
+    app.addHook('onResponse', (_req, _reply, done) => done());
+    app.addHook('onRequestAbort', (_req, done) => done());
+  } else if (kind !== 'fastify') throw new Error(`unknown kind ${kind}`);
+  app.addHook('onRequest', (_req, _reply, done) => {
+    requests++;
+    done();
+  });
+  app.get('/', (_req, reply) => {
+    reply.send({ hello: 'world' });
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  port = app.server.address().port;
+} else if (kind.startsWith('express')) {
+  const { default: express } = await import(kind.includes('4') ? 'express4' : 'express');
+  const app = express();
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  app.use((_req, _res, next) => {
+    requests++;
+    next();
+  });
+  if (kind.endsWith('-gearshift')) {
+    const { gearshift } = await import('../dist/esm/adapters/express.js');
+    app.use(gearshift(createGearshift({ config })));
+  }
+  app.get('/', (_req, res) => {
+    res.json({ hello: 'world' });
+  });
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  port = server.address().port;
+} else throw new Error(`unknown kind ${kind}`);
+
+process.on('message', (m) => {
+  if (m?.cmd === 'cpu') process.send({ cpu: process.cpuUsage(), requests });
+  if (m?.cmd === 'exit') process.exit(0);
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ port });

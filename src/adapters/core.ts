@@ -1,0 +1,297 @@
+/**
+ * What every HTTP adapter shares: reading scene and unit from a request, deciding whether its hints are trusted,
+ * routing, the prebuilt rejections, the deadline and the lazily created AbortSignal. Host files only translate.
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Gearshift } from '../engine.js';
+import { UsageError } from '../errors.js';
+import type { Decision } from '../route/decision.js';
+import type { RouteHints } from '../route/router.js';
+import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
+import { readBaggage } from './propagate.js';
+import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
+import { deadlineHit, lazySignalOn } from './signal.js';
+import { Trust, type TrustOptions } from './trust.js';
+
+/** Where the scene id comes from: a header, a path parameter, a fixed value, or your function. */
+export type SceneSource<Req> = { header: string } | { param: string } | { value: string } | ((req: Req) => string | null | undefined);
+/** Where the traffic-unit id comes from: a header, a cookie, or your function. `false`: no unit (everyone gets base). */
+export type UnitSource<Req> = { header: string } | { cookie: string } | ((req: Req) => string | null | undefined) | false;
+
+export interface HintHeaders {
+  /** Explicit version (plain; honoured only from a trusted proxy). Default `x-gearshift-version`. */
+  version?: string;
+  /** Load-test marker `1`/`true` (plain; honoured only from a trusted proxy). Default `x-gearshift-load-test`. */
+  loadTest?: string;
+  /** Signed hint / propagated decision token. Default `x-gearshift-hint`. */
+  signed?: string;
+  /** Read `gearshift.*` entries of W3C `baggage` (honoured only from a trusted proxy). Default true. */
+  baggage?: boolean;
+}
+
+export interface AdapterOptions<Req = unknown> {
+  /** Default `{ header: 'x-gearshift-scene' }`. */
+  scene?: SceneSource<Req>;
+  /** Default `{ header: 'x-gearshift-unit' }`. */
+  unit?: UnitSource<Req>;
+  /** Keys and proxy ranges that make hints trusted (or a shared Trust instance). Default: nothing is trusted. */
+  trust?: Trust | TrustOptions;
+  /** Header names of the hints. */
+  hints?: HintHeaders;
+  /**
+   * A request whose scene cannot be found at all (no header, no param): `skip` lets it through without a decision
+   * (`req.gearshift` is null: health checks, static files), `reject` answers 400 `invalid_scene`. Default `skip`.
+   */
+  missingScene?: 'skip' | 'reject';
+  /** Override rejection responses per reason (status, body, headers); built once. */
+  rejections?: RejectionOverrides;
+  /** Add `x-gearshift-*` response headers describing the decision. Default false (they reveal versions). */
+  debugHeaders?: boolean;
+}
+
+const DEFAULT_SCENE_HEADER = 'x-gearshift-scene';
+const DEFAULT_UNIT_HEADER = 'x-gearshift-unit';
+
+/** One header value as a string (first of a repeated header), or undefined. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return typeof v === 'string' ? v : v === undefined ? undefined : v[0];
+}
+
+/** The value of one cookie from a `Cookie` header, without parsing the rest. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  let from = 0;
+  const n = name.length;
+  while (from < header.length) {
+    const at = header.indexOf(name, from);
+    if (at < 0) return undefined;
+    const before = at === 0 ? ';' : header.charAt(at - 1);
+    if ((before === ';' || before === ' ') && header.charCodeAt(at + n) === 61 /* = */) {
+      const end = header.indexOf(';', at + n + 1);
+      let v = header.slice(at + n + 1, end < 0 ? header.length : end).trim();
+      if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
+      if (v.includes('%')) {
+        try {
+          v = decodeURIComponent(v);
+        } catch {
+          return undefined;
+        }
+      }
+      return v;
+    }
+    from = at + n;
+  }
+  return undefined;
+}
+
+type Extract<Req> = (req: Req, headers: IncomingHttpHeaders, params: Record<string, string | undefined> | undefined) => string | null | undefined;
+
+function compileScene<Req>(src: SceneSource<Req> | undefined): Extract<Req> {
+  if (src === undefined) return (_r, h) => headerValue(h, DEFAULT_SCENE_HEADER);
+  if (typeof src === 'function') return (r) => src(r);
+  if ('header' in src) {
+    const name = lower(src.header, 'scene.header');
+    return (_r, h) => headerValue(h, name);
+  }
+  if ('param' in src) {
+    const name = src.param;
+    return (_r, _h, p) => p?.[name];
+  }
+  if ('value' in src) {
+    const value = src.value;
+    return () => value;
+  }
+  throw new UsageError('scene: expected { header }, { param }, { value } or a function');
+}
+
+function compileUnit<Req>(src: UnitSource<Req> | undefined): Extract<Req> | null {
+  if (src === false) return null;
+  if (src === undefined) return (_r, h) => headerValue(h, DEFAULT_UNIT_HEADER);
+  if (typeof src === 'function') return (r) => src(r);
+  if ('header' in src) {
+    const name = lower(src.header, 'unit.header');
+    return (_r, h) => headerValue(h, name);
+  }
+  if ('cookie' in src) {
+    const name = src.cookie;
+    if (typeof name !== 'string' || name.length === 0) throw new UsageError('unit.cookie: expected a cookie name');
+    return (_r, h) => cookieValue(headerValue(h, 'cookie'), name);
+  }
+  throw new UsageError('unit: expected { header }, { cookie }, a function or false');
+}
+
+function lower(name: unknown, what: string): string {
+  if (typeof name !== 'string' || name.length === 0) throw new UsageError(`${what}: expected a header name`);
+  return name.toLowerCase();
+}
+
+/** What the peer address is read from (a net.Socket). */
+export interface PeerSocket {
+  readonly remoteAddress?: string | undefined;
+}
+
+const TRUE_FLAG = (v: string | undefined): boolean => v === '1' || v === 'true';
+
+/** Shared per-request logic of the HTTP adapters. */
+export class AdapterCore<Req> {
+  readonly trust: Trust;
+  readonly rejections: Rejections;
+  readonly debugHeaders: boolean;
+  readonly skipMissing: boolean;
+  private readonly scene: Extract<Req>;
+  private readonly unit: Extract<Req> | null;
+  private readonly hVersion: string;
+  private readonly hLoadTest: string;
+  private readonly hSigned: string;
+  private readonly useBaggage: boolean;
+  /** Scratch hints object, reused: the router reads it synchronously and keeps no reference. */
+  private readonly scratch: { version: string | null; loadTest: boolean; trusted: boolean } = { version: null, loadTest: false, trusted: false };
+
+  constructor(
+    readonly engine: Gearshift,
+    options: AdapterOptions<Req> = {},
+  ) {
+    if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
+      throw new UsageError('gearshift adapter: the first argument must be an engine from createGearshift()');
+    }
+    this.trust = options.trust instanceof Trust ? options.trust : new Trust(options.trust);
+    this.scene = compileScene(options.scene);
+    this.unit = compileUnit(options.unit);
+    const h = options.hints ?? {};
+    this.hVersion = lower(h.version ?? 'x-gearshift-version', 'hints.version');
+    this.hLoadTest = lower(h.loadTest ?? 'x-gearshift-load-test', 'hints.loadTest');
+    this.hSigned = lower(h.signed ?? 'x-gearshift-hint', 'hints.signed');
+    this.useBaggage = h.baggage !== false;
+    this.skipMissing = (options.missingScene ?? 'skip') === 'skip';
+    if (options.missingScene !== undefined && options.missingScene !== 'skip' && options.missingScene !== 'reject') {
+      throw new UsageError(`missingScene: expected 'skip' or 'reject', got ${String(options.missingScene)}`);
+    }
+    this.rejections = buildRejections(options.rejections);
+    this.debugHeaders = options.debugHeaders === true;
+  }
+
+  /**
+   * Routes one request (`socket`: where the peer address is read, only if the request carries hints). Returns null when the request names no scene at all and `missingScene` is `skip`.
+   * Never throws: extraction errors in user functions count as a missing scene/unit.
+   */
+  decide(req: Req, headers: IncomingHttpHeaders, params: Record<string, string | undefined> | undefined, socket: PeerSocket | undefined): Decision | null {
+    let scene: string | null | undefined = undefined;
+    let unit: string | null | undefined = undefined;
+    try {
+      scene = this.scene(req, headers, params);
+      unit = this.unit === null ? undefined : this.unit(req, headers, params);
+    } catch {
+      unit = undefined; // a throwing user extractor counts as absent, never as a host error
+    }
+    // Fast path: no hint headers at all (the common case) — no allocation, no crypto.
+    const signed = headers[this.hSigned];
+    const plainVersion = headers[this.hVersion];
+    const plainLoadTest = headers[this.hLoadTest];
+    const baggage = this.useBaggage ? headers.baggage : undefined;
+    if (signed === undefined && plainVersion === undefined && plainLoadTest === undefined && baggage === undefined) {
+      if (scene == null && this.skipMissing) return null;
+      return this.engine.route(scene, unit, null);
+    }
+    return this.decideWithHints(scene, unit, headers, socket, signed, plainVersion, plainLoadTest, baggage);
+  }
+
+  private decideWithHints(
+    scene: string | null | undefined,
+    unit: string | null | undefined,
+    headers: IncomingHttpHeaders,
+    socket: PeerSocket | undefined,
+    signed: string | string[] | undefined,
+    plainVersion: string | string[] | undefined,
+    plainLoadTest: string | string[] | undefined,
+    baggage: string | string[] | undefined,
+  ): Decision | null {
+    const hints = this.scratch;
+    hints.version = null;
+    hints.loadTest = false;
+    hints.trusted = false;
+    if (signed !== undefined) {
+      const token = headerValue(headers, this.hSigned)!;
+      const v = this.trust.verify(token, scene ?? null);
+      if (typeof v !== 'string') {
+        hints.version = v.version === '' ? null : v.version;
+        hints.loadTest = v.loadTest;
+        hints.trusted = true;
+        return this.engine.route(scene ?? v.scene, unit, hints as RouteHints);
+      }
+      // refused (counted by Trust): route as if no signed hint; plain hints below still need a trusted peer
+    }
+    let version = plainVersion === undefined ? undefined : headerValue(headers, this.hVersion);
+    let loadTest = plainLoadTest === undefined ? false : TRUE_FLAG(headerValue(headers, this.hLoadTest));
+    let bagScene: string | undefined;
+    if (baggage !== undefined) {
+      const b = readBaggage(typeof baggage === 'string' ? baggage : baggage.join(','));
+      if (b !== null) {
+        version ??= b.version;
+        loadTest ||= b.loadTest;
+        bagScene = b.scene;
+      }
+    }
+    if (version === undefined && !loadTest && bagScene === undefined) {
+      if (scene == null && this.skipMissing) return null;
+      return this.engine.route(scene, unit, null);
+    }
+    const trusted = this.trust.fromProxy(socket?.remoteAddress); // read only here: a getter with a native call
+    if (trusted) this.trust.stats.proxy++;
+    else this.trust.stats.untrusted++;
+    if (trusted && scene == null) scene = bagScene;
+    if (scene == null && this.skipMissing) return null;
+    hints.version = version ?? null;
+    hints.loadTest = loadTest;
+    hints.trusted = trusted;
+    return this.engine.route(scene, unit, hints as RouteHints);
+  }
+
+  /** Records how a request ended (exactly once per decision). */
+  complete(decision: Decision, outcome: OutcomeCode | OutcomeName, rtMs?: number): boolean {
+    return reportOutcome(this.engine, decision, outcome, rtMs);
+  }
+
+  /** Records a closed node response: by its status once `end()` was called, else (closed first) as a client abort. */
+  completeResponse(decision: Decision, res: ServerResponse, rtMs?: number): boolean {
+    const o = deadlineHit(decision) ? Outcome.Timeout : res.writableEnded ? outcomeOfStatus(res.statusCode) : Outcome.ClientAbort;
+    return reportOutcome(this.engine, decision, o, rtMs);
+  }
+
+  /** Writes the prebuilt rejection for a refused decision on a node response, and records it. */
+  rejectNode(decision: Decision, res: ServerResponse): void {
+    const r = this.rejections.of(decision);
+    reportOutcome(this.engine, decision, r.outcome);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.writeHead(r.status, r.headersFor(decision));
+    res.end(r.body);
+  }
+
+  /** Debug headers for an accepted decision (only when enabled). */
+  writeDebugHeaders(decision: Decision, set: (name: string, value: string) => unknown): void {
+    set('x-gearshift-scene', decision.scene ?? '');
+    set('x-gearshift-version', decision.version ?? '');
+    set('x-gearshift-reason', decision.reason);
+    set('x-gearshift-config', decision.configVersion);
+    if (decision.bucket >= 0) set('x-gearshift-bucket', String(decision.bucket));
+  }
+
+  /** Absolute deadline of a request on the engine clock (`engine.now()`): start + the scene's RT budget. */
+  deadline(decision: Decision): number {
+    return decision.startedAt + decision.rtBudgetMs;
+  }
+
+  /** Milliseconds left of the request's RT budget (negative once exceeded). */
+  remainingMs(decision: Decision): number {
+    return decision.startedAt + decision.rtBudgetMs - this.engine.now();
+  }
+
+  /** The request's AbortSignal, created on first use (see signal.ts). */
+  signal(decision: Decision, res: ServerResponse | undefined): AbortSignal {
+    if (res === undefined) return lazySignalOn(decision, null, () => false, this.remainingMs(decision));
+    return lazySignalOn(decision, res, () => !res.writableEnded, this.remainingMs(decision));
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * `gearshift/express`: middleware for Express 4 and 5.
+ *
+ *   app.use(gearshift(engine, { scene: { header: 'x-scene' }, unit: { cookie: 'uid' } }));
+ *   app.get('/feed', (req, res) => res.json({ version: req.gearshift?.version }));
+ *
+ * Per request it routes, puts the Decision on `req.gearshift`, refuses rejected scenes with the prebuilt response,
+ * and records the outcome once when the response closes (status ≥ 500 → error; closed before finishing → client
+ * abort). Path-parameter scenes (`{ param: 'scene' }`) need the middleware on the route: `app.get('/:scene', mw, h)`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Gearshift } from '../engine.js';
+import type { Decision } from '../route/decision.js';
+import { type AdapterOptions, AdapterCore } from './core.js';
+import { Outcome } from './outcome.js';
+import type { Trust, TrustCounts } from './trust.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The gearshift decision of this request (null when it named no scene and `missingScene` is `skip`). */
+      gearshift?: Decision | null;
+    }
+  }
+}
+
+/** The parts of an Express request the middleware uses (structural: works with Express 4 and 5 typings). */
+export interface ExpressLikeRequest extends IncomingMessage {
+  params?: Record<string, string | undefined>;
+  gearshift?: Decision | null;
+  res?: ServerResponse;
+}
+
+export type ExpressOptions = AdapterOptions<ExpressLikeRequest>;
+
+export interface GearshiftExpressMiddleware {
+  (req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void): void;
+  /** Error middleware: records the request as an error at once, then passes the error on. `app.use(mw.errors)`. */
+  readonly errors: (err: unknown, req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void) => void;
+  /** The request's AbortSignal (deadline or client gone), created on first call. */
+  signal(req: ExpressLikeRequest): AbortSignal;
+  /** Milliseconds left of the request's RT budget (Infinity without a decision). */
+  remainingMs(req: ExpressLikeRequest): number;
+  readonly trust: Trust;
+  trustCounts(): TrustCounts;
+}
+
+/** Creates the middleware. */
+export function gearshift(engine: Gearshift, options: ExpressOptions = {}): GearshiftExpressMiddleware {
+  const core = new AdapterCore<ExpressLikeRequest>(engine, options);
+  const debug = core.debugHeaders;
+  /** One close listener per middleware (no closure per request): `this` is the response. */
+  const onClose = function (this: ServerResponse): void {
+    const d = (this.req as ExpressLikeRequest).gearshift;
+    if (d) core.completeResponse(d, this);
+  };
+
+  const mw = function gearshiftMiddleware(req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void): void {
+    let d: Decision | null;
+    try {
+      d = core.decide(req, req.headers, req.params, req.socket);
+    } catch (err) {
+      return next(err);
+    }
+    req.gearshift = d;
+    if (d === null) return next();
+    if (!d.ok) return core.rejectNode(d, res);
+    if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
+    res.on('close', onClose);
+    next();
+  } as GearshiftExpressMiddleware;
+
+  const errors = (err: unknown, req: ExpressLikeRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {
+    const d = req.gearshift;
+    if (d && d.ok) core.complete(d, Outcome.Error);
+    next(err);
+  };
+  Object.defineProperties(mw, {
+    errors: { value: errors },
+    trust: { value: core.trust },
+  });
+  mw.signal = (req) => {
+    const d = req.gearshift;
+    if (!d) return new AbortController().signal;
+    return core.signal(d, req.res);
+  };
+  mw.remainingMs = (req) => (req.gearshift ? core.remainingMs(req.gearshift) : Infinity);
+  mw.trustCounts = () => core.trust.counts();
+  return mw;
+}
+
+export default gearshift;
+export { createTrust, Trust, type TrustCounts, type TrustOptions } from './trust.js';
+export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
+export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
+export type { RejectionOverrides, RejectionSpec } from './reject.js';

@@ -1,0 +1,147 @@
+/**
+ * `gearshift/fastify`: a Fastify 5 plugin (wrapped with fastify-plugin, so its decorations reach your routes).
+ *
+ *   await app.register(gearshiftPlugin, { engine, scene: { param: 'scene' } });
+ *   app.get('/s/:scene', async (request) => ({ version: request.gearshift?.version, depth: request.gearshift?.param('depth') }));
+ *
+ * It decorates `request.gearshift` (the Decision), `request.gearshiftSignal` (an AbortSignal created on first read:
+ * aborts when the scene's RT budget is used up or the client goes away) and `request.gearshiftRemainingMs`.
+ * Its `onRequest` hook is an instance hook, so it reaches every route of the instance it is registered on (declared
+ * before or after). Per route, `config: { gearshift: false }` leaves the route alone and
+ * `config: { gearshift: { scene: 'feed' } }` fixes its scene.
+ *
+ * Outcomes are recorded once per request when the raw response closes: 5xx → error, closed before it finished →
+ * client abort (a socket timeout too); the engine turns any answer slower than the budget into a timeout.
+ */
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ServerResponse } from 'node:http';
+import type { Gearshift } from '../engine.js';
+import { UsageError } from '../errors.js';
+import type { Decision } from '../route/decision.js';
+import { type AdapterOptions, AdapterCore } from './core.js';
+import { lazySignalOn } from './signal.js';
+import type { Trust, TrustCounts } from './trust.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The gearshift decision (null when the request named no scene and `missingScene` is `skip`). */
+    gearshift: Decision | null;
+    /** AbortSignal of this request: RT budget used up (`TimeoutError`) or client gone (`AbortError`). Lazy. */
+    readonly gearshiftSignal: AbortSignal;
+    /** Milliseconds left of the request's RT budget (Infinity without a decision). */
+    readonly gearshiftRemainingMs: number;
+  }
+  interface FastifyContextConfig {
+    /** `false`: gearshift leaves this route alone. `{ scene }`: the route's fixed scene. */
+    gearshift?: false | { scene: string };
+  }
+  interface FastifyInstance {
+    /** The gearshift adapter of this instance: its trust settings and counts. */
+    readonly gearshiftAdapter: { readonly trust: Trust; trustCounts(): TrustCounts };
+  }
+}
+
+export interface FastifyGearshiftOptions extends AdapterOptions<FastifyRequest> {
+  /** The engine from `createGearshift()`. */
+  engine: Gearshift;
+}
+
+const kDecision = Symbol('gearshift.decision');
+
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
+
+const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: FastifyInstance, options, done) => {
+  const { engine, ...rest } = options ?? ({} as FastifyGearshiftOptions);
+  if (!engine) return done(new UsageError('gearshift/fastify: register(plugin, { engine }) needs the engine from createGearshift()'));
+  let core: AdapterCore<FastifyRequest>;
+  try {
+    core = new AdapterCore<FastifyRequest>(engine, rest);
+  } catch (err) {
+    return done(err as Error);
+  }
+  const fixedCores = new Map<string, AdapterCore<FastifyRequest>>();
+  const coreFor = (scene: string): AdapterCore<FastifyRequest> => {
+    let c = fixedCores.get(scene);
+    if (!c) fixedCores.set(scene, (c = new AdapterCore<FastifyRequest>(engine, { ...rest, trust: core.trust, scene: { value: scene } })));
+    return c;
+  };
+
+  fastify.decorateRequest('gearshift', null);
+  fastify.decorateRequest('gearshiftSignal', {
+    getter(this: FastifyRequest): AbortSignal {
+      const d = this.gearshift;
+      if (!d) return new AbortController().signal;
+      const raw = this.raw;
+      return lazySignalOn(d, raw, () => raw.aborted === true, core.remainingMs(d));
+    },
+  });
+  fastify.decorateRequest('gearshiftRemainingMs', {
+    getter(this: FastifyRequest): number {
+      return this.gearshift ? core.remainingMs(this.gearshift) : Infinity;
+    },
+  });
+  fastify.decorate('gearshiftAdapter', { trust: core.trust, trustCounts: () => core.trust.counts() });
+
+  /**
+   * Outcome recording: one shared listener on the raw response's `close` (finished → by status, 5xx = error; closed
+   * before finishing → client abort), instead of `onResponse` + `onRequestAbort` hooks, whose per-request machinery
+   * (response listeners, a start-time read, a closure per request) costs more than everything gearshift does.
+   */
+  const onClose = function (this: ServerResponse & { [kDecision]?: Decision }): void {
+    const d = this[kDecision];
+    if (d !== undefined) core.completeResponse(d, this);
+  };
+
+  const makeOnRequest = (c: AdapterCore<FastifyRequest>): Hook => {
+    const debug = c.debugHeaders;
+    return function gearshiftOnRequest(request, reply, next) {
+      const d = c.decide(request, request.raw.headers, request.params as Record<string, string | undefined> | undefined, request.raw.socket);
+      request.gearshift = d;
+      if (d === null) return next();
+      if (!d.ok) {
+        const r = c.rejections.of(d);
+        c.complete(d, r.outcome);
+        reply.code(r.status).headers(r.headersFor(d)).send(r.body);
+        return; // the reply is sent: the chain stops here
+      }
+      if (debug) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
+      const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
+      res[kDecision] = d;
+      res.on('close', onClose);
+      next();
+    };
+  };
+  const defaultOnRequest = makeOnRequest(core);
+  const fixedOnRequest = new Map<string, Hook>();
+
+  // One set of instance hooks (they reach routes declared before and after the plugin loads). The route's own
+  // `config.gearshift` is read per request from the route context: three property reads, no allocation.
+  fastify.addHook('onRequest', function gearshiftRouteHook(request, reply, next) {
+    const cfg = routeConfigOf(request);
+    if (cfg === undefined) return defaultOnRequest(request, reply, next);
+    if (cfg === false) return next();
+    const scene = (cfg as { scene?: unknown } | null)?.scene;
+    if (typeof scene !== 'string' || scene.length === 0) return next(new UsageError(`route config.gearshift must be false or { scene: string }`));
+    let hook = fixedOnRequest.get(scene);
+    if (hook === undefined) fixedOnRequest.set(scene, (hook = makeOnRequest(coreFor(scene))));
+    return hook(request, reply, next);
+  });
+  done();
+};
+
+/** The symbol under which Fastify keeps a request's route context (found once, by its description). */
+let kContext: symbol | null | undefined;
+function routeConfigOf(request: FastifyRequest): unknown {
+  if (kContext === undefined) kContext = Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context') ?? null;
+  const config = kContext !== null ? (request as unknown as Record<symbol, { config?: { gearshift?: unknown } } | undefined>)[kContext]?.config : request.routeOptions.config;
+  return (config as { gearshift?: unknown } | undefined)?.gearshift;
+}
+
+/** The plugin: `app.register(gearshiftPlugin, { engine, ...options })`. */
+export const gearshiftPlugin = fp(plugin, { name: 'gearshift', fastify: '5.x' });
+export default gearshiftPlugin;
+export { createTrust, Trust, type TrustCounts, type TrustOptions } from './trust.js';
+export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
+export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
+export type { RejectionOverrides, RejectionSpec } from './reject.js';

@@ -1,0 +1,120 @@
+/**
+ * `gearshift/gateway`: framework-free entry for gateways, proxies and RPC servers.
+ *
+ *   const gw = createGateway(engine, { trust: { keys: [key] } });
+ *   const { decision, done } = gw.begin('feed', userId, { signed: req.headers['x-gearshift-hint'], peer: socket.remoteAddress });
+ *   if (!decision.ok) { const r = gw.rejection(decision); ... r.status, r.headers, r.body ...; }
+ *   else { forward to upstreams[decision.version] with gw.propagationHeaders(decision); then done(upstreamStatus) }
+ *
+ * `done` takes an HTTP status (≥ 500 → error) or an outcome name, and records once however often it is called.
+ */
+import type { Gearshift } from '../engine.js';
+import type { Decision } from '../route/decision.js';
+import type { RouteHints } from '../route/router.js';
+import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
+import { propagationHeaders as buildPropagation, type PropagateOptions } from './propagate.js';
+import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
+import { Trust, type TrustOptions } from './trust.js';
+import { UsageError } from '../errors.js';
+
+export interface GatewayHints extends RouteHints {
+  /** A signed hint token (`x-gearshift-hint`): when it verifies, its version / load-test flag are trusted. */
+  signed?: string | null;
+  /** The peer's address: when `trusted` is not given, plain hints are trusted only if it is a trusted proxy. */
+  peer?: string | null;
+}
+
+export interface GatewayOptions {
+  trust?: Trust | TrustOptions;
+  rejections?: RejectionOverrides;
+  /** How `propagationHeaders` carries the decision. Default: signed when a key is configured, else baggage. */
+  propagate?: Omit<PropagateOptions, 'trust'>;
+}
+
+export interface GatewayRequest {
+  readonly decision: Decision;
+  /** Records how the request ended: an HTTP status or an outcome name. Exactly once; returns whether it recorded. */
+  readonly done: (result: number | OutcomeCode | OutcomeName, rtMs?: number) => boolean;
+}
+
+export interface Rejected {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+export class Gateway {
+  readonly trust: Trust;
+  private readonly rejections: Rejections;
+  private readonly propagateOptions: PropagateOptions;
+
+  constructor(
+    readonly engine: Gearshift,
+    options: GatewayOptions = {},
+  ) {
+    if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
+      throw new UsageError('createGateway(engine): the first argument must be an engine from createGearshift()');
+    }
+    this.trust = options.trust instanceof Trust ? options.trust : new Trust(options.trust);
+    this.rejections = buildRejections(options.rejections);
+    this.propagateOptions = { ...options.propagate, trust: this.trust };
+  }
+
+  /** Routes one request; a rejected decision is recorded at once (its `done` then does nothing). */
+  begin(scene: unknown, unit?: unknown, hints?: GatewayHints | null): GatewayRequest {
+    const decision = this.route(scene, unit, hints);
+    if (!decision.ok) reportOutcome(this.engine, decision, this.rejections.of(decision).outcome);
+    const engine = this.engine;
+    return {
+      decision,
+      done: (result, rtMs) => reportOutcome(engine, decision, typeof result === 'number' ? outcomeOfStatus(result) : result, rtMs),
+    };
+  }
+
+  /** The decision alone (trust applied), for callers that record with `complete`. */
+  route(scene: unknown, unit?: unknown, hints?: GatewayHints | null): Decision {
+    if (!hints) return this.engine.route(scene, unit, null);
+    if (typeof hints.signed === 'string' && hints.signed.length > 0) {
+      const v = this.trust.verify(hints.signed, typeof scene === 'string' ? scene : null);
+      if (typeof v !== 'string') return this.engine.route(scene ?? v.scene, unit, { version: v.version || null, loadTest: v.loadTest, trusted: true });
+    }
+    const wantsSomething = (typeof hints.version === 'string' && hints.version.length > 0) || hints.loadTest === true;
+    let trusted = hints.trusted;
+    if (trusted === undefined) {
+      trusted = wantsSomething && this.trust.fromProxy(hints.peer);
+      if (wantsSomething) {
+        if (trusted) this.trust.stats.proxy++;
+        else this.trust.stats.untrusted++;
+      }
+    }
+    return this.engine.route(scene, unit, { version: hints.version ?? null, loadTest: hints.loadTest === true, trusted });
+  }
+
+  /** Records the outcome of a decision from `route` (exactly once). */
+  complete(decision: Decision, result: number | OutcomeCode | OutcomeName, rtMs?: number): boolean {
+    return reportOutcome(this.engine, decision, typeof result === 'number' ? outcomeOfStatus(result) : result, rtMs);
+  }
+
+  /** The prebuilt response for a refused decision. */
+  rejection(decision: Decision): Rejected {
+    const r = this.rejections.of(decision);
+    return { status: r.status, headers: r.headersFor(decision), body: r.body };
+  }
+
+  /** Headers that carry the decision to the upstream (signed token or baggage). */
+  propagationHeaders(decision: Decision, existingBaggage?: string): Record<string, string> {
+    return buildPropagation(decision, this.propagateOptions, existingBaggage);
+  }
+
+  /** Milliseconds left of the decision's RT budget, on the engine clock. */
+  remainingMs(decision: Decision): number {
+    return decision.startedAt + decision.rtBudgetMs - this.engine.now();
+  }
+}
+
+export const createGateway = (engine: Gearshift, options?: GatewayOptions): Gateway => new Gateway(engine, options);
+export default createGateway;
+export { createTrust, Trust, type TrustCounts, type TrustOptions, type SignedHint } from './trust.js';
+export { propagate, propagationHeaders, readBaggage, type PropagateOptions } from './propagate.js';
+export { Outcome, type OutcomeCode, type OutcomeName } from './outcome.js';
+export type { RejectionOverrides, RejectionSpec } from './reject.js';

@@ -1,0 +1,129 @@
+/**
+ * Consistency across services: put a decision (scene, version, config version, bucket, load-test flag) into the
+ * headers of an outgoing request, so the next service serves the same version instead of deciding again.
+ *
+ * Two carriers:
+ * - `signed` (default when a key is configured): the `x-gearshift-hint` token of trust.ts; honoured by any downstream
+ *   that holds the key, wherever the request comes from.
+ * - `baggage`: W3C `baggage` entries `gearshift.scene`, `gearshift.version`, `gearshift.config`, `gearshift.bucket`,
+ *   `gearshift.lt`, merged into any baggage already there. Unsigned: honoured downstream only from trusted-proxy peers.
+ */
+import { UsageError } from '../errors.js';
+import type { Decision } from '../route/decision.js';
+import type { Trust } from './trust.js';
+
+export interface PropagateOptions {
+  /** `signed` needs `trust` with a key. Default: `signed` when `trust` can sign, else `baggage`. */
+  mode?: 'signed' | 'baggage';
+  /** The Trust whose first key signs (an adapter's `.trust`, or `createTrust({ keys })`). */
+  trust?: Trust;
+  /** Lifetime of a signed token, seconds. Default 30. */
+  ttlSec?: number;
+  /** Header name of the signed token. Default `x-gearshift-hint`. */
+  header?: string;
+}
+
+/** The gearshift entries found in a baggage header. */
+export interface BaggageDecision {
+  scene: string | undefined;
+  version: string | undefined;
+  configVersion: string | undefined;
+  bucket: number;
+  loadTest: boolean;
+}
+
+const PREFIX = 'gearshift.';
+
+/**
+ * Headers carrying the decision to the next service (empty for a rejected decision). Does not mutate anything.
+ * With `existingBaggage`, the result's `baggage` keeps its foreign entries and replaces any old gearshift ones.
+ */
+export function propagationHeaders(decision: Decision, options: PropagateOptions = {}, existingBaggage?: string): Record<string, string> {
+  if (!decision.ok || decision.scene === null || decision.version === null) return {};
+  const mode = options.mode ?? (options.trust?.canSign ? 'signed' : 'baggage');
+  if (mode === 'signed') {
+    if (!options.trust?.canSign) throw new UsageError('propagate: mode "signed" needs `trust` with a key');
+    const token = options.trust.sign(
+      { scene: decision.scene, version: decision.version, loadTest: decision.loadTest, configVersion: decision.configVersion, bucket: decision.bucket },
+      options.ttlSec ?? 30,
+    );
+    return { [(options.header ?? 'x-gearshift-hint').toLowerCase()]: token };
+  }
+  if (mode !== 'baggage') throw new UsageError(`propagate: unknown mode ${String(mode)}`);
+  let entries = `${PREFIX}scene=${enc(decision.scene)},${PREFIX}version=${enc(decision.version)},${PREFIX}config=${enc(decision.configVersion)}`;
+  if (decision.bucket >= 0) entries += `,${PREFIX}bucket=${decision.bucket}`;
+  if (decision.loadTest) entries += `,${PREFIX}lt=1`;
+  const kept = existingBaggage ? stripOurs(existingBaggage) : '';
+  return { baggage: kept ? `${kept},${entries}` : entries };
+}
+
+/**
+ * Writes the decision into an outgoing request's headers: a plain object (as for `http.request` or `undici`), or a
+ * `Headers` instance (as for `fetch`). Returns the same headers object.
+ */
+export function propagate<H extends Record<string, unknown> | Headers>(decision: Decision, headers: H, options: PropagateOptions = {}): H {
+  const isHeaders = typeof (headers as Headers).get === 'function' && typeof (headers as Headers).set === 'function';
+  const existing = isHeaders ? ((headers as Headers).get('baggage') ?? undefined) : findBaggage(headers as Record<string, unknown>);
+  const add = propagationHeaders(decision, options, existing);
+  for (const [k, v] of Object.entries(add)) {
+    if (isHeaders) (headers as Headers).set(k, v);
+    else {
+      const rec = headers as Record<string, unknown>;
+      for (const key of Object.keys(rec)) if (key !== k && key.toLowerCase() === k) delete rec[key];
+      rec[k] = v;
+    }
+  }
+  return headers;
+}
+
+function findBaggage(h: Record<string, unknown>): string | undefined {
+  for (const k of Object.keys(h)) {
+    if (k.toLowerCase() === 'baggage') {
+      const v = h[k];
+      return typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Reads the gearshift entries of a W3C baggage header, or null when it has none. */
+export function readBaggage(header: string): BaggageDecision | null {
+  if (!header.includes(PREFIX)) return null;
+  const out: BaggageDecision = { scene: undefined, version: undefined, configVersion: undefined, bucket: -1, loadTest: false };
+  let found = false;
+  for (const member of header.split(',')) {
+    const semi = member.indexOf(';');
+    const kv = (semi < 0 ? member : member.slice(0, semi)).trim();
+    if (!kv.startsWith(PREFIX)) continue;
+    const eq = kv.indexOf('=');
+    if (eq < 0) continue;
+    const key = kv.slice(PREFIX.length, eq).trim();
+    const value = dec(kv.slice(eq + 1).trim());
+    if (value === undefined) continue;
+    found = true;
+    if (key === 'scene') out.scene = value;
+    else if (key === 'version') out.version = value;
+    else if (key === 'config') out.configVersion = value;
+    else if (key === 'bucket') out.bucket = /^\d{1,4}$/.test(value) ? Number(value) : -1;
+    else if (key === 'lt') out.loadTest = value === '1' || value === 'true';
+  }
+  return found ? out : null;
+}
+
+function stripOurs(baggage: string): string {
+  return baggage
+    .split(',')
+    .filter((m) => m.trim() !== '' && !m.trim().startsWith(PREFIX))
+    .map((m) => m.trim())
+    .join(',');
+}
+
+const enc = (s: string): string => encodeURIComponent(s);
+function dec(s: string): string | undefined {
+  if (s === '' || s.length > 256) return undefined;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}

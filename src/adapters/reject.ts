@@ -1,0 +1,104 @@
+/**
+ * Rejections: what a refused request gets back. Built once per adapter (status, headers, body bytes), so refusing a
+ * flood of bad traffic costs no JSON building. Overridable per reason.
+ */
+import { UsageError } from '../errors.js';
+import type { Decision } from '../route/decision.js';
+import { Outcome, type OutcomeCode } from './outcome.js';
+
+export interface RejectionSpec {
+  /** HTTP status. */
+  status?: number;
+  /** Body: a string is sent as is, anything else as JSON. */
+  body?: unknown;
+  /** Extra response headers. */
+  headers?: Record<string, string>;
+}
+
+/** Per rejection reason (`unknown_scene`, `not_deployed`, `invalid_scene`, `no_lt_version`, `shed`, …) a replacement. */
+export type RejectionOverrides = Partial<Record<string, RejectionSpec>>;
+
+const DEFAULTS: Record<string, { status: number; message: string }> = {
+  invalid_scene: { status: 400, message: 'the request names no valid scene' },
+  unknown_scene: { status: 404, message: 'no such scene' },
+  not_deployed: { status: 421, message: 'this scene is not deployed on this instance' },
+  no_lt_version: { status: 404, message: 'load-test traffic for a scene without a load-test version' },
+  shed: { status: 503, message: 'overloaded: request shed, retry later' },
+};
+const FALLBACK = { status: 503, message: 'request refused' };
+
+/** One prebuilt rejection response. */
+export class Rejection {
+  readonly body: Buffer;
+  private readonly headers: Record<string, string>;
+  private readonly withRetry: Record<string, string>[] = [];
+
+  constructor(
+    readonly reason: string,
+    readonly status: number,
+    body: unknown,
+    headers: Record<string, string>,
+    /** Shed for shedding, Rejected for everything else. */
+    readonly outcome: OutcomeCode,
+  ) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new UsageError(`rejections.${reason}.status: expected 400–599, got ${status}`);
+    const isText = typeof body === 'string';
+    this.body = Buffer.from(isText ? body : JSON.stringify(body), 'utf8');
+    this.headers = Object.freeze({
+      'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      ...lowerKeys(headers),
+      'content-length': String(this.body.length),
+    }) as Record<string, string>;
+  }
+
+  /** The response headers (with `Retry-After` for shedding). Cached: never allocates for common retry values. */
+  headersFor(decision: Decision): Record<string, string> {
+    if (this.outcome !== Outcome.Shed) return this.headers;
+    const sec = retryAfterSec(decision);
+    if (sec < 64) return (this.withRetry[sec] ??= Object.freeze({ ...this.headers, 'retry-after': String(sec) }) as Record<string, string>);
+    return { ...this.headers, 'retry-after': String(sec) };
+  }
+}
+
+/** Retry-After in whole seconds (1–3600) from the regulator's hint on a shed decision; 1 when it gives none. */
+export function retryAfterSec(decision: Decision): number {
+  const s = decision.retryAfterSec;
+  return Number.isFinite(s) && s > 1 ? Math.min(Math.ceil(s), 3600) : 1;
+}
+
+/** The rejection table of one adapter. */
+export class Rejections {
+  private readonly byReason = new Map<string, Rejection>();
+  private readonly overrides: RejectionOverrides;
+
+  constructor(overrides: RejectionOverrides = {}) {
+    this.overrides = overrides;
+    for (const reason of new Set([...Object.keys(DEFAULTS), ...Object.keys(overrides)])) this.byReason.set(reason, this.build(reason));
+  }
+
+  /** The response for a refused decision. */
+  of(decision: Decision): Rejection {
+    let r = this.byReason.get(decision.reason);
+    if (r === undefined) {
+      r = this.build(decision.reason);
+      this.byReason.set(decision.reason, r);
+    }
+    return r;
+  }
+
+  private build(reason: string): Rejection {
+    const d = DEFAULTS[reason] ?? FALLBACK;
+    const o = this.overrides[reason] ?? {};
+    const body = o.body !== undefined ? o.body : { error: reason, message: d.message };
+    return new Rejection(reason, o.status ?? d.status, body, o.headers ?? {}, reason === 'shed' ? Outcome.Shed : Outcome.Rejected);
+  }
+}
+
+export const buildRejections = (overrides?: RejectionOverrides): Rejections => new Rejections(overrides);
+
+function lowerKeys(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = String(v);
+  return out;
+}

@@ -1,0 +1,277 @@
+/**
+ * Trust: when may a request's own claims (an explicit version, a load-test marker, a decision made upstream) steer
+ * routing? Only when they are signed with a configured key (HMAC-SHA256 over scene, version, flags and an expiry) or
+ * when the request comes straight from a configured trusted-proxy address range. Everything else is ignored and counted.
+ *
+ * Signed token (one header value, ASCII, no spaces):
+ *   `g1;<expiry unix s>;<flags>;<scene>;<version>;<config version, percent-encoded>;<bucket>;<base64url HMAC>`
+ * `flags` is `l` for load-test traffic or empty. Scene and version names cannot contain `;` (config NAME pattern).
+ * The HMAC covers everything before the last `;`. Verification compares in constant time (`timingSafeEqual`).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { UsageError } from '../errors.js';
+
+/** A decision or hint as a signed token carries it. */
+export interface SignedHint {
+  readonly scene: string;
+  /** Version name, or '' for a load-test marker without a version. */
+  readonly version: string;
+  readonly loadTest: boolean;
+  /** Expiry, unix seconds. */
+  readonly expiresAt: number;
+  /** Config version the upstream decided with ('' when not carried). */
+  readonly configVersion: string;
+  /** Upstream bucket (-1 when not carried). */
+  readonly bucket: number;
+}
+
+export interface TrustOptions {
+  /**
+   * HMAC keys. The first signs; all verify (rotate by prepending the new key, drop the old one later).
+   * At least 32 bytes each is recommended. No key: signed headers are never honoured.
+   */
+  keys?: ReadonlyArray<string | Uint8Array>;
+  /** Trusted-proxy ranges (CIDR or single address, IPv4 or IPv6), matched against the socket's peer address. */
+  proxies?: readonly string[];
+  /** Longest accepted remaining lifetime of a signed token, seconds (guards against far-future tokens). Default 300. */
+  maxTtlSec?: number;
+  /** Clock for expiry checks, unix ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Why a signed token was refused, counted per reason. */
+export type TrustRefusal = 'malformed' | 'bad_signature' | 'expired' | 'too_long_lived' | 'scene_mismatch' | 'no_key';
+
+export interface TrustCounts {
+  /** Signed tokens accepted. */
+  signed: number;
+  /** Requests whose plain hints were honoured because the peer is a trusted proxy. */
+  proxy: number;
+  /** Requests that carried hints (plain or baggage) from an untrusted peer: ignored. */
+  untrusted: number;
+  /** Signed tokens refused, by reason. */
+  refused: Record<TrustRefusal, number>;
+}
+
+const TOKEN_PREFIX = 'g1;';
+
+/** Parsed trusted-proxy ranges: IPv4 as (network, mask) uint32 pairs, IPv6 as eight 16-bit groups plus prefix. */
+export class ProxyRanges {
+  private readonly v4: Uint32Array; // pairs: network, mask
+  private readonly v6: { groups: Uint16Array; prefix: number }[];
+  /** Last few peer addresses and their verdict: proxies are few, so this almost always hits. */
+  private readonly cache = new Map<string, boolean>();
+
+  constructor(ranges: readonly string[]) {
+    const v4: number[] = [];
+    this.v6 = [];
+    for (const r of ranges) {
+      if (typeof r !== 'string') throw new UsageError(`trust.proxies: expected CIDR strings, got ${typeof r}`);
+      const slash = r.indexOf('/');
+      const addr = slash < 0 ? r.trim() : r.slice(0, slash).trim();
+      const kind = isIP(addr);
+      if (kind === 0) throw new UsageError(`trust.proxies: "${r}" is not an IPv4/IPv6 address or CIDR range`);
+      const max = kind === 4 ? 32 : 128;
+      const prefix = slash < 0 ? max : Number(r.slice(slash + 1));
+      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new UsageError(`trust.proxies: bad prefix length in "${r}" (0–${max})`);
+      if (kind === 4) {
+        const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+        v4.push((parseV4(addr)! & mask) >>> 0, mask);
+      } else {
+        const g = parseV6(addr)!;
+        const mapped = v4MappedOf(g);
+        if (mapped !== null && prefix >= 96) {
+          const p = prefix - 96;
+          const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+          v4.push((mapped & mask) >>> 0, mask);
+        } else this.v6.push({ groups: g, prefix });
+      }
+    }
+    this.v4 = Uint32Array.from(v4);
+  }
+
+  get size(): number {
+    return this.v4.length / 2 + this.v6.length;
+  }
+
+  /** Is this peer address inside one of the ranges? Malformed or missing addresses are not. */
+  has(address: string | undefined | null): boolean {
+    if (typeof address !== 'string' || this.size === 0) return false;
+    const hit = this.cache.get(address);
+    if (hit !== undefined) return hit;
+    const verdict = this.match(address);
+    if (this.cache.size >= 64) this.cache.clear();
+    this.cache.set(address, verdict);
+    return verdict;
+  }
+
+  private match(address: string): boolean {
+    const pct = address.indexOf('%'); // IPv6 zone id
+    const a = pct < 0 ? address : address.slice(0, pct);
+    let v4 = parseV4(a);
+    if (v4 === null) {
+      const g = parseV6(a);
+      if (g === null) return false;
+      v4 = v4MappedOf(g);
+      if (v4 === null) {
+        for (const r of this.v6) if (prefixEqual(g, r.groups, r.prefix)) return true;
+        return false;
+      }
+    }
+    for (let i = 0; i < this.v4.length; i += 2) if (((v4 & this.v4[i + 1]!) >>> 0) === this.v4[i]) return true;
+    return false;
+  }
+}
+
+function parseV4(s: string): number | null {
+  const parts = s.split('.');
+  if (parts.length !== 4) return null;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const b = Number(p);
+    if (b > 255) return null;
+    n = n * 256 + b;
+  }
+  return n >>> 0;
+}
+
+function parseV6(s: string): Uint16Array | null {
+  if (isIP(s) !== 6) return null;
+  let head = s;
+  let tail4: number | null = null;
+  const lastColon = s.lastIndexOf(':');
+  if (s.indexOf('.', lastColon) > 0) {
+    tail4 = parseV4(s.slice(lastColon + 1));
+    if (tail4 === null) return null;
+    head = s.slice(0, lastColon + 1) + '0:0';
+  }
+  const dbl = head.indexOf('::');
+  const left = dbl < 0 ? head.split(':') : head.slice(0, dbl).split(':').filter((x) => x !== '');
+  const right = dbl < 0 ? [] : head.slice(dbl + 2).split(':').filter((x) => x !== '');
+  const out = new Uint16Array(8);
+  if (dbl < 0 && left.length !== 8) return null;
+  for (let i = 0; i < left.length; i++) out[i] = parseInt(left[i]!, 16);
+  for (let i = 0; i < right.length; i++) out[8 - right.length + i] = parseInt(right[i]!, 16);
+  if (tail4 !== null) {
+    out[6] = tail4 >>> 16;
+    out[7] = tail4 & 0xffff;
+  }
+  return out;
+}
+
+/** `::ffff:a.b.c.d` → the IPv4 address as uint32, else null. */
+function v4MappedOf(g: Uint16Array): number | null {
+  for (let i = 0; i < 5; i++) if (g[i] !== 0) return null;
+  if (g[5] !== 0xffff) return null;
+  return ((g[6]! << 16) | g[7]!) >>> 0;
+}
+
+function prefixEqual(a: Uint16Array, b: Uint16Array, prefix: number): boolean {
+  let bits = prefix;
+  for (let i = 0; i < 8 && bits > 0; i++, bits -= 16) {
+    const mask = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
+    if ((a[i]! & mask) !== (b[i]! & mask)) return false;
+  }
+  return true;
+}
+
+/** Signs and verifies hint tokens, checks proxy ranges, and counts what it refused. */
+export class Trust {
+  readonly proxies: ProxyRanges;
+  private readonly keys: Buffer[];
+  private readonly maxTtlSec: number;
+  private readonly now: () => number;
+  readonly stats: TrustCounts = {
+    signed: 0,
+    proxy: 0,
+    untrusted: 0,
+    refused: { malformed: 0, bad_signature: 0, expired: 0, too_long_lived: 0, scene_mismatch: 0, no_key: 0 },
+  };
+
+  constructor(options: TrustOptions = {}) {
+    this.keys = (options.keys ?? []).map((k, i) => {
+      const b = typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k);
+      if (b.length === 0) throw new UsageError(`trust.keys[${i}]: empty key`);
+      return b;
+    });
+    this.proxies = new ProxyRanges(options.proxies ?? []);
+    this.maxTtlSec = options.maxTtlSec ?? 300;
+    if (!(this.maxTtlSec > 0)) throw new UsageError(`trust.maxTtlSec: expected > 0, got ${options.maxTtlSec}`);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** True when a key is configured (signed hints can be honoured and produced). */
+  get canSign(): boolean {
+    return this.keys.length > 0;
+  }
+
+  /** A signed token for these hints, valid for `ttlSec` (default 60 s, at most maxTtlSec). Needs a key. */
+  sign(hint: { scene: string; version?: string | null; loadTest?: boolean; configVersion?: string; bucket?: number }, ttlSec = 60): string {
+    const key = this.keys[0];
+    if (key === undefined) throw new UsageError('trust.sign: no key configured (trust.keys)');
+    if (!(ttlSec > 0 && ttlSec <= this.maxTtlSec)) throw new UsageError(`trust.sign: ttlSec must be in (0, ${this.maxTtlSec}]`);
+    const scene = hint.scene;
+    const version = hint.version ?? '';
+    if (scene.includes(';') || version.includes(';')) throw new UsageError('trust.sign: scene and version cannot contain ";"');
+    const exp = Math.floor(this.now() / 1000) + Math.ceil(ttlSec);
+    const body = `${TOKEN_PREFIX}${exp};${hint.loadTest ? 'l' : ''};${scene};${version};${encodeURIComponent(hint.configVersion ?? '')};${hint.bucket ?? -1}`;
+    return `${body};${createHmac('sha256', key).update(body).digest('base64url')}`;
+  }
+
+  /**
+   * Verifies a token. Returns the hint, or the refusal reason (counted). `scene`, when given, must equal the token's
+   * scene: a token signed for one scene cannot steer another.
+   */
+  verify(token: string, scene?: string | null): SignedHint | TrustRefusal {
+    const r = this.check(token, scene);
+    if (typeof r === 'string') this.stats.refused[r]++;
+    else this.stats.signed++;
+    return r;
+  }
+
+  private check(token: string, scene: string | null | undefined): SignedHint | TrustRefusal {
+    if (this.keys.length === 0) return 'no_key';
+    if (typeof token !== 'string' || token.length > 1024 || !token.startsWith(TOKEN_PREFIX)) return 'malformed';
+    const cut = token.lastIndexOf(';');
+    const body = token.slice(0, cut);
+    const f = body.split(';');
+    if (f.length !== 7) return 'malformed';
+    const sig = Buffer.from(token.slice(cut + 1), 'base64url');
+    if (sig.length !== 32) return 'malformed';
+    let good = false;
+    for (const key of this.keys) {
+      const want = createHmac('sha256', key).update(body).digest();
+      if (timingSafeEqual(want, sig)) good = true; // no early exit: same work whichever key matches
+    }
+    if (!good) return 'bad_signature';
+    const exp = Number(f[1]);
+    const flags = f[2]!;
+    const tokenScene = f[3]!;
+    if (!Number.isSafeInteger(exp) || (flags !== '' && flags !== 'l') || tokenScene === '') return 'malformed';
+    const nowSec = this.now() / 1000;
+    if (exp <= nowSec) return 'expired';
+    if (exp - nowSec > this.maxTtlSec + 1) return 'too_long_lived';
+    if (scene != null && scene !== tokenScene) return 'scene_mismatch';
+    let configVersion: string;
+    try {
+      configVersion = decodeURIComponent(f[5]!);
+    } catch {
+      return 'malformed';
+    }
+    const bucket = Number(f[6]);
+    return { scene: tokenScene, version: f[4]!, loadTest: flags === 'l', expiresAt: exp, configVersion, bucket: Number.isInteger(bucket) ? bucket : -1 };
+  }
+
+  /** Is this peer address a trusted proxy? */
+  fromProxy(address: string | undefined | null): boolean {
+    return this.proxies.has(address);
+  }
+
+  counts(): TrustCounts {
+    return { signed: this.stats.signed, proxy: this.stats.proxy, untrusted: this.stats.untrusted, refused: { ...this.stats.refused } };
+  }
+}
+
+export const createTrust = (options?: TrustOptions): Trust => new Trust(options);

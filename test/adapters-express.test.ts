@@ -1,0 +1,239 @@
+import type { Server } from 'node:http';
+import express5 from 'express';
+import express4 from 'express4';
+import { afterEach, describe, expect, it } from 'vitest';
+import { gearshift } from '../src/adapters/express.js';
+import { Trust } from '../src/adapters/trust.js';
+import { Ignored } from '../src/route/decision.js';
+import { abortAfter, get, KEY, observedEngine, portOf, sleep, waitFor } from './adapters-helpers.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+for (const [major, express] of [
+  ['4', express4],
+  ['5', express5],
+] as const) {
+  describe(`Express ${major}`, () => {
+    async function serve(options: Parameters<typeof gearshift>[1] = {}, routes?: (app: ReturnType<typeof express>, mw: ReturnType<typeof gearshift>) => void) {
+      const obs = observedEngine();
+      const app = express();
+      const mw = gearshift(obs.engine, options);
+      if (routes) routes(app, mw);
+      else {
+        app.use(mw);
+        app.get('/', (req, res) => {
+          const d = req.gearshift;
+          res.json(d ? { version: d.version, reason: d.reason, depth: d.param('depth'), ignored: d.ignored } : null);
+        });
+        app.get('/boom', () => {
+          throw new Error('boom');
+        });
+        app.get('/slow', (_req, res) => {
+          setTimeout(() => {
+            if (!res.destroyed) res.send('late');
+          }, 300);
+        });
+      }
+      const server = await new Promise<Server>((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      });
+      servers.push(server);
+      return { ...obs, port: portOf(server), mw };
+    }
+
+    it('routes by header and puts the decision on req.gearshift', async () => {
+      const s = await serve();
+      const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body)).toEqual({ version: 'wip', reason: 'whitelist', depth: 100, ignored: 0 });
+      expect(r.headers['x-gearshift-version']).toBeUndefined(); // debug headers off by default
+      await waitFor(() => s.recorded().length === 1);
+      expect(s.recorded()[0]).toMatchObject({ outcome: 'success' });
+    });
+
+    it('lets requests without a scene through, or rejects them when asked', async () => {
+      const s = await serve();
+      expect(JSON.parse((await get(s.port, '/')).body)).toBeNull();
+      const strict = await serve({ missingScene: 'reject' });
+      const r = await get(strict.port, '/');
+      expect([r.status, JSON.parse(r.body).error]).toEqual([400, 'invalid_scene']);
+    });
+
+    it('refuses unknown and not-deployed scenes with prebuilt JSON, recorded as rejected', async () => {
+      const s = await serve();
+      const unknown = await get(s.port, '/', { 'x-gearshift-scene': 'nope' });
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers['content-type']).toMatch(/application\/json/);
+      expect(JSON.parse(unknown.body)).toMatchObject({ error: 'unknown_scene' });
+      const elsewhere = await get(s.port, '/', { 'x-gearshift-scene': 'elsewhere' });
+      expect([elsewhere.status, JSON.parse(elsewhere.body).error]).toEqual([421, 'not_deployed']);
+      expect(s.recorded().map((c) => c.outcome)).toEqual(['rejected', 'rejected']);
+    });
+
+    it('takes overrides for rejections', async () => {
+      const s = await serve({ rejections: { unknown_scene: { status: 410, body: 'gone', headers: { 'X-Why': 'no' } } } });
+      const r = await get(s.port, '/', { 'x-gearshift-scene': 'nope' });
+      expect([r.status, r.body, r.headers['x-why'], r.headers['content-type']]).toEqual([410, 'gone', 'no', 'text/plain; charset=utf-8']);
+    });
+
+    it('reads the scene from a path parameter and the unit from a cookie', async () => {
+      const s = await serve({ scene: { param: 'scene' }, unit: { cookie: 'uid' } }, (app, mw) => {
+        app.get('/s/:scene', mw, (req, res) => res.json({ scene: req.gearshift?.scene, version: req.gearshift?.version }));
+      });
+      const r = await get(s.port, '/s/feed', { cookie: 'a=1; uid=alice' });
+      expect(JSON.parse(r.body)).toEqual({ scene: 'feed', version: 'wip' });
+    });
+
+    it('adds debug headers when asked', async () => {
+      const s = await serve({ debugHeaders: true });
+      const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed' });
+      expect([r.headers['x-gearshift-scene'], r.headers['x-gearshift-version'], r.headers['x-gearshift-reason'], r.headers['x-gearshift-config']]).toEqual(['feed', 'main', 'no_unit', 'cfg-1']);
+    });
+
+    it('records a handler error once, with or without the error middleware', async () => {
+      for (const withErrors of [false, true]) {
+        const s = await serve({}, (app, mw) => {
+          app.use(mw);
+          app.get('/boom', () => {
+            throw new Error('boom');
+          });
+          if (withErrors) app.use(mw.errors);
+          app.use((_err: unknown, _req: unknown, res: { status(n: number): { send(s: string): void } }, _next: unknown) => res.status(200).send('handled'));
+        });
+        const r = await get(s.port, '/boom', { 'x-gearshift-scene': 'feed' });
+        expect(r.status).toBe(200);
+        await sleep(20);
+        // without the error middleware the 200 from the user's handler reads as success; with it, error
+        expect(s.recorded().map((c) => c.outcome)).toEqual([withErrors ? 'error' : 'success']);
+      }
+    });
+
+    it('records a 500 from the default error handler as an error, once', async () => {
+      const s = await serve();
+      const r = await get(s.port, '/boom', { 'x-gearshift-scene': 'feed' });
+      expect(r.status).toBe(500);
+      await waitFor(() => s.completions.length > 0);
+      await sleep(20);
+      expect(s.recorded().map((c) => c.outcome)).toEqual(['error']);
+    });
+
+    it('records a client abort once', async () => {
+      const s = await serve();
+      await abortAfter(s.port, '/slow', { 'x-gearshift-scene': 'feed' }, 40);
+      await waitFor(() => s.recorded().length === 1);
+      await sleep(350); // the late handler finishes: nothing more is recorded
+      expect(s.recorded().map((c) => c.outcome)).toEqual(['clientAbort']);
+    });
+
+    it('gives the handler a lazy AbortSignal that fires at the RT budget', async () => {
+      const s = await serve({}, (app, mw) => {
+        app.use(mw);
+        app.get('/wait', (req, res) => {
+          const before = mw.remainingMs(req);
+          const signal = mw.signal(req);
+          expect(mw.signal(req)).toBe(signal);
+          signal.addEventListener('abort', () => res.json({ before, reason: (signal.reason as DOMException).name }));
+        });
+      });
+      const t = Date.now();
+      const r = await get(s.port, '/wait', { 'x-gearshift-scene': 'search' }); // 50 ms budget
+      const body = JSON.parse(r.body);
+      expect(body.reason).toBe('TimeoutError');
+      expect(body.before).toBeGreaterThan(40);
+      expect(body.before).toBeLessThanOrEqual(50);
+      expect(Date.now() - t).toBeGreaterThanOrEqual(45);
+      await waitFor(() => s.recorded().length === 1);
+      expect(s.recorded()[0]!.outcome).toBe('timeout');
+      expect(s.engine.stats('search')!.timeout).toBe(1);
+    });
+
+    it('aborts the signal when the client goes away', async () => {
+      let reason = '';
+      const s = await serve({}, (app, mw) => {
+        app.use(mw);
+        app.get('/wait', (req) => {
+          mw.signal(req).addEventListener('abort', function (this: AbortSignal) {
+            reason = (this.reason as DOMException).name;
+          });
+        });
+      });
+      await abortAfter(s.port, '/wait', { 'x-gearshift-scene': 'feed' }, 30);
+      await waitFor(() => reason !== '');
+      expect(reason).toBe('AbortError');
+    });
+
+    describe('spoofing', () => {
+      it('ignores and counts an explicit version from an untrusted peer', async () => {
+        const s = await serve();
+        const r = JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-version': 'wip' })).body);
+        expect(r.version).toBe('main');
+        expect(r.ignored & Ignored.UntrustedVersion).toBeTruthy();
+        expect(s.mw.trustCounts().untrusted).toBe(1);
+        expect(s.engine.routeCounts().ignored.untrustedVersion).toBe(1);
+      });
+
+      it('never reaches the load-test version from an untrusted peer', async () => {
+        const s = await serve();
+        const spoofs: Record<string, string>[] = [{ 'x-gearshift-load-test': '1' }, { 'x-gearshift-load-test': 'true', 'x-gearshift-version': 'soak' }, { baggage: 'gearshift.lt=1,gearshift.version=soak' }];
+        for (const h of spoofs) {
+          const r = JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'u1', ...h })).body);
+          expect(r.version).not.toBe('soak');
+          expect(r.version).not.toBe('wip');
+        }
+        expect(s.engine.routeCounts().ignored.untrustedLoadTest).toBe(3);
+      });
+
+      it('ignores forged, expired and cross-scene tokens', async () => {
+        let now = Date.now();
+        const trust = new Trust({ keys: [KEY], now: () => now });
+        const s = await serve({ trust });
+        const forger = new Trust({ keys: ['not-the-key-not-the-key-not-the-key'] });
+        const cases: [string, string][] = [
+          [forger.sign({ scene: 'feed', version: 'wip' }), 'bad_signature'],
+          [trust.sign({ scene: 'search', version: 'wip' }), 'scene_mismatch'],
+          [trust.sign({ scene: 'feed', version: 'wip' }).replace(';wip;', ';soak;'), 'bad_signature'],
+          ['g1;9999999999;;feed;wip;;-1;' + 'A'.repeat(43), 'bad_signature'],
+        ];
+        for (const [token] of cases) {
+          const r = JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-hint': token })).body);
+          expect(r.version).toBe('main');
+        }
+        const expiring = trust.sign({ scene: 'feed', version: 'wip' }, 5);
+        now += 6000;
+        expect(JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-hint': expiring })).body).version).toBe('main');
+        expect(trust.counts().refused).toMatchObject({ bad_signature: 3, scene_mismatch: 1, expired: 1 });
+        expect(trust.counts().signed).toBe(0);
+      });
+
+      it('honours a valid signed token (and the token alone names the scene)', async () => {
+        const trust = new Trust({ keys: [KEY] });
+        const s = await serve({ trust });
+        const token = trust.sign({ scene: 'feed', version: 'wip' });
+        expect(JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-hint': token })).body)).toMatchObject({ version: 'wip', reason: 'explicit' });
+        expect(JSON.parse((await get(s.port, '/', { 'x-gearshift-hint': token })).body)).toMatchObject({ version: 'wip', reason: 'explicit' });
+        const lt = trust.sign({ scene: 'feed', loadTest: true });
+        expect(JSON.parse((await get(s.port, '/', { 'x-gearshift-hint': lt })).body)).toMatchObject({ version: 'soak', reason: 'load_test' });
+      });
+
+      it('honours plain hints and baggage only from a trusted proxy range', async () => {
+        const s = await serve({ trust: { proxies: ['127.0.0.0/8', '::1/128'] } });
+        expect(JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-version': 'wip' })).body).version).toBe('wip');
+        expect(JSON.parse((await get(s.port, '/', { baggage: 'tenant=x,gearshift.scene=feed,gearshift.version=canary' })).body).version).toBe('canary');
+        const other = await serve({ trust: { proxies: ['10.0.0.0/8'] } });
+        expect(JSON.parse((await get(other.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-version': 'wip' })).body).version).toBe('main');
+        expect(JSON.parse((await get(other.port, '/', { baggage: 'gearshift.scene=feed,gearshift.version=canary' })).body)).toBeNull();
+        expect(s.mw.trustCounts().proxy).toBe(2);
+        expect(other.mw.trustCounts().untrusted).toBe(2);
+      });
+
+      it('does not let a header claim a trusted peer (X-Forwarded-For is not read)', async () => {
+        const s = await serve({ trust: { proxies: ['10.0.0.0/8'] } });
+        const r = JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-version': 'wip', 'x-forwarded-for': '10.0.0.1', 'x-real-ip': '10.0.0.1' })).body);
+        expect(r.version).toBe('main');
+      });
+    });
+  });
+}

@@ -1,0 +1,158 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGateway } from '../src/adapters/gateway.js';
+import { type GearshiftHandler, withGearshift } from '../src/adapters/http.js';
+import { Trust } from '../src/adapters/trust.js';
+import { abortAfter, get, KEY, observedEngine, portOf, sleep, waitFor } from './adapters-helpers.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+async function serve(handler: GearshiftHandler, options: Parameters<typeof withGearshift>[2] = {}) {
+  const obs = observedEngine();
+  const listener = withGearshift(obs.engine, handler, options);
+  const server = createServer(listener);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { ...obs, port: portOf(server), listener };
+}
+
+describe('node:http adapter', () => {
+  it('routes and records success once', async () => {
+    const s = await serve((req, res) => res.end(`${req.gearshift?.version}`));
+    const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' });
+    expect(r.body).toBe('wip');
+    await waitFor(() => s.recorded().length === 1);
+    expect(s.recorded()[0]!.outcome).toBe('success');
+  });
+
+  it('answers rejections itself, without calling the handler', async () => {
+    let called = 0;
+    const s = await serve((_req, res) => {
+      called++;
+      res.end();
+    });
+    const r = await get(s.port, '/', { 'x-gearshift-scene': 'elsewhere' });
+    expect([r.status, JSON.parse(r.body).error, called]).toEqual([421, 'not_deployed', 0]);
+  });
+
+  it('turns a synchronous throw into 500, recorded as an error once', async () => {
+    const s = await serve(() => {
+      throw new Error('boom');
+    });
+    const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed' });
+    expect([r.status, r.body]).toEqual([500, '{"error":"internal_error"}']);
+    await sleep(20);
+    expect(s.completions.filter((c) => c.recorded).map((c) => c.outcome)).toEqual(['error']);
+  });
+
+  it('turns a rejected promise into 500, recorded as an error once', async () => {
+    const s = await serve(async () => {
+      await sleep(5);
+      throw new Error('boom');
+    });
+    expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).status).toBe(500);
+    await sleep(20);
+    expect(s.recorded().map((c) => c.outcome)).toEqual(['error']);
+  });
+
+  it('records a client abort once, even when the handler fails afterwards', async () => {
+    const s = await serve(async (_req, res) => {
+      await sleep(150);
+      if (!res.destroyed) res.end('late');
+      throw new Error('after the client left');
+    });
+    await abortAfter(s.port, '/', { 'x-gearshift-scene': 'feed' }, 30);
+    await waitFor(() => s.recorded().length === 1);
+    await sleep(200);
+    expect(s.recorded().map((c) => c.outcome)).toEqual(['clientAbort']);
+    expect(s.completions.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives a deadline signal', async () => {
+    let reason = '';
+    const s = await serve((req, res) => {
+      const signal = s.listener.signal(req, res);
+      signal.addEventListener('abort', () => {
+        reason = (signal.reason as DOMException).name;
+        res.end('stopped');
+      });
+    });
+    expect((await get(s.port, '/', { 'x-gearshift-scene': 'search' })).body).toBe('stopped');
+    expect(reason).toBe('TimeoutError');
+    await waitFor(() => s.recorded().length === 1);
+    expect(s.recorded()[0]!.outcome).toBe('timeout');
+  });
+
+  it('passes requests without a scene to the handler with a null decision', async () => {
+    const s = await serve((req, res) => res.end(String(req.gearshift)));
+    expect((await get(s.port, '/')).body).toBe('null');
+  });
+
+  it('refuses path-parameter scenes (node:http has none)', () => {
+    const { engine } = observedEngine();
+    expect(() => withGearshift(engine, () => {}, { scene: { param: 'x' } })).toThrow(/path parameters/);
+  });
+});
+
+describe('gateway entry', () => {
+  it('returns the decision and a completion callback that records once', () => {
+    const { engine, recorded } = observedEngine();
+    const gw = createGateway(engine);
+    const { decision, done } = gw.begin('feed', 'alice');
+    expect(decision.version).toBe('wip');
+    expect(gw.remainingMs(decision)).toBeGreaterThan(190);
+    expect(done(200)).toBe(true);
+    expect(done(500)).toBe(false);
+    expect(done('error')).toBe(false);
+    expect(recorded().map((c) => c.outcome)).toEqual(['success']);
+    const e = gw.begin('feed', 'bob');
+    e.done(503);
+    expect(recorded().map((c) => c.outcome)).toEqual(['success', 'error']);
+  });
+
+  it('records rejections at once and hands out the prebuilt response', () => {
+    const { engine, recorded } = observedEngine();
+    const gw = createGateway(engine);
+    const { decision, done } = gw.begin('elsewhere', 'u');
+    expect(decision.ok).toBe(false);
+    expect(done(200)).toBe(false);
+    const r = gw.rejection(decision);
+    expect([r.status, JSON.parse(r.body.toString()).error, r.headers['content-type']]).toEqual([421, 'not_deployed', 'application/json; charset=utf-8']);
+    expect(recorded().map((c) => c.outcome)).toEqual(['rejected']);
+  });
+
+  it('applies trust: signed tokens, proxy ranges, explicit trust', () => {
+    const { engine } = observedEngine();
+    const trust = new Trust({ keys: [KEY], proxies: ['10.0.0.0/8'] });
+    const gw = createGateway(engine, { trust });
+    expect(gw.route('feed', 'u', { version: 'wip', peer: '203.0.113.1' }).version).not.toBe('wip');
+    expect(gw.route('feed', 'u', { version: 'wip', peer: '10.2.3.4' }).version).toBe('wip');
+    expect(gw.route('feed', 'u', { version: 'wip', trusted: true }).version).toBe('wip');
+    expect(gw.route('feed', 'u', { loadTest: true, peer: '198.51.100.1' }).version).not.toBe('soak');
+    expect(gw.route(undefined, 'u', { signed: trust.sign({ scene: 'feed', version: 'wip' }) }).version).toBe('wip');
+    expect(gw.route('feed', 'u', { signed: 'g1;forged' }).version).not.toBe('wip');
+    expect(trust.counts()).toMatchObject({ signed: 1, proxy: 1, untrusted: 2, refused: { malformed: 1 } });
+  });
+
+  it('propagates a decision that the next service honours instead of deciding again', () => {
+    const key = [KEY];
+    const up = observedEngine();
+    const down = observedEngine();
+    const gwUp = createGateway(up.engine, { trust: { keys: key } });
+    const gwDown = createGateway(down.engine, { trust: { keys: key } });
+    // a unit whose split says canary upstream; downstream must serve the same version even though it would re-hash
+    for (let i = 0; i < 50; i++) {
+      const first = gwUp.begin('feed', `user-${i}`).decision;
+      const headers = gwUp.propagationHeaders(first);
+      const next = gwDown.route(undefined, undefined, { signed: headers['x-gearshift-hint'] });
+      expect([next.scene, next.version, next.reason]).toEqual(['feed', first.version, 'explicit']);
+    }
+    // baggage carrier: honoured from a trusted proxy only
+    const gwBag = createGateway(up.engine, { propagate: { mode: 'baggage' } });
+    const d = gwUp.route('feed', 'alice');
+    expect(gwBag.propagationHeaders(d).baggage).toContain('gearshift.version=wip');
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * End to end, over real HTTP on loopback: a Fastify service whose one handler burns CPU in proportion to the gear of
+ * its point `depth` (full gear: 8 ms), driven open-loop at 180 req/s, above its capacity at full gear (~125 req/s).
+ * - without gearshift (the same handler, always at full gear) the queue grows without bound: most requests time out;
+ * - with gearshift the regulator turns the gear down within a second or two, and from then on the timeout rate is at
+ *   most 1% and goodput (answers within the RT budget) stays near the offered rate.
+ * Both run in this one test, one after the other, each server in its own process (the load generator here), bounded
+ * in count and time. About 20 s on 2 cores.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const RATE = 180; // offered req/s
+const BUDGET_MS = 200; // the scene's RT budget, also the front end's timeout
+const CONVERGE_S = 5; // seconds allowed for the regulator to converge, not judged
+const JUDGED_S = 6; // seconds judged after convergence
+const BARE_S = 4;
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.connected) c.disconnect();
+});
+
+async function startServer(mode: 'gearshift' | 'bare'): Promise<{ port: number; child: ChildProcess }> {
+  const child = fork('test/e2e-server.mjs', [], { env: { ...process.env, MODE: mode, BUDGET_MS: String(BUDGET_MS) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { port: number }));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { port, child };
+}
+
+interface Sent {
+  at: number; // scheduled send time, ms since start
+  rt: number; // response time from the scheduled send, −1 until answered
+}
+
+/**
+ * Open loop: requests are scheduled at a fixed rate whatever the answers do (a late tick sends what it owes), over a
+ * pre-opened pool of keep-alive connections; RT runs from the scheduled time, as the front end sees it.
+ */
+async function drive(port: number, seconds: number): Promise<Sent[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+  await Promise.all(Array.from({ length: 64 }, once)); // open the pool (and warm up) before the clock starts
+  const total = RATE * seconds;
+  const sent: Sent[] = [];
+  let answered = 0;
+  const t0 = performance.now();
+  const send = () => {
+    const s: Sent = { at: (sent.length * 1000) / RATE, rt: -1 };
+    sent.push(s);
+    const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        s.rt = performance.now() - t0 - s.at;
+        answered++;
+      });
+    });
+    req.on('error', () => answered++);
+    req.end();
+  };
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * RATE) / 1000));
+      while (sent.length < due) send();
+      if (sent.length >= total) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 2);
+  });
+  const deadline = performance.now() + 6000; // bounded drain: whatever is still queued after this counts as timed out
+  while (answered < sent.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  agent.destroy();
+  return sent;
+}
+
+function judge(sent: Sent[], fromS: number, toS: number) {
+  const w = sent.filter((s) => s.at >= fromS * 1000 && s.at < toS * 1000);
+  const timeouts = w.filter((s) => s.rt < 0 || s.rt > BUDGET_MS).length;
+  const rts = w.map((s) => s.rt).filter((rt) => rt >= 0).sort((a, b) => a - b);
+  return {
+    offered: w.length / (toS - fromS),
+    goodput: (w.length - timeouts) / (toS - fromS),
+    timeoutRate: timeouts / w.length,
+    p99: rts[Math.floor(rts.length * 0.99)] ?? NaN,
+  };
+}
+
+const ask = (child: ChildProcess) =>
+  new Promise<{ gear: number; changes: { at: number; from: number; to: number; reason: string }[] }>((resolve) => {
+    child.once('message', (m) => resolve(m as never));
+    child.send({ cmd: 'stats' });
+  });
+
+describe('end to end: overload on loopback', () => {
+  it('holds timeouts ≤ 1% with gearshift where the same service without it times out > 10%', async () => {
+    const bare = await startServer('bare');
+    const without = judge(await drive(bare.port, BARE_S), 0, BARE_S);
+    bare.child.disconnect();
+
+    const gs = await startServer('gearshift');
+    const loadStart = Date.now();
+    const sent = await drive(gs.port, CONVERGE_S + JUDGED_S);
+    const converging = judge(sent, 0, CONVERGE_S);
+    const withGs = judge(sent, CONVERGE_S, CONVERGE_S + JUDGED_S);
+    const { gear, changes } = await ask(gs.child);
+
+    const f = (j: ReturnType<typeof judge>) =>
+      `offered ${j.offered.toFixed(0)}/s goodput ${j.goodput.toFixed(0)}/s timeouts ${(j.timeoutRate * 100).toFixed(2)}% p99 ${j.p99.toFixed(0)} ms`;
+    console.log(`without gearshift:          ${f(without)}`);
+    console.log(`with, converging (0–${CONVERGE_S} s):  ${f(converging)}`);
+    console.log(`with, converged (${CONVERGE_S}–${CONVERGE_S + JUDGED_S} s):  ${f(withGs)}; gear now ${gear} of 7`);
+    console.log(`gear changes: ${changes.map((c) => `${((c.at - loadStart) / 1000).toFixed(1)} s ${c.from}→${c.to} ${c.reason}`).join(', ')}`);
+
+    expect(without.timeoutRate).toBeGreaterThan(0.1);
+    expect(withGs.timeoutRate).toBeLessThanOrEqual(0.01);
+    expect(withGs.goodput).toBeGreaterThanOrEqual(0.95 * RATE);
+    expect(gear).toBeLessThan(7); // it got there by turning gears down, not by luck
+    expect(changes.some((c) => c.to < c.from)).toBe(true);
+  }, 60_000);
+});

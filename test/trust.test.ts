@@ -1,0 +1,176 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { cookieValue } from '../src/adapters/core.js';
+import { propagate, propagationHeaders, readBaggage } from '../src/adapters/propagate.js';
+import { ProxyRanges, Trust } from '../src/adapters/trust.js';
+import { createGearshift } from '../src/engine.js';
+import { adapterConfig, KEY } from './adapters-helpers.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+describe('trusted-proxy ranges', () => {
+  const r = new ProxyRanges(['10.0.0.0/8', '192.168.1.7', '172.16.0.0/12', 'fd00::/8', '2001:db8::1/128', '::ffff:100.64.0.0/106']);
+
+  it.each([
+    ['10.1.2.3', true],
+    ['10.255.255.255', true],
+    ['11.0.0.1', false],
+    ['192.168.1.7', true],
+    ['192.168.1.8', false],
+    ['172.31.255.1', true],
+    ['172.32.0.1', false],
+    ['::ffff:10.9.9.9', true], // IPv4-mapped IPv6 as node reports on dual-stack sockets
+    ['::ffff:11.9.9.9', false],
+    ['fd12:3456::1', true],
+    ['fe80::1%eth0', false],
+    ['2001:db8::1', true],
+    ['2001:db8::2', false],
+    ['100.64.1.1', true], // from the mapped range
+    ['100.128.0.1', false],
+  ])('%s → %s', (addr, want) => expect(r.has(addr)).toBe(want));
+
+  it.each(['', 'localhost', '10.0.0', '10.0.0.256', '1.2.3.4.5', '::g', 'x'.repeat(100)])('refuses malformed %j', (addr) => expect(r.has(addr)).toBe(false));
+  it('refuses missing addresses', () => {
+    expect(r.has(undefined)).toBe(false);
+    expect(new ProxyRanges([]).has('10.0.0.1')).toBe(false);
+  });
+  it('handles /0 and zone ids', () => {
+    expect(new ProxyRanges(['0.0.0.0/0']).has('8.8.8.8')).toBe(true);
+    expect(new ProxyRanges(['fe80::/10']).has('fe80::1%eth0')).toBe(true);
+    expect(new ProxyRanges(['::1']).has('::1')).toBe(true);
+    expect(new ProxyRanges(['::1']).has('::2')).toBe(false);
+  });
+  it.each(['10.0.0.0/33', 'fd00::/129', 'nonsense', '10.0.0.0/x', '1.2.3/8'])('rejects bad config %j', (cidr) => expect(() => new ProxyRanges([cidr])).toThrow(/trust\.proxies/));
+});
+
+describe('signed hints', () => {
+  let now = T0;
+  const trust = new Trust({ keys: [KEY], now: () => now });
+  const hint = { scene: 'feed', version: 'wip', configVersion: 'cfg;1 ü', bucket: 42 };
+
+  it('round-trips', () => {
+    now = T0;
+    const t = trust.sign(hint, 60);
+    expect(t.startsWith('g1;')).toBe(true);
+    expect(t).not.toMatch(/\s/);
+    expect(trust.verify(t, 'feed')).toEqual({ scene: 'feed', version: 'wip', loadTest: false, expiresAt: T0 / 1000 + 60, configVersion: 'cfg;1 ü', bucket: 42 });
+    expect(trust.verify(t)).toMatchObject({ scene: 'feed' });
+  });
+
+  it('carries the load-test flag and an empty version', () => {
+    const t = trust.sign({ scene: 'feed', loadTest: true });
+    expect(trust.verify(t, 'feed')).toMatchObject({ version: '', loadTest: true, bucket: -1, configVersion: '' });
+  });
+
+  it('refuses tampering with any field', () => {
+    now = T0;
+    const t = trust.sign(hint, 60);
+    const f = t.split(';');
+    const variants = [
+      [f[0], String(Number(f[1]) + 3600), ...f.slice(2)], // later expiry
+      [f[0], f[1], 'l', ...f.slice(3)], // load-test flag
+      [...f.slice(0, 3), 'search', ...f.slice(4)], // other scene
+      [...f.slice(0, 4), 'main', ...f.slice(5)], // other version
+      [...f.slice(0, 6), '7', f[7]], // other bucket
+    ].map((x) => x.join(';'));
+    for (const v of variants) expect(trust.verify(v)).toBe('bad_signature');
+  });
+
+  it('refuses other keys, accepts rotated ones', () => {
+    const other = new Trust({ keys: ['another-key-another-key-another-key'], now: () => now });
+    expect(trust.verify(other.sign(hint))).toBe('bad_signature');
+    const rotated = new Trust({ keys: ['new-key-new-key-new-key-new-key-!!', KEY], now: () => now });
+    expect(rotated.verify(trust.sign(hint))).toMatchObject({ version: 'wip' });
+    expect(trust.verify(rotated.sign(hint))).toBe('bad_signature');
+  });
+
+  it('refuses expired and far-future tokens', () => {
+    now = T0;
+    const t = trust.sign(hint, 10);
+    now = T0 + 10_001;
+    expect(trust.verify(t)).toBe('expired');
+    now = T0;
+    // a token valid for a day, signed by someone holding the key but breaking the TTL rule
+    const body = `g1;${T0 / 1000 + 86_400};;feed;wip;;-1`;
+    const forged = `${body};${createHmac('sha256', KEY).update(body).digest('base64url')}`;
+    expect(trust.verify(forged)).toBe('too_long_lived');
+    expect(() => trust.sign(hint, 3600)).toThrow(/ttlSec/);
+  });
+
+  it('binds the token to its scene', () => {
+    now = T0;
+    expect(trust.verify(trust.sign(hint), 'search')).toBe('scene_mismatch');
+  });
+
+  it.each(['', 'garbage', 'g1;', 'g1;1;;feed;wip;;-1;', 'g1;1;;feed;wip;;-1;AAAA', `g1;${'x'.repeat(2000)}`, 'g2;1;;feed;wip;;-1;' + 'A'.repeat(43)])('refuses malformed %j', (t) => {
+    expect(trust.verify(t)).toBe('malformed');
+  });
+
+  it('refuses a correctly signed token with bad fields', () => {
+    now = T0;
+    const body = `g1;${T0 / 1000 + 30};x;feed;wip;;-1`;
+    expect(trust.verify(`${body};${createHmac('sha256', KEY).update(body).digest('base64url')}`)).toBe('malformed');
+  });
+
+  it('counts refusals by reason', () => {
+    const t = new Trust({ keys: [KEY] });
+    t.verify('nope');
+    t.verify(t.sign({ scene: 'a' }), 'b');
+    t.verify(t.sign({ scene: 'a' }), 'a');
+    expect(t.counts()).toMatchObject({ signed: 1, refused: { malformed: 1, scene_mismatch: 1, bad_signature: 0 } });
+  });
+
+  it('without a key: never honours, cannot sign', () => {
+    const t = new Trust();
+    expect(t.verify(trust.sign(hint))).toBe('no_key');
+    expect(() => t.sign(hint)).toThrow(/no key/);
+  });
+});
+
+describe('cookie extraction', () => {
+  it.each([
+    ['uid=alice', 'alice'],
+    ['a=1; uid=bob; c=3', 'bob'],
+    ['xuid=no; uid=yes', 'yes'],
+    ['uid="quoted"', 'quoted'],
+    ['uid=a%20b', 'a b'],
+    ['uid=%E0%A4%A', undefined],
+    ['a=1', undefined],
+    ['uidx=1', undefined],
+  ])('%j', (header, want) => expect(cookieValue(header, 'uid')).toBe(want));
+  it('no header', () => expect(cookieValue(undefined, 'uid')).toBeUndefined());
+});
+
+describe('propagation', () => {
+  const engine = createGearshift({ config: adapterConfig() });
+  const d = engine.route('feed', 'user-7');
+  const trust = new Trust({ keys: [KEY] });
+
+  it('writes baggage, keeping foreign entries and replacing old gearshift ones', () => {
+    const h = propagationHeaders(d, { mode: 'baggage' }, 'tenant=acme,gearshift.version=old;p=1, other=x');
+    expect(h.baggage).toBe(`tenant=acme,other=x,gearshift.scene=feed,gearshift.version=${d.version},gearshift.config=cfg-1,gearshift.bucket=${d.bucket}`);
+    expect(readBaggage(h.baggage!)).toEqual({ scene: 'feed', version: d.version, configVersion: 'cfg-1', bucket: d.bucket, loadTest: false });
+  });
+
+  it('writes a signed token when a key is there', () => {
+    const h = propagationHeaders(d, { trust });
+    expect(Object.keys(h)).toEqual(['x-gearshift-hint']);
+    expect(trust.verify(h['x-gearshift-hint']!, 'feed')).toMatchObject({ scene: 'feed', version: d.version, configVersion: 'cfg-1', bucket: d.bucket });
+  });
+
+  it('fills plain objects and fetch Headers', () => {
+    const plain = propagate(d, { Baggage: 'k=v', accept: 'x' }, { mode: 'baggage' });
+    expect(plain).toEqual({ accept: 'x', baggage: expect.stringMatching(/^k=v,gearshift\.scene=feed/) });
+    const h = propagate(d, new Headers({ baggage: 'k=v' }), { trust });
+    expect(h.get('x-gearshift-hint')).toMatch(/^g1;/);
+  });
+
+  it('propagates nothing for a rejection', () => {
+    expect(propagationHeaders(engine.route('nope', 'u'), { trust })).toEqual({});
+  });
+
+  it('reads only gearshift baggage entries', () => {
+    expect(readBaggage('a=1,b=2')).toBeNull();
+    expect(readBaggage('gearshift.version=v%201;prop=x, gearshift.lt=1, gearshift.bucket=99999')).toEqual({ scene: undefined, version: 'v 1', configVersion: undefined, bucket: -1, loadTest: true });
+  });
+});
