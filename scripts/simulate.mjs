@@ -1,5 +1,5 @@
 // Runs every simulator scenario with three controllers side by side (none, a reject-only shedder, gearshift) and
-// prints the table of docs/regulate.md. Uses the built package: `npm run simulate` builds first.
+// prints the scenario table in the README (Regulation). Uses the built package: `npm run simulate` builds first.
 // Options: --only <substring of a scenario name>, --json (raw metrics).
 import { CONTROLLERS, formatTable, metricsOf, row, runScenario, scenarios } from '../dist/esm/simulate/index.js';
 

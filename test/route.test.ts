@@ -274,3 +274,12 @@ describe('hostile input', () => {
     expect(c.ignored).toMatchObject({ untrustedVersion: 1, invalidUnit: 1 });
   });
 });
+
+describe('large whitelists', () => {
+  it('pins every one of 100,000 units and no other unit (the miss prefilter has no false negatives)', () => {
+    const wl = Object.fromEntries(units(100_000, 'vip-').map((u, i) => [u, i % 2 ? 'wip' : 'canary']));
+    const gs = createGearshift({ config: feedConfig({ whitelist: wl }) });
+    units(100_000, 'vip-').forEach((u, i) => expect(gs.route('feed', u)).toMatchObject({ reason: Reason.Whitelist, version: i % 2 ? 'wip' : 'canary' }));
+    for (const u of units(20_000, 'vip+')) expect(gs.route('feed', u).reason).toBe(Reason.Split);
+  });
+});

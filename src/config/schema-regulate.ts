@@ -88,7 +88,7 @@ export const regulatorShape = obj(
       obj({
         kp: opt(num({ min: 0, max: 10 }), 0.15, 'proportional gain (cost fraction per unit of relative error increment)'),
         ki: opt(num({ min: 0, max: 10 }), 0.12, 'integral gain (cost fraction per unit of relative error per tick)'),
-        kd: opt(num({ min: 0, max: 10 }), 0, 'derivative gain; 0 by default: see docs/regulate.md for why'),
+        kd: opt(num({ min: 0, max: 10 }), 0, 'derivative gain; 0 by default: see the README, Regulation'),
         smoothing: opt(num({ min: 0.05, max: 1 }), 0.6, 'EWMA weight of the newest measurement'),
         maxError: opt(num({ min: 0.1, max: 100 }), 2, 'clamp of the relative error, so one wild window cannot slam the gears'),
         maxDownPerTick: opt(num({ min: 0.001, max: 1 }), 0.2, 'largest cut of the cost allowance per tick (down fast)'),

@@ -30,7 +30,7 @@ const rtShape = obj(
     precisionBits: opt(
       num({ integer: true, min: 1, max: 8 }),
       D.rt.precisionBits,
-      'histogram sub-buckets per octave = 2^bits; relative error of a percentile <= 1/2^(bits+1) (3: 6.25%, 4: 3.1%); memory doubles per bit (docs/sense.md)',
+      'histogram sub-buckets per octave = 2^bits; relative error of a percentile <= 1/2^(bits+1) (3: 6.25%, 4: 3.1%); memory doubles per bit (README, Sensing)',
     ),
     maxMs: opt(num({ min: 1, max: 2_000_000 }), D.rt.maxMs, 'largest RT the histogram resolves; slower responses land in the top bucket (max stays exact)'),
   },

@@ -7,7 +7,7 @@
  * Why our own rows instead of one hdr-histogram-js object per slot: its `numberOfSignificantValueDigits` offers only
  * 16 (1 digit) or 128 (2 digits) sub-buckets per octave, each histogram is a separate object with its own typed
  * array, and its JS percentile read walks every bucket per call. 10,000 series × 11 rows fit in 256 MB only as bare
- * Uint32 rows of a few hundred buckets, read with a coarse-then-fine walk (docs/sense.md has the measurements).
+ * Uint32 rows of a few hundred buckets, read with a coarse-then-fine walk (the README, Sensing, has the measurements).
  */
 
 export class HistogramLayout {

@@ -8,7 +8,7 @@
  * Every ring has one extra row holding the sum of its slots, kept in step on record and on rotation, so a read of the
  * whole window touches one row instead of adding up every slot; and a percentile walks the coarse row, then only the
  * one chunk of fine buckets it lands in. Reads stay a few cache lines per series, which is what lets a tick read
- * 1,000 scenes in a couple of milliseconds (docs/sense.md).
+ * 1,000 scenes in a couple of milliseconds (README, Sensing).
  *
  * Slots are aligned on absolute time (slot n covers [n·slotMs, (n+1)·slotMs)), so series rotated at different moments
  * still line up when merged. Rotation is lazy: the first record or read at or after the current slot's end clears

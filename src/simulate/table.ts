@@ -1,4 +1,4 @@
-/** The side-by-side table `npm run simulate` prints (and docs/regulate.md shows). */
+/** The side-by-side table `npm run simulate` prints (and the README, Regulation, shows). */
 import type { ControllerKind } from './controllers.js';
 import type { Metrics } from './metrics.js';
 
