@@ -4,7 +4,7 @@
 // Fresh strings: each sample builds 1,000 new scene and unit strings (untimed) and then times routing all of them,
 // because a string whose hash V8 has already cached is not what a parsed request carries.
 import { createRequire } from 'node:module';
-import v8 from 'node:v8';
+import { bytesPerCall } from './alloc.mjs';
 import { Bench } from 'tinybench';
 import { createGearshift, validateConfig } from '../dist/esm/index.js';
 import { Decision } from '../dist/esm/route/decision.js';
@@ -146,17 +146,6 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 
 // --- allocation: bytes of young-generation heap per decision, against one bare Decision -------------------------
-function bytesPerCall(fn, n = 20_000) {
-  const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;
-  let best = Infinity;
-  for (let round = 0; round < 15; round++) {
-    const before = young();
-    fn(n);
-    const after = young();
-    if (after > before) best = Math.min(best, (after - before) / n); // a scavenge in between shows as a drop: skip it
-  }
-  return best;
-}
 const keep = new Array(20_000);
 const ids = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
 const bareDecision = bytesPerCall((n) => { for (let i = 0; i < n; i++) keep[i] = new Decision('s', 'v', 'base', 'split', i, 'c', 0, false, i, true, null, null); });

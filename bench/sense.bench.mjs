@@ -1,7 +1,7 @@
 // Sensing microbenchmarks (run: npm run build && node bench/sense.bench.mjs [--quick]). Hot-path figures are per
 // record; every budget is judged against baselines measured in the same run (a bare hdr-histogram-js recordValue and
 // a Map.get), because these machines are shared and noisy. Each sample times a batch of 1,000 calls.
-import v8 from 'node:v8';
+import { bytesPerCall } from './alloc.mjs';
 import * as hdr from 'hdr-histogram-js';
 import { Bench } from 'tinybench';
 import { createGearshift, ManualClock, Outcome, Stats } from '../dist/esm/index.js';
@@ -115,17 +115,6 @@ for (let i = 0; i < 30_000; i++) filled2.recordValue((RTS[i] * 1000) | 0);
 const hdrPct2 = msPer(() => { for (let i = 0; i < 50; i++) sink += filled2.getValueAtPercentile(99); }, quick ? 10 : 30) / 50;
 
 // --- allocation: young-generation bytes per record ---------------------------------------------------------------
-function bytesPerCall(fn, n = 20_000) {
-  const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;
-  let best = Infinity;
-  for (let round = 0; round < 15; round++) {
-    const before = young();
-    fn(n);
-    const after = young();
-    if (after >= before) best = Math.min(best, (after - before) / n);
-  }
-  return best;
-}
 // Arguments come from arrays of already-boxed numbers (as a host's RT and timestamps already are): a double computed
 // in the calling loop would be boxed at the call, and that allocation would be the caller's, not the record's.
 const boxed = (n, f) => { const a = Array.from({ length: n }, (_, i) => f(i)); a.push('force-tagged-elements'); return a; };
