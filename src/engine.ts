@@ -130,10 +130,21 @@ export class Gearshift {
     if (this.closed) throw new ClosedError('reload');
     const before = this.router.tables;
     const after = compileTables(validateConfig(config));
+    // Every part takes the new config before the router swaps (nothing runs in between: this is synchronous). If a
+    // part fails, the parts already moved go back, and the old config keeps serving.
+    const gears = this.gearRegulator.snapshot();
+    try {
+      this.gearRegulator.reload(after.config);
+      this.sense.reconfigure(resolveSense(after.config.sense));
+      this.sense.bind(after.sceneList);
+    } catch (err) {
+      this.gearRegulator.reload(before.config);
+      this.gearRegulator.restore(gears, { silent: true });
+      this.sense.reconfigure(resolveSense(before.config.sense));
+      this.sense.bind(before.sceneList);
+      throw err;
+    }
     this.router.swap(after);
-    this.sense.reconfigure(resolveSense(after.config.sense));
-    this.sense.bind(after.sceneList);
-    this.gearRegulator.reload(after.config);
     return new ReleaseDiff(before.configVersion, after.configVersion, diffConfigs(before.config, after.config), splitMoves(before, after));
   }
 

@@ -24,3 +24,30 @@ describe('a shed decision, end to end through the engine', () => {
     }
   });
 });
+
+describe('reload is all or nothing', () => {
+  it('keeps the old config in every part when one part fails to take the new one', async () => {
+    const { vi } = await import('vitest');
+    const gs = createGearshift({ config: regConfig(), clock: new ManualClock(0) });
+    try {
+      const before = gs.configVersion;
+      const gearsBefore = gs.regulator.gears();
+      const next = regConfig();
+      next.version = 'next';
+      const spy = vi.spyOn(gs.sensing, 'reconfigure').mockImplementationOnce(() => {
+        throw new Error('sensing refused');
+      });
+      expect(() => gs.reload(next)).toThrowError('sensing refused');
+      spy.mockRestore();
+      expect(gs.configVersion).toBe(before);
+      expect(gs.regulator.gears()).toEqual(gearsBefore);
+      const d = gs.route('feed', 'user-1');
+      expect(d.ok).toBe(true);
+      expect(gs.complete(d)).toBe(true);
+      expect(gs.stats('feed')!.count).toBe(1);
+      expect(gs.reload(next).to).toBe('next');
+    } finally {
+      gs.close();
+    }
+  });
+});
