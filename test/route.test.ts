@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGearshift } from '../src/engine.js';
 import { Ignored, Reason } from '../src/route/decision.js';
+import { chooseSceneKey, fullKey, sampledKey } from '../src/route/scene-key.js';
 import { chiSquare, feedConfig, units } from './helpers.js';
 
 /** Chi-square 99.9% quantiles: the tests use fixed ids, so they are deterministic; the bound says how lucky they may be. */
@@ -281,5 +282,26 @@ describe('large whitelists', () => {
     const gs = createGearshift({ config: feedConfig({ whitelist: wl }) });
     units(100_000, 'vip-').forEach((u, i) => expect(gs.route('feed', u)).toMatchObject({ reason: Reason.Whitelist, version: i % 2 ? 'wip' : 'canary' }));
     for (const u of units(20_000, 'vip+')) expect(gs.route('feed', u).reason).toBe(Reason.Split);
+  });
+});
+
+describe('scene look-up', () => {
+  const scenes = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, { versions: { v: { stage: 'base' as const } } }]));
+
+  it('finds each of 2,000 scenes and nothing else, with whichever key the ids get', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => `scene_${String(i).padStart(4, '0')}`);
+    const gs = createGearshift({ config: { scenes: scenes(ids) } });
+    for (const id of ids) expect(gs.route(`${id}`, 'u').scene).toBe(id);
+    for (const id of ['scene_2000', 'scene_000', 'scene_00000', 'Scene_0001', 'scene_0001 ', 'xcene_0001']) expect(gs.route(id, 'u').reason).toBe(Reason.UnknownScene);
+  });
+
+  it('samples characters for ordinary ids, and falls back to the full hash when they would cluster', () => {
+    expect(chooseSceneKey(['feed', 'search', 'fund_page', 'ads'])).toBe(sampledKey);
+    // Same length, same first/second/middle/last two characters: the sample cannot tell them apart.
+    const clustered = ['aa_x_1_zz', 'aa_x_2_zz', 'aa_x_3_zz'];
+    expect(new Set(clustered.map(sampledKey)).size).toBe(1);
+    expect(chooseSceneKey(clustered)).toBe(fullKey);
+    const gs = createGearshift({ config: { scenes: scenes(clustered) } });
+    for (const id of clustered) expect(gs.route(id, 'u').scene).toBe(id);
   });
 });

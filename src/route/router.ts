@@ -1,11 +1,11 @@
 /**
  * The traffic-unit router: scene → code version, in a fixed precedence, from immutable tables that a reload swaps
- * atomically. Per request it hashes the scene id and the unit id once each (no Map look-up on fresh strings), reads
+ * atomically. Per request it keys the scene id (sampled characters) and hashes the unit id once (no Map look-up on fresh strings), reads
  * two typed tables, counts the outcome and allocates only the Decision.
  */
 import { Decision, Ignored, Reason, REASON_ORDINAL, REASONS, type ReasonCode } from './decision.js';
 import { bucketOf, unitHash } from './hash.js';
-import { type CompiledScene, type CompiledVersion, type RouteTables, sceneHash } from './tables.js';
+import type { CompiledScene, CompiledVersion, RouteTables } from './tables.js';
 
 /** What the caller knows about a request beyond scene and unit. Adapters decide `trusted` (signature, proxy range). */
 export interface RouteHints {
@@ -18,6 +18,8 @@ export interface RouteHints {
 }
 
 export const MAX_ID_LENGTH = 256;
+/** Each reason's counter slot, resolved once here so the hot path indexes an array instead of a keyed property. */
+const ORDINAL = REASON_ORDINAL;
 
 /** Per-reason and per-ignored-hint counts since the router was created. */
 export interface RouteCounts {
@@ -47,12 +49,12 @@ export class Router {
   route(scene: unknown, unit?: unknown, hints?: RouteHints | null): Decision {
     const t = this.current;
     if (typeof scene !== 'string' || scene.length === 0 || scene.length > MAX_ID_LENGTH) {
-      return this.reject(Reason.InvalidScene, typeof scene === 'string' && scene.length <= MAX_ID_LENGTH ? scene : null, null, t);
+      return this.reject(Reason.InvalidScene, ORDINAL.invalid_scene, typeof scene === 'string' && scene.length <= MAX_ID_LENGTH ? scene : null, null, t);
     }
-    const si = t.scenes.get(scene, sceneHash(scene));
-    if (si < 0) return this.reject(Reason.UnknownScene, scene, null, t);
+    const si = t.scenes.get(scene, t.sceneKey(scene));
+    if (si < 0) return this.reject(Reason.UnknownScene, ORDINAL.unknown_scene, scene, null, t);
     const s = t.sceneList[si]!;
-    if (!s.deployed) return this.reject(Reason.NotDeployed, s.id, s, t);
+    if (!s.deployed) return this.reject(Reason.NotDeployed, ORDINAL.not_deployed, s.id, s, t);
 
     let ignored = 0;
     const hasUnit = typeof unit === 'string' && unit.length > 0 && unit.length <= MAX_ID_LENGTH;
@@ -71,22 +73,22 @@ export class Router {
         if (!trusted) ignored |= Ignored.UntrustedVersion;
         else {
           const v = wanted.length <= MAX_ID_LENGTH ? s.byName.get(wanted) : undefined;
-          if (v !== undefined && (v.stage !== 'lt' || loadTest)) return this.decide(s, v, Reason.Explicit, -1, ignored, loadTest, u, hasUnit, t);
+          if (v !== undefined && (v.stage !== 'lt' || loadTest)) return this.decide(s, v, Reason.Explicit, ORDINAL.explicit, -1, ignored, loadTest, u, hasUnit, t);
           ignored |= Ignored.UnknownVersion;
         }
       }
     }
     if (loadTest) {
-      if (s.lt === null) return this.reject(Reason.NoLoadTestVersion, s.id, s, t, ignored);
-      return this.decide(s, s.lt, Reason.LoadTest, -1, ignored, true, u, hasUnit, t);
+      if (s.lt === null) return this.reject(Reason.NoLoadTestVersion, ORDINAL.no_lt_version, s.id, s, t, ignored);
+      return this.decide(s, s.lt, Reason.LoadTest, ORDINAL.load_test, -1, ignored, true, u, hasUnit, t);
     }
-    if (!hasUnit) return this.decide(s, s.base, Reason.NoUnit, -1, ignored, false, 0, false, t);
+    if (!hasUnit) return this.decide(s, s.base, Reason.NoUnit, ORDINAL.no_unit, -1, ignored, false, 0, false, t);
     if (s.whitelist.size > 0) {
       const pinned = s.whitelist.get(unit as string, u);
-      if (pinned >= 0) return this.decide(s, s.versions[pinned]!, Reason.Whitelist, -1, ignored, false, u, true, t);
+      if (pinned >= 0) return this.decide(s, s.versions[pinned]!, Reason.Whitelist, ORDINAL.whitelist, -1, ignored, false, u, true, t);
     }
     const bucket = bucketOf(s.salt, u);
-    return this.decide(s, s.versions[s.split[bucket]!]!, Reason.Split, bucket, ignored, false, u, true, t);
+    return this.decide(s, s.versions[s.split[bucket]!]!, Reason.Split, ORDINAL.split, bucket, ignored, false, u, true, t);
   }
 
   /** Moves one decision's count from one reason to another: the engine sheds after the router has decided. */
@@ -105,18 +107,18 @@ export class Router {
     };
   }
 
-  private decide(s: CompiledScene, v: CompiledVersion, reason: ReasonCode, bucket: number, ignored: number, loadTest: boolean, u: number, hasUnit: boolean, t: RouteTables): Decision {
-    this.count(reason, ignored);
+  private decide(s: CompiledScene, v: CompiledVersion, reason: ReasonCode, ordinal: number, bucket: number, ignored: number, loadTest: boolean, u: number, hasUnit: boolean, t: RouteTables): Decision {
+    this.count(ordinal, ignored);
     return new Decision(s.id, v.name, v.stage, reason, bucket, t.configVersion, ignored, loadTest, u, hasUnit, v, s);
   }
 
-  private reject(reason: ReasonCode, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0): Decision {
-    this.count(reason, ignored);
+  private reject(reason: ReasonCode, ordinal: number, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0): Decision {
+    this.count(ordinal, ignored);
     return new Decision(scene, null, null, reason, -1, t.configVersion, ignored, false, 0, false, null, s);
   }
 
-  private count(reason: ReasonCode, ignored: number): void {
-    this.reasonCounts[REASON_ORDINAL[reason]]!++;
+  private count(ordinal: number, ignored: number): void {
+    this.reasonCounts[ordinal]!++;
     if (ignored !== 0) {
       for (let bit = 0; bit < 4; bit++) if (ignored & (1 << bit)) this.ignoredCounts[bit]!++;
     }

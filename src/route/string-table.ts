@@ -1,6 +1,6 @@
 /**
  * A read-only hash table from strings to small integers (a scene index, a version index), probed with a hash the
- * caller already computed (our murmur3). Why not a Map: a key that arrives fresh from a request makes V8 hash the
+ * caller already computed (murmur3 of a unit id, the sampled key of a scene id). Why not a Map: a key that arrives fresh from a request makes V8 hash the
  * string itself (about 60–110 ns here); the router hashes the unit id once anyway and reuses that hash.
  *
  * Layout: one Int32Array of (hash, entry, value) triples, linear probing at load ≤ 0.5, so a probe touches one

@@ -7,6 +7,7 @@ import type { GearshiftConfig, SceneConfig, Stage } from '../config/schema.js';
 import type { JsonValue } from '../config/shape.js';
 import { BUCKETS, toBuckets } from '../config/validate.js';
 import { murmurUtf8, saltOf, unitHash } from './hash.js';
+import { chooseSceneKey, type SceneKey } from './scene-key.js';
 import { StringTable } from './string-table.js';
 
 export interface CompiledArm {
@@ -60,15 +61,14 @@ export interface CompiledScene {
 
 export interface RouteTables {
   readonly configVersion: string;
-  /** scene id → index in sceneList */
+  /** scene id → index in sceneList, probed with `sceneKey` */
   readonly scenes: StringTable;
+  readonly sceneKey: SceneKey;
   readonly sceneList: readonly CompiledScene[];
   /** The document these tables were compiled from (deep-frozen copy). */
   readonly config: Readonly<GearshiftConfig>;
 }
 
-/** Scene ids are hashed with the same murmur3 as units, so a fresh request string is never hashed by V8's Map. */
-export const sceneHash = (id: string): number => murmurUtf8(id, 0);
 
 /** Fills `table` with owner indexes in order: each owner takes the next `buckets` slots. */
 function fillTable(table: Uint16Array, owners: readonly { index: number; buckets: number }[]): void {
@@ -150,9 +150,11 @@ export function compileTables(config: GearshiftConfig): RouteTables {
     Object.freeze(s.versions);
     Object.freeze(s);
   }
+  const sceneKey = chooseSceneKey(sceneList.map((s) => s.id));
   return Object.freeze({
     configVersion: frozen.version ?? contentVersion(frozen),
-    scenes: new StringTable(sceneList.map((s) => [s.id, s.index] as const), sceneHash),
+    scenes: new StringTable(sceneList.map((s) => [s.id, s.index] as const), sceneKey),
+    sceneKey,
     sceneList,
     config: frozen,
   });
