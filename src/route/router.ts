@@ -1,7 +1,7 @@
 /**
  * The traffic-unit router: scene → code version, in a fixed precedence, from immutable tables that a reload swaps
- * atomically. Per request it keys the scene id (sampled characters) and hashes the unit id once (no Map look-up on fresh strings), reads
- * two typed tables, counts the outcome and allocates only the Decision.
+ * atomically. Per request it keys the scene id (sampled characters) and hashes the unit id once (no Map look-up on
+ * fresh strings), reads two typed tables, counts the outcome and allocates only the Decision.
  */
 import { Decision, Ignored, Reason, REASON_ORDINAL, REASONS, type ReasonCode } from './decision.js';
 import { bucketOf, unitHash } from './hash.js';
