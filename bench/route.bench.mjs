@@ -148,7 +148,7 @@ for (let r = 0; r < ROUNDS; r++) {
 // --- allocation: bytes of young-generation heap per decision, against one bare Decision -------------------------
 const keep = new Array(20_000);
 const ids = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
-const bareDecision = bytesPerCall((n) => { for (let i = 0; i < n; i++) keep[i] = new Decision('s', 'v', 'base', 'split', i, 'c', 0, false, i, true, null, null); });
+const bareDecision = bytesPerCall((n) => { for (let i = 0; i < n; i++) keep[i] = new Decision('s', 'split', i, 'c', 0, false, i, true, null, null); });
 const routed = bytesPerCall((n) => { for (let i = 0; i < n; i++) keep[i] = gs.route('feed_main_page', ids[i]); });
 const routedParams = bytesPerCall((n) => { let acc = 0; for (let i = 0; i < n; i++) { const d = gs.route('feed_main_page', ids[i]); acc += d.param('recallDepth'); keep[i] = d; } sink ^= acc; });
 

@@ -57,7 +57,7 @@ export class Gearshift {
     if (live !== undefined) {
       if (live.shedding && live.shouldShed(d.loadTest)) {
         this.router.recount(d.reason, Reason.Shed);
-        d = new Decision(d.scene, null, null, Reason.Shed, -1, d.configVersion, d.ignored, d.loadTest, d.unitHash, false, null, cs);
+        d = new Decision(d.scene, Reason.Shed, -1, d.configVersion, d.ignored, d.loadTest, d.unitHash, false, null, cs);
       } else d.degraded = live.degraded;
       d.gears = live;
     }

@@ -77,28 +77,64 @@ export class Decision {
   /** @internal the scene's live gears, set by `engine.route` (null without a regulator or for unknown scenes). */
   gears: GearReader | null = null;
 
+  /** The scene id (the configured one; for rejections, the requested id if it was a usable string, else null). */
+  readonly scene: string | null;
+  readonly reason: ReasonCode;
+  /** The unit's bucket (0–9999) in the scene's code split, or -1 when the split was not consulted. */
+  readonly bucket: number;
+  readonly configVersion: string;
+  /** Bits of `Ignored`: hints present on the request that did not influence it. */
+  readonly ignored: number;
+  /** True for trusted load-test traffic: sensing keeps it apart from business figures. */
+  readonly loadTest: boolean;
+  /** @internal the compiled version this decision was made with (null for rejections) */
+  readonly compiled: CompiledVersion | null;
+  /** @internal the compiled scene, also for rejections of a known scene */
+  readonly compiledScene: CompiledScene | null;
+  // The unit hash in two 16-bit halves: a uint32 does not fit V8's 31-bit small integers, and a field holding one
+  // would be boxed, i.e. a second allocation per request.
+  private readonly unitHi: number;
+  private readonly unitLo: number;
+  private readonly hasUnit: boolean;
+
   constructor(
-    /** The scene id (the configured one; for rejections, the requested id if it was a usable string, else null). */
-    readonly scene: string | null,
-    /** The version name, or null when rejected. */
-    readonly version: string | null,
-    readonly stage: Stage | null,
-    readonly reason: ReasonCode,
-    /** The unit's bucket (0–9999) in the scene's code split, or -1 when the split was not consulted. */
-    readonly bucket: number,
-    readonly configVersion: string,
-    /** Bits of `Ignored`: hints present on the request that did not influence it. */
-    readonly ignored: number,
-    /** True for trusted load-test traffic: sensing keeps it apart from business figures. */
-    readonly loadTest: boolean,
-    /** FNV-1a-32 of the unit id (0 without one). */
-    readonly unitHash: number,
-    private readonly hasUnit: boolean,
-    /** @internal the compiled version this decision was made with */
-    readonly compiled: CompiledVersion | null,
-    /** @internal the compiled scene, also for rejections of a known scene */
-    readonly compiledScene: CompiledScene | null,
-  ) {}
+    scene: string | null,
+    reason: ReasonCode,
+    bucket: number,
+    configVersion: string,
+    ignored: number,
+    loadTest: boolean,
+    unitHash: number,
+    hasUnit: boolean,
+    compiled: CompiledVersion | null,
+    compiledScene: CompiledScene | null,
+  ) {
+    this.scene = scene;
+    this.reason = reason;
+    this.bucket = bucket;
+    this.configVersion = configVersion;
+    this.ignored = ignored;
+    this.loadTest = loadTest;
+    this.compiled = compiled;
+    this.compiledScene = compiledScene;
+    this.unitHi = unitHash >>> 16;
+    this.unitLo = unitHash & 0xffff;
+    this.hasUnit = hasUnit;
+  }
+
+  /** The version name, or null when rejected (read from the compiled version: one source). */
+  get version(): string | null {
+    return this.compiled === null ? null : this.compiled.name;
+  }
+
+  get stage(): Stage | null {
+    return this.compiled === null ? null : this.compiled.stage;
+  }
+
+  /** murmur3 of the unit id (0 without one): with the layer seeds, it gives every layer's arm. */
+  get unitHash(): number {
+    return ((this.unitHi << 16) | this.unitLo) >>> 0;
+  }
 
   /** False for rejections: the request must not be served by any version. */
   get ok(): boolean {
@@ -176,6 +212,6 @@ export class Decision {
   }
 
   private armIndex(layer: CompiledLayer): number {
-    return this.hasUnit ? layer.table[bucketOf(layer.salt, this.unitHash)]! : 0;
+    return this.hasUnit ? layer.table[bucketOf(layer.salt, (this.unitHi << 16) | this.unitLo)]! : 0;
   }
 }

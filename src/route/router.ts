@@ -109,12 +109,12 @@ export class Router {
 
   private decide(s: CompiledScene, v: CompiledVersion, reason: ReasonCode, ordinal: number, bucket: number, ignored: number, loadTest: boolean, u: number, hasUnit: boolean, t: RouteTables): Decision {
     this.count(ordinal, ignored);
-    return new Decision(s.id, v.name, v.stage, reason, bucket, t.configVersion, ignored, loadTest, u, hasUnit, v, s);
+    return new Decision(s.id, reason, bucket, t.configVersion, ignored, loadTest, u, hasUnit, v, s);
   }
 
   private reject(reason: ReasonCode, ordinal: number, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0): Decision {
     this.count(ordinal, ignored);
-    return new Decision(scene, null, null, reason, -1, t.configVersion, ignored, false, 0, false, null, s);
+    return new Decision(scene, reason, -1, t.configVersion, ignored, false, 0, false, null, s);
   }
 
   private count(ordinal: number, ignored: number): void {
