@@ -46,7 +46,15 @@ export class LiveScene {
    */
   gearIndexFor(point: string, score: number): number {
     const i = this.slots.get(point);
-    if (i === undefined) return -1;
+    return i === undefined ? -1 : this.bestGear(i, score);
+  }
+
+  gearFor(point: string, score: number): JsonValue | undefined {
+    const i = this.slots.get(point);
+    return i === undefined ? undefined : this.points[i]!.gears[this.bestGear(i, score)];
+  }
+
+  private bestGear(i: number, score: number): number {
     const p = this.points[i]!;
     const g = this.gears[i]!;
     const hi = score > 1 ? Math.min(g + this.extraGears, this.upper[i]!) : g;
@@ -54,14 +62,12 @@ export class LiveScene {
     let bestU = -Infinity;
     for (let k = p.floor; k <= hi; k++) {
       const u = score * p.value[k]! - this.lambda * p.cost[k]!;
-      if (u >= bestU) [best, bestU] = [k, u];
+      if (u >= bestU) {
+        best = k;
+        bestU = u;
+      }
     }
     return best;
-  }
-
-  gearFor(point: string, score: number): JsonValue | undefined {
-    const k = this.gearIndexFor(point, score);
-    return k < 0 ? undefined : this.points[this.slots.get(point)!]!.gears[k];
   }
 
   /** Whether to shed this request: load-test traffic first, then a share of business traffic (evenly spread). */
