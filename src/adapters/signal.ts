@@ -6,19 +6,14 @@
 import type { EventEmitter } from 'node:events';
 import type { Decision } from '../route/decision.js';
 
-const kSignal = Symbol('gearshift.signal');
-type WithSignal = { [kSignal]?: AbortSignal };
-
 /**
  * @param closer   emits `close` when the exchange ends (the response, or for Fastify the raw request); null: deadline only
  * @param aborted  read at `close`: did it end because the client went away?
  */
 export function lazySignalOn(decision: Decision, closer: (EventEmitter & { closed?: boolean }) | null, aborted: () => boolean, remainingMs: number): AbortSignal {
-  const holder = decision as unknown as WithSignal;
-  const existing = holder[kSignal];
-  if (existing !== undefined) return existing;
+  if (decision.signal !== null) return decision.signal;
   const ac = new AbortController();
-  holder[kSignal] = ac.signal;
+  decision.signal = ac.signal;
   const budget = decision.rtBudgetMs;
   let timer: NodeJS.Timeout | undefined;
   const onClose = () => {
@@ -38,6 +33,6 @@ export function lazySignalOn(decision: Decision, closer: (EventEmitter & { close
 
 /** Did this decision's signal (if a handler asked for one) abort at the deadline? */
 export function deadlineHit(decision: Decision): boolean {
-  const s = (decision as unknown as WithSignal)[kSignal];
-  return s !== undefined && s.aborted && (s.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+  const s = decision.signal;
+  return s !== null && s.aborted && (s.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
 }

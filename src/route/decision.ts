@@ -76,6 +76,8 @@ export class Decision {
   completed = false;
   /** @internal the scene's live gears, set by `engine.route` (null without a regulator or for unknown scenes). */
   gears: GearReader | null = null;
+  /** @internal the request's AbortSignal, created by an adapter only when a handler asks for it. */
+  signal: AbortSignal | null = null;
 
   /** The scene id (the configured one; for rejections, the requested id if it was a usable string, else null). */
   readonly scene: string | null;
