@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, murmurUtf8, saltOf, unitHash } from '../src/route/hash.js';
+import { bucketOf, hash32, murmurUtf8, saltOf, unitHash } from '../src/route/hash.js';
 
 /** Published vectors, produced by the independent Python implementation in scripts/hash_vectors.py. */
 const VECTORS: [seed: string, unit: string, unitHash: number, bucket: number][] = [
@@ -59,6 +59,9 @@ describe('routing hash', () => {
       expect(unitHash(s), JSON.stringify(s)).toBe(u);
       const le = new Uint8Array(new Uint32Array([u]).buffer);
       expect(bucketOf(saltOf('seed'), u)).toBe(murmurBytes(le, murmurBytes(enc.encode('seed'), 0)) % 10_000);
+      // The router's int32 forms carry the same bits: the same buckets from signed inputs.
+      expect(hash32(s, 0)).toBe(u | 0);
+      expect(bucketOf(saltOf('seed') | 0, u | 0)).toBe(bucketOf(saltOf('seed'), u));
     }
   });
 });

@@ -176,9 +176,13 @@ export class Decision {
 
   /** The value of a business param for this request: its layer arm's value, else the scene default, else undefined. */
   param<T extends JsonValue = JsonValue>(name: string): T | undefined {
-    const src = this.compiled?.params.get(name);
-    if (src === undefined) return undefined;
-    return (src.layer === null ? src.fallback : src.byArm[this.armIndex(src.layer)]) as T | undefined;
+    const sameLength = this.compiled?.paramsByLength[name.length];
+    if (sameLength === undefined) return undefined;
+    for (let i = 0; i < sameLength.length; i++) {
+      const src = sameLength[i]!;
+      if (src.name === name) return (src.layer === null ? src.fallback : src.byArm[this.armIndex(src.layer)]) as T | undefined;
+    }
+    return undefined;
   }
 
   /** The arm this request got in a layer, or undefined if the layer does not apply to this version. */

@@ -11,6 +11,10 @@
  * for the code split and every layer at the cost of one pass over the unit id. MurmurHash3 consumes 4 bytes per
  * multiply-rotate round, about three times faster here than a byte-at-a-time FNV-1a. The modulo bias of
  * 2^32 mod 10000 is below 2e-6 per bucket.
+ *
+ * The hot path keeps every hash as a signed int32 (`hash32`) and converts to the unsigned value of the definition
+ * only at the public edge. An unsigned 32-bit number above 2^31 is not a small integer to V8: returned from a call
+ * it is boxed (an allocation per request), and `%` on it compiles to a floating-point remainder.
  */
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -35,23 +39,27 @@ function finish(h: number, k: number, tailBytes: number, byteLength: number): nu
   return fmix32(h ^ byteLength);
 }
 
-/** MurmurHash3 fmix32: spreads every input bit over the output. */
-export function fmix32(x: number): number {
+/** MurmurHash3 fmix32 (as an int32): spreads every input bit over the output. */
+function fmix32(x: number): number {
   let h = x;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
+}
+
+/** murmur3_x86_32 of the UTF-8 encoding of `s`, as the unsigned 32-bit value of the definition. */
+export function murmurUtf8(s: string, seed: number): number {
+  return hash32(s, seed) >>> 0;
 }
 
 /**
- * murmur3_x86_32 of the UTF-8 encoding of `s`, without allocating the bytes. Ids are almost always ASCII, so the
+ * murmur3_x86_32 of the UTF-8 encoding of `s` as a signed int32 (same bits), without allocating the bytes. Ids are almost always ASCII, so the
  * loop takes four characters per round until it meets a non-ASCII one, then hands over to a byte-wise encoder
  * (a branchy loop body would cost the common case about half its speed).
  */
-export function murmurUtf8(s: string, seed: number): number {
+export function hash32(s: string, seed: number): number {
   let h = seed | 0;
   const n = s.length;
   const blocks = n & ~3;
@@ -70,7 +78,7 @@ export function murmurUtf8(s: string, seed: number): number {
     if (c >= 0x80) return murmurUtf8From(s, blocks, h, blocks);
     k |= c << shift;
   }
-  return finish(h, k, n - blocks, n) >>> 0;
+  return finish(h, k, n - blocks, n);
 }
 
 /** The general case: encodes UTF-8 byte by byte from `from` (a block boundary), `bytes` already consumed. */
@@ -113,13 +121,18 @@ function murmurUtf8From(s: string, from: number, state: number, bytes: number): 
       put(0x80 | (c & 0x3f));
     }
   }
-  return finish(h, k, fill, length) >>> 0;
+  return finish(h, k, fill, length);
 }
 
 export const unitHash = (unit: string): number => murmurUtf8(unit, 0);
 export const saltOf = (seed: string): number => murmurUtf8(seed, 0);
 
-/** The bucket (0..9999) of a unit under one salt: murmur3 of the unit hash's 4 bytes, seeded with the salt. */
+/**
+ * The bucket (0..9999) of a unit under one salt: murmur3 of the unit hash's 4 bytes, seeded with the salt, taken
+ * as unsigned, mod 10000. Salt and unit may be given signed or unsigned (only their 32 bits count). The unsigned
+ * remainder is computed in int32 arithmetic: h = hi·2^16 + lo, and (hi mod 10000)·2^16 + lo stays below 2^31.
+ */
 export function bucketOf(salt: number, unit: number): number {
-  return finish(mixBlock(salt, unit), 0, 0, 4) % 10_000;
+  const h = finish(mixBlock(salt, unit), 0, 0, 4);
+  return (((h >>> 16) % 10_000) * 0x10000 + (h & 0xffff)) % 10_000;
 }

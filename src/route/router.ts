@@ -4,7 +4,7 @@
  * fresh strings), reads two typed tables, counts the outcome and allocates only the Decision.
  */
 import { Decision, Ignored, Reason, REASON_ORDINAL, REASONS, type ReasonCode } from './decision.js';
-import { bucketOf, unitHash } from './hash.js';
+import { bucketOf, hash32 } from './hash.js';
 import type { CompiledScene, CompiledVersion, RouteTables } from './tables.js';
 
 /** What the caller knows about a request beyond scene and unit. Adapters decide `trusted` (signature, proxy range). */
@@ -55,40 +55,53 @@ export class Router {
     if (si < 0) return this.reject(Reason.UnknownScene, ORDINAL.unknown_scene, scene, null, t);
     const s = t.sceneList[si]!;
     if (!s.deployed) return this.reject(Reason.NotDeployed, ORDINAL.not_deployed, s.id, s, t);
+    // Hints are rare (verification and load-test traffic): kept out of the common path so that it stays small
+    // enough for V8 to inline the whole of it, Decision constructor included.
+    if (hints) return this.routeHinted(s, unit, hints, t);
+    return this.routeUnit(s, unit, 0, t);
+  }
 
-    let ignored = 0;
-    const hasUnit = typeof unit === 'string' && unit.length > 0 && unit.length <= MAX_ID_LENGTH;
-    if (!hasUnit && unit !== undefined && unit !== null && unit !== '') ignored |= Ignored.InvalidUnit;
-    const u = hasUnit ? unitHash(unit) : 0;
-
-    let loadTest = false;
-    if (hints) {
-      const trusted = hints.trusted === true;
-      if (hints.loadTest === true) {
-        if (trusted) loadTest = true;
-        else ignored |= Ignored.UntrustedLoadTest;
-      }
-      const wanted = hints.version;
-      if (typeof wanted === 'string' && wanted.length > 0) {
-        if (!trusted) ignored |= Ignored.UntrustedVersion;
-        else {
-          const v = wanted.length <= MAX_ID_LENGTH ? s.byName.get(wanted) : undefined;
-          if (v !== undefined && (v.stage !== 'lt' || loadTest)) return this.decide(s, v, Reason.Explicit, ORDINAL.explicit, -1, ignored, loadTest, u, hasUnit, t);
-          ignored |= Ignored.UnknownVersion;
-        }
-      }
+  /** Whitelist, then the split, then base when there is no usable unit id. */
+  private routeUnit(s: CompiledScene, unit: unknown, ignored: number, t: RouteTables): Decision {
+    if (typeof unit !== 'string' || unit.length === 0 || unit.length > MAX_ID_LENGTH) {
+      if (unit !== undefined && unit !== null && unit !== '') ignored |= Ignored.InvalidUnit;
+      return this.decide(s, s.base, Reason.NoUnit, ORDINAL.no_unit, -1, ignored, false, 0, false, t);
     }
-    if (loadTest) {
-      if (s.lt === null) return this.reject(Reason.NoLoadTestVersion, ORDINAL.no_lt_version, s.id, s, t, ignored);
-      return this.decide(s, s.lt, Reason.LoadTest, ORDINAL.load_test, -1, ignored, true, u, hasUnit, t);
-    }
-    if (!hasUnit) return this.decide(s, s.base, Reason.NoUnit, ORDINAL.no_unit, -1, ignored, false, 0, false, t);
+    const u = hash32(unit, 0);
     if (s.whitelist.size > 0) {
-      const pinned = s.whitelist.get(unit as string, u);
+      const pinned = s.whitelist.get(unit, u);
       if (pinned >= 0) return this.decide(s, s.versions[pinned]!, Reason.Whitelist, ORDINAL.whitelist, -1, ignored, false, u, true, t);
     }
     const bucket = bucketOf(s.salt, u);
     return this.decide(s, s.versions[s.split[bucket]!]!, Reason.Split, ORDINAL.split, bucket, ignored, false, u, true, t);
+  }
+
+  /** Explicit version and load-test markers, honoured only when trusted; anything else routes as ordinary traffic. */
+  private routeHinted(s: CompiledScene, unit: unknown, hints: RouteHints, t: RouteTables): Decision {
+    const hasUnit = typeof unit === 'string' && unit.length > 0 && unit.length <= MAX_ID_LENGTH;
+    let ignored = 0;
+    let loadTest = false;
+    const trusted = hints.trusted === true;
+    if (hints.loadTest === true) {
+      if (trusted) loadTest = true;
+      else ignored |= Ignored.UntrustedLoadTest;
+    }
+    const wanted = hints.version;
+    if (typeof wanted === 'string' && wanted.length > 0) {
+      if (!trusted) ignored |= Ignored.UntrustedVersion;
+      else {
+        const v = wanted.length <= MAX_ID_LENGTH ? s.byName.get(wanted) : undefined;
+        if (v !== undefined && (v.stage !== 'lt' || loadTest)) {
+          if (!hasUnit && unit !== undefined && unit !== null && unit !== '') ignored |= Ignored.InvalidUnit;
+          return this.decide(s, v, Reason.Explicit, ORDINAL.explicit, -1, ignored, loadTest, hasUnit ? hash32(unit, 0) : 0, hasUnit, t);
+        }
+        ignored |= Ignored.UnknownVersion;
+      }
+    }
+    if (!loadTest) return this.routeUnit(s, unit, ignored, t);
+    if (!hasUnit && unit !== undefined && unit !== null && unit !== '') ignored |= Ignored.InvalidUnit;
+    if (s.lt === null) return this.reject(Reason.NoLoadTestVersion, ORDINAL.no_lt_version, s.id, s, t, ignored);
+    return this.decide(s, s.lt, Reason.LoadTest, ORDINAL.load_test, -1, ignored, true, hasUnit ? hash32(unit, 0) : 0, hasUnit, t);
   }
 
   /** Moves one decision's count from one reason to another: the engine sheds after the router has decided. */
@@ -108,19 +121,18 @@ export class Router {
   }
 
   private decide(s: CompiledScene, v: CompiledVersion, reason: ReasonCode, ordinal: number, bucket: number, ignored: number, loadTest: boolean, u: number, hasUnit: boolean, t: RouteTables): Decision {
-    this.count(ordinal, ignored);
+    this.reasonCounts[ordinal]!++;
+    if (ignored !== 0) this.countIgnored(ignored);
     return new Decision(s.id, reason, bucket, t.configVersion, ignored, loadTest, u, hasUnit, v, s);
   }
 
   private reject(reason: ReasonCode, ordinal: number, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0): Decision {
-    this.count(ordinal, ignored);
+    this.reasonCounts[ordinal]!++;
+    if (ignored !== 0) this.countIgnored(ignored);
     return new Decision(scene, reason, -1, t.configVersion, ignored, false, 0, false, null, s);
   }
 
-  private count(ordinal: number, ignored: number): void {
-    this.reasonCounts[ordinal]!++;
-    if (ignored !== 0) {
-      for (let bit = 0; bit < 4; bit++) if (ignored & (1 << bit)) this.ignoredCounts[bit]!++;
-    }
+  private countIgnored(ignored: number): void {
+    for (let bit = 0; bit < 4; bit++) if (ignored & (1 << bit)) this.ignoredCounts[bit]!++;
   }
 }

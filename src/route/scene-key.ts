@@ -5,7 +5,7 @@
  * probe, never a wrong scene. When a config's ids would cluster under the sample (say `scene_a_01` … `scene_z_01`
  * differing only in unsampled places), compile falls back to the full murmur3 hash.
  */
-import { murmurUtf8 } from './hash.js';
+import { hash32 } from './hash.js';
 
 export type SceneKey = (id: string) => number;
 
@@ -20,7 +20,7 @@ export function sampledKey(id: string): number {
   return h ^ (h >>> 15);
 }
 
-export const fullKey: SceneKey = (id) => murmurUtf8(id, 0);
+export const fullKey: SceneKey = (id) => hash32(id, 0);
 
 /** The sampled key unless too many of these ids share one (then every probe could walk a long run). */
 export function chooseSceneKey(ids: readonly string[]): SceneKey {
