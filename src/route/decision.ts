@@ -218,6 +218,6 @@ export class Decision {
   }
 
   private armIndex(layer: CompiledLayer): number {
-    return this.hasUnit ? layer.table[bucketOf(layer.salt, (this.unitHi << 16) | this.unitLo)]! : 0;
+    return this.hasUnit ? layer.arm.ownerOf(bucketOf(layer.salt, (this.unitHi << 16) | this.unitLo)) : 0;
   }
 }

@@ -1,8 +1,9 @@
 /**
- * How many units a new config moves between code versions, per scene: the bucket tables are compared slot by slot.
+ * How many units a new config moves between code versions, per scene: the two splits are compared bucket by bucket.
  * This is what makes a ramp reviewable: raising `up` from 5% to 10% must show 5% moving base → up and nothing else.
  */
 import type { SplitMove } from '../config/release.js';
+import { BUCKETS } from '../config/validate.js';
 import type { RouteTables } from './tables.js';
 
 /** Per scene present in both: buckets (of 10,000) whose version changed, and "from → to" counts. */
@@ -17,9 +18,9 @@ export function splitMoves(before: RouteTables, after: RouteTables): SplitMove[]
     }
     const flows: Record<string, number> = {};
     let buckets = 0;
-    for (let b = 0; b < s.split.length; b++) {
-      const from = old.versions[old.split[b]!]!.name;
-      const to = s.versions[s.split[b]!]!.name;
+    for (let b = 0; b < BUCKETS; b++) {
+      const from = old.versions[old.split.ownerOf(b)]!.name;
+      const to = s.versions[s.split.ownerOf(b)]!.name;
       if (from === to) continue;
       buckets++;
       const key = `${from} → ${to}`;

@@ -73,7 +73,7 @@ export class Router {
       if (pinned >= 0) return this.decide(s, s.versions[pinned]!, Reason.Whitelist, ORDINAL.whitelist, -1, ignored, false, u, true, t);
     }
     const bucket = bucketOf(s.salt, u);
-    return this.decide(s, s.versions[s.split[bucket]!]!, Reason.Split, ORDINAL.split, bucket, ignored, false, u, true, t);
+    return this.decide(s, s.versions[s.split.ownerOf(bucket)]!, Reason.Split, ORDINAL.split, bucket, ignored, false, u, true, t);
   }
 
   /** Explicit version and load-test markers, honoured only when trusted; anything else routes as ordinary traffic. */

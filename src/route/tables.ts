@@ -1,12 +1,13 @@
 /**
- * Compiles a validated config into the immutable tables the hot path reads: per scene a 10,000-slot bucket table
- * for the code split, a whitelist hash table, and per layer an arm table; per version a param index that says which
- * layer owns each param, with each arm's value precomputed. Nothing here runs per request.
+ * Compiles a validated config into the immutable tables the hot path reads: per scene the bucket ranges of the code
+ * split and a whitelist hash table, and per layer the bucket ranges of its arms; per version a param index that says
+ * which layer owns each param, with each arm's value precomputed. Nothing here runs per request.
  */
 import type { GearshiftConfig, SceneConfig, Stage } from '../config/schema.js';
 import type { JsonValue } from '../config/shape.js';
-import { BUCKETS, toBuckets } from '../config/validate.js';
+import { toBuckets } from '../config/validate.js';
 import { hash32, murmurUtf8 } from './hash.js';
+import { BucketRanges } from './ranges.js';
 import { chooseSceneKey, type SceneKey } from './scene-key.js';
 import { StringTable } from './string-table.js';
 
@@ -22,7 +23,7 @@ export interface CompiledLayer {
   /** saltOf(seed), kept as an int32 (see hash.ts) */
   readonly salt: number;
   /** bucket → arm index */
-  readonly table: Uint16Array;
+  readonly arm: BucketRanges;
   readonly arms: readonly CompiledArm[];
 }
 
@@ -61,7 +62,7 @@ export interface CompiledScene {
   readonly base: CompiledVersion;
   readonly lt: CompiledVersion | null;
   /** bucket → version index */
-  readonly split: Uint16Array;
+  readonly split: BucketRanges;
   /** unit id → version index */
   readonly whitelist: StringTable;
   readonly layers: readonly CompiledLayer[];
@@ -78,21 +79,11 @@ export interface RouteTables {
 }
 
 
-/** Fills `table` with owner indexes in order: each owner takes the next `buckets` slots. */
-function fillTable(table: Uint16Array, owners: readonly { index: number; buckets: number }[]): void {
-  let at = 0;
-  for (const { index, buckets } of owners) {
-    table.fill(index, at, at + buckets);
-    at += buckets;
-  }
-}
-
 function compileLayer(sceneSeed: string, layer: NonNullable<SceneConfig['layers']>[number]): CompiledLayer {
   const seed = layer.seed ?? `${sceneSeed}/${layer.name}`;
   const arms = layer.arms.map((a, index) => ({ name: a.name, index, params: a.params ?? {} }));
-  const table = new Uint16Array(BUCKETS);
-  fillTable(table, layer.arms.map((a, index) => ({ index, buckets: toBuckets(a.weight) })));
-  return { name: layer.name, seed, salt: hash32(seed, 0), table, arms };
+  const arm = new BucketRanges(layer.arms.map((a, index) => ({ owner: index, buckets: toBuckets(a.weight) })));
+  return { name: layer.name, seed, salt: hash32(seed, 0), arm, arms };
 }
 
 function compileScene(id: string, index: number, cfg: SceneConfig, deployed: boolean): CompiledScene {
@@ -123,9 +114,8 @@ function compileScene(id: string, index: number, cfg: SceneConfig, deployed: boo
   }
   const byName = new Map(versions.map((v) => [v.name, v]));
   const base = versions.find((v) => v.stage === 'base')!;
-  const split = new Uint16Array(BUCKETS).fill(base.index);
   const shares = (cfg.split ?? []).filter((e) => e.version !== base.name);
-  fillTable(split, shares.map((e) => ({ index: byName.get(e.version)!.index, buckets: toBuckets(e.weight) })));
+  const split = new BucketRanges(shares.map((e) => ({ owner: byName.get(e.version)!.index, buckets: toBuckets(e.weight) })), base.index);
   const whitelist = new StringTable(
     Object.entries(cfg.whitelist ?? {}).map(([unit, version]) => [unit, byName.get(version)!.index] as const),
     (unit) => hash32(unit, 0),
