@@ -1,10 +1,15 @@
 // One hello-world server for bench/http.bench.mjs: `node bench/http-server.mjs <kind>`, started with an IPC channel.
 // It reports its port, then answers `{ cmd: 'cpu' }` with process.cpuUsage() and its request count, so the
 // orchestrator can compute the server's own CPU time per request over a measured window.
-import { createGearshift } from '../dist/esm/index.js';
+// GEARSHIFT_DIST: another build's ESM directory, to A/B a change against the built package.
+const dist = process.env.GEARSHIFT_DIST ?? new URL('../dist/esm', import.meta.url).pathname;
+const { createGearshift } = await import(`${dist}/index.js`);
 
 const kind = process.argv[2];
 const config = { scenes: { hello: { rtBudgetMs: 200, versions: { main: { stage: 'base' }, canary: { stage: 'up' } }, split: [{ version: 'canary', weight: 10 }, { version: 'main', weight: 90 }] } } };
+// GEARSHIFT_TIMERS=off: no time-driven work (process-load sampling, regulator ticks), for bench/http-icount.mjs,
+// which counts per-request instructions under valgrind and measures the time-driven work separately.
+if (process.env.GEARSHIFT_TIMERS === 'off') Object.assign(config, { sense: { process: { enabled: false } }, regulator: { periodMs: 600_000 } });
 let requests = 0;
 let port;
 
@@ -12,7 +17,7 @@ if (kind.startsWith('fastify')) {
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false });
   if (kind === 'fastify-gearshift') {
-    const { gearshiftPlugin } = await import('../dist/esm/adapters/fastify.js');
+    const { gearshiftPlugin } = await import(`${dist}/adapters/fastify.js`);
     await app.register(gearshiftPlugin, { engine: createGearshift({ config }) });
   } else if (kind === 'fastify-under-pressure') {
     const { default: underPressure } = await import('@fastify/under-pressure');
@@ -42,7 +47,7 @@ if (kind.startsWith('fastify')) {
     next();
   });
   if (kind.endsWith('-gearshift')) {
-    const { gearshift } = await import('../dist/esm/adapters/express.js');
+    const { gearshift } = await import(`${dist}/adapters/express.js`);
     app.use(gearshift(createGearshift({ config })));
   }
   app.get('/', (_req, res) => {
