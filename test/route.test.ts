@@ -255,6 +255,11 @@ describe('hostile input', () => {
     }
   });
 
+  it('reads no param for a name that is not a string, or longer than any param name', () => {
+    const d = gs.route('feed', 'user-1');
+    for (const name of [undefined, null, 42, {}, 'x'.repeat(10_000)]) expect(d.param(name as string)).toBeUndefined();
+  });
+
   it('ignores hostile hints', () => {
     for (const version of ['__proto__', 'x'.repeat(10_000), '', 'constructor']) {
       const d = gs.route('feed', 'user-1', { version, trusted: true });

@@ -176,6 +176,7 @@ export class Decision {
 
   /** The value of a business param for this request: its layer arm's value, else the scene default, else undefined. */
   param<T extends JsonValue = JsonValue>(name: string): T | undefined {
+    if (typeof name !== 'string') return undefined;
     const sameLength = this.compiled?.paramsByLength[name.length];
     if (sameLength === undefined) return undefined;
     for (let i = 0; i < sameLength.length; i++) {

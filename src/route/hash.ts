@@ -55,9 +55,9 @@ export function murmurUtf8(s: string, seed: number): number {
 }
 
 /**
- * murmur3_x86_32 of the UTF-8 encoding of `s` as a signed int32 (same bits), without allocating the bytes. Ids are almost always ASCII, so the
- * loop takes four characters per round until it meets a non-ASCII one, then hands over to a byte-wise encoder
- * (a branchy loop body would cost the common case about half its speed).
+ * murmur3_x86_32 of the UTF-8 encoding of `s` as a signed int32 (same bits), without allocating the bytes. Ids are
+ * almost always ASCII, so the loop takes four characters per round until it meets a non-ASCII one, then hands over
+ * to a byte-wise encoder (a branchy loop body would cost the common case about half its speed).
  */
 export function hash32(s: string, seed: number): number {
   let h = seed | 0;

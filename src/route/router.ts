@@ -18,6 +18,9 @@ export interface RouteHints {
 }
 
 export const MAX_ID_LENGTH = 256;
+const usableUnit = (unit: unknown): unit is string => typeof unit === 'string' && unit.length > 0 && unit.length <= MAX_ID_LENGTH;
+/** A unit id that was given but cannot be used (not a string of 1–256 characters) is ignored, and the decision says so. */
+const invalidUnitBit = (unit: unknown): number => (unit === undefined || unit === null || unit === '' || usableUnit(unit) ? 0 : Ignored.InvalidUnit);
 /** Each reason's counter slot, resolved once here so the hot path indexes an array instead of a keyed property. */
 const ORDINAL = REASON_ORDINAL;
 
@@ -63,10 +66,7 @@ export class Router {
 
   /** Whitelist, then the split, then base when there is no usable unit id. */
   private routeUnit(s: CompiledScene, unit: unknown, ignored: number, t: RouteTables): Decision {
-    if (typeof unit !== 'string' || unit.length === 0 || unit.length > MAX_ID_LENGTH) {
-      if (unit !== undefined && unit !== null && unit !== '') ignored |= Ignored.InvalidUnit;
-      return this.decide(s, s.base, Reason.NoUnit, ORDINAL.no_unit, -1, ignored, false, 0, false, t);
-    }
+    if (!usableUnit(unit)) return this.decide(s, s.base, Reason.NoUnit, ORDINAL.no_unit, -1, ignored | invalidUnitBit(unit), false, 0, false, t);
     const u = hash32(unit, 0);
     if (s.whitelist.size > 0) {
       const pinned = s.whitelist.get(unit, u);
@@ -78,8 +78,8 @@ export class Router {
 
   /** Explicit version and load-test markers, honoured only when trusted; anything else routes as ordinary traffic. */
   private routeHinted(s: CompiledScene, unit: unknown, hints: RouteHints, t: RouteTables): Decision {
-    const hasUnit = typeof unit === 'string' && unit.length > 0 && unit.length <= MAX_ID_LENGTH;
-    let ignored = 0;
+    const hasUnit = usableUnit(unit);
+    let ignored = invalidUnitBit(unit);
     let loadTest = false;
     const trusted = hints.trusted === true;
     if (hints.loadTest === true) {
@@ -91,15 +91,11 @@ export class Router {
       if (!trusted) ignored |= Ignored.UntrustedVersion;
       else {
         const v = wanted.length <= MAX_ID_LENGTH ? s.byName.get(wanted) : undefined;
-        if (v !== undefined && (v.stage !== 'lt' || loadTest)) {
-          if (!hasUnit && unit !== undefined && unit !== null && unit !== '') ignored |= Ignored.InvalidUnit;
-          return this.decide(s, v, Reason.Explicit, ORDINAL.explicit, -1, ignored, loadTest, hasUnit ? hash32(unit, 0) : 0, hasUnit, t);
-        }
+        if (v !== undefined && (v.stage !== 'lt' || loadTest)) return this.decide(s, v, Reason.Explicit, ORDINAL.explicit, -1, ignored, loadTest, hasUnit ? hash32(unit, 0) : 0, hasUnit, t);
         ignored |= Ignored.UnknownVersion;
       }
     }
     if (!loadTest) return this.routeUnit(s, unit, ignored, t);
-    if (!hasUnit && unit !== undefined && unit !== null && unit !== '') ignored |= Ignored.InvalidUnit;
     if (s.lt === null) return this.reject(Reason.NoLoadTestVersion, ORDINAL.no_lt_version, s.id, s, t, ignored);
     return this.decide(s, s.lt, Reason.LoadTest, ORDINAL.load_test, -1, ignored, true, hasUnit ? hash32(unit, 0) : 0, hasUnit, t);
   }

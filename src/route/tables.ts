@@ -43,8 +43,8 @@ export interface CompiledVersion {
   readonly layers: readonly CompiledLayer[];
   /**
    * name length → the params of that length. A param read then compares one or two names, by pointer when the name
-   * is a literal (V8 interns both), where a Map would hash: the Map look-up was a third of a routed request that
-   * read two params.
+   * is a literal (V8 interns both), where a Map would hash: the Map look-up was 9% of the CPU samples of a routed
+   * request that read two params.
    */
   readonly paramsByLength: readonly (readonly ParamSource[] | undefined)[];
 }
