@@ -49,6 +49,9 @@ if (kind.startsWith('fastify')) {
   if (kind.endsWith('-gearshift')) {
     const { gearshift } = await import(`${dist}/adapters/express.js`);
     app.use(gearshift(createGearshift({ config })));
+  } else if (kind.endsWith('-empty-mw')) {
+    // the cost of one more middleware alone (Express's own per-layer work), no gearshift
+    app.use((_req, _res, next) => next());
   }
   app.get('/', (_req, res) => {
     res.json({ hello: 'world' });

@@ -85,9 +85,20 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-type Extract<Req> = (req: Req, headers: IncomingHttpHeaders, params: Record<string, string | undefined> | undefined) => string | null | undefined;
+type Extract<Req> = (req: Req, headers: IncomingHttpHeaders) => string | null | undefined;
 
-function compileScene<Req>(src: SceneSource<Req> | undefined): Extract<Req> {
+/**
+ * How an adapter reaches the parts of its host's request that are needed only sometimes: path parameters (for a
+ * `{ param }` scene) and the peer socket (for hints from a trusted proxy). Read on demand, not per request: on
+ * Express every property read of a request object is an inline-cache miss (it swaps the prototype of each request),
+ * which costs more than routing.
+ */
+export interface HostAccess<Req> {
+  params(req: Req): Record<string, string | undefined> | undefined;
+  socket(req: Req): PeerSocket | undefined;
+}
+
+function compileScene<Req>(src: SceneSource<Req> | undefined, host: HostAccess<Req>): Extract<Req> {
   if (src === undefined) return (_r, h) => headerValue(h, DEFAULT_SCENE_HEADER);
   if (typeof src === 'function') return (r) => src(r);
   if ('header' in src) {
@@ -96,7 +107,7 @@ function compileScene<Req>(src: SceneSource<Req> | undefined): Extract<Req> {
   }
   if ('param' in src) {
     const name = src.param;
-    return (_r, _h, p) => p?.[name];
+    return (r) => host.params(r)?.[name];
   }
   if ('value' in src) {
     const value = src.value;
@@ -150,13 +161,14 @@ export class AdapterCore<Req> {
 
   constructor(
     readonly engine: Gearshift,
-    options: AdapterOptions<Req> = {},
+    options: AdapterOptions<Req>,
+    private readonly host: HostAccess<Req>,
   ) {
     if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
       throw new UsageError('gearshift adapter: the first argument must be an engine from createGearshift()');
     }
     this.trust = options.trust instanceof Trust ? options.trust : new Trust(options.trust);
-    this.scene = compileScene(options.scene);
+    this.scene = compileScene(options.scene, host);
     this.unit = compileUnit(options.unit);
     const h = options.hints ?? {};
     this.hVersion = lower(h.version ?? 'x-gearshift-version', 'hints.version');
@@ -172,15 +184,15 @@ export class AdapterCore<Req> {
   }
 
   /**
-   * Routes one request (`socket`: where the peer address is read, only if the request carries hints). Returns null when the request names no scene at all and `missingScene` is `skip`.
+   * Routes one request. Returns null when the request names no scene at all and `missingScene` is `skip`.
    * Never throws: extraction errors in user functions count as a missing scene/unit.
    */
-  decide(req: Req, headers: IncomingHttpHeaders, params: Record<string, string | undefined> | undefined, socket: PeerSocket | undefined): Decision | null {
+  decide(req: Req, headers: IncomingHttpHeaders): Decision | null {
     let scene: string | null | undefined = undefined;
     let unit: string | null | undefined = undefined;
     try {
-      scene = this.scene(req, headers, params);
-      unit = this.unit === null ? undefined : this.unit(req, headers, params);
+      scene = this.scene(req, headers);
+      unit = this.unit === null ? undefined : this.unit(req, headers);
     } catch {
       unit = undefined; // a throwing user extractor counts as absent, never as a host error
     }
@@ -193,14 +205,14 @@ export class AdapterCore<Req> {
       if (scene == null && this.skipMissing) return null;
       return this.engine.route(scene, unit, null);
     }
-    return this.decideWithHints(scene, unit, headers, socket, signed, plainVersion, plainLoadTest, baggage);
+    return this.decideWithHints(req, scene, unit, headers, signed, plainVersion, plainLoadTest, baggage);
   }
 
   private decideWithHints(
+    req: Req,
     scene: string | null | undefined,
     unit: string | null | undefined,
     headers: IncomingHttpHeaders,
-    socket: PeerSocket | undefined,
     signed: string | string[] | undefined,
     plainVersion: string | string[] | undefined,
     plainLoadTest: string | string[] | undefined,
@@ -236,7 +248,7 @@ export class AdapterCore<Req> {
       if (scene == null && this.skipMissing) return null;
       return this.engine.route(scene, unit, null);
     }
-    const trusted = this.trust.fromProxy(socket?.remoteAddress); // read only here: a getter with a native call
+    const trusted = this.trust.fromProxy(this.host.socket(req)?.remoteAddress); // read only here: a getter with a native call
     if (trusted) this.trust.stats.proxy++;
     else this.trust.stats.untrusted++;
     if (trusted && scene == null) scene = bagScene;

@@ -19,7 +19,7 @@ import type { ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
-import { type AdapterOptions, AdapterCore } from './core.js';
+import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
 import { lazySignalOn } from './signal.js';
 import type { Trust, TrustCounts } from './trust.js';
 
@@ -48,6 +48,7 @@ export interface FastifyGearshiftOptions extends AdapterOptions<FastifyRequest> 
 }
 
 const kDecision = Symbol('gearshift.decision');
+const FASTIFY_HOST: HostAccess<FastifyRequest> = { params: (req) => req.params as Record<string, string | undefined> | undefined, socket: (req) => req.raw.socket };
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
 
@@ -56,14 +57,14 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   if (!engine) return done(new UsageError('gearshift/fastify: register(plugin, { engine }) needs the engine from createGearshift()'));
   let core: AdapterCore<FastifyRequest>;
   try {
-    core = new AdapterCore<FastifyRequest>(engine, rest);
+    core = new AdapterCore<FastifyRequest>(engine, rest, FASTIFY_HOST);
   } catch (err) {
     return done(err as Error);
   }
   const fixedCores = new Map<string, AdapterCore<FastifyRequest>>();
   const coreFor = (scene: string): AdapterCore<FastifyRequest> => {
     let c = fixedCores.get(scene);
-    if (!c) fixedCores.set(scene, (c = new AdapterCore<FastifyRequest>(engine, { ...rest, trust: core.trust, scene: { value: scene } })));
+    if (!c) fixedCores.set(scene, (c = new AdapterCore<FastifyRequest>(engine, { ...rest, trust: core.trust, scene: { value: scene } }, FASTIFY_HOST)));
     return c;
   };
 
@@ -96,7 +97,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   const makeOnRequest = (c: AdapterCore<FastifyRequest>): Hook => {
     const debug = c.debugHeaders;
     return function gearshiftOnRequest(request, reply, next) {
-      const d = c.decide(request, request.raw.headers, request.params as Record<string, string | undefined> | undefined, request.raw.socket);
+      const d = c.decide(request, request.raw.headers);
       request.gearshift = d;
       if (d === null) return next();
       if (!d.ok) {

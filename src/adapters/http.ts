@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
-import { type AdapterOptions, AdapterCore } from './core.js';
+import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
@@ -37,13 +37,16 @@ export interface GearshiftListener {
 const ERROR_BODY = Buffer.from('{"error":"internal_error"}');
 const ERROR_HEADERS = Object.freeze({ 'content-type': 'application/json; charset=utf-8', 'content-length': String(ERROR_BODY.length) });
 
+/** node:http has no path parameters; the peer is the request's socket. */
+const NODE_HOST: HostAccess<IncomingMessage> = { params: () => undefined, socket: (req) => req.socket };
+
 /** Wraps a request handler. */
 export function withGearshift(engine: Gearshift, handler: GearshiftHandler, options: HttpOptions = {}): GearshiftListener {
   if (typeof handler !== 'function') throw new UsageError('withGearshift(engine, handler, options): handler must be a function');
   if (options.scene && typeof options.scene === 'object' && 'param' in options.scene) {
     throw new UsageError('gearshift/http: node:http has no path parameters; use { header }, { value } or a function for scene');
   }
-  const core = new AdapterCore<IncomingMessage>(engine, options);
+  const core = new AdapterCore<IncomingMessage>(engine, options, NODE_HOST);
   const debug = core.debugHeaders;
   const onClose = function (this: ServerResponse): void {
     const d = (this.req as GearshiftIncomingMessage).gearshift;
@@ -58,7 +61,7 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
   };
 
   const listener = function gearshiftListener(req: GearshiftIncomingMessage, res: ServerResponse): void {
-    const d = core.decide(req, req.headers, undefined, req.socket);
+    const d = core.decide(req, req.headers);
     req.gearshift = d;
     if (d !== null) {
       if (!d.ok) return core.rejectNode(d, res);
