@@ -44,6 +44,25 @@ for (const [major, express] of [
       return { ...obs, port: portOf(server), mw };
     }
 
+    it('keeps the decision off the request object: an accessor on app.request, not a property per request', async () => {
+      let own: boolean | undefined;
+      const s = await serve({}, (app, mw) => {
+        app.use(mw);
+        app.get('/', (req, res) => {
+          own = Object.prototype.hasOwnProperty.call(req, 'gearshift');
+          res.json({ version: req.gearshift?.version });
+        });
+        app.get('/later', (req, res) => {
+          req.gearshift = null; // a write goes through the accessor too
+          res.json({ cleared: req.gearshift === null });
+        });
+      });
+      expect(JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).body).version).toBe('main');
+      expect(own).toBe(false);
+      expect(JSON.parse((await get(s.port, '/later', { 'x-gearshift-scene': 'feed' })).body)).toEqual({ cleared: true });
+      expect('gearshift' in {}).toBe(false); // no shared prototype touched
+    });
+
     it('routes by header and puts the decision on req.gearshift', async () => {
       const s = await serve();
       const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' });
@@ -237,3 +256,33 @@ for (const [major, express] of [
     });
   });
 }
+
+describe('Express middleware on a request that is not an Express one', () => {
+  it('sets a plain property and changes no shared prototype (plain object, bare IncomingMessage)', async () => {
+    const obs = observedEngine();
+    const mw = gearshift(obs.engine);
+    const plain = { headers: { 'x-gearshift-scene': 'feed' }, socket: {} } as unknown as Parameters<typeof mw>[0];
+    const res = { on() {}, setHeader() {} } as unknown as Parameters<typeof mw>[1];
+    let nexted = 0;
+    mw(plain, res, () => nexted++);
+    expect(Object.prototype.hasOwnProperty.call(plain, 'gearshift')).toBe(true);
+    expect(plain.gearshift?.version).toBe('main');
+    expect('gearshift' in {}).toBe(false);
+    const { IncomingMessage } = await import('node:http');
+    const bare = Object.assign(new IncomingMessage(null as never), { headers: { 'x-gearshift-scene': 'feed' } }) as Parameters<typeof mw>[0];
+    mw(bare, res, () => nexted++);
+    expect(Object.prototype.hasOwnProperty.call(bare, 'gearshift')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'gearshift')).toBeUndefined();
+    expect(nexted).toBe(2);
+  });
+
+  it('leaves a prototype alone that already has its own gearshift property', () => {
+    const obs = observedEngine();
+    const mw = gearshift(obs.engine);
+    const proto = { gearshift: 'theirs' };
+    const req = Object.assign(Object.create(proto), { headers: { 'x-gearshift-scene': 'feed' } }) as Parameters<typeof mw>[0];
+    mw(req, { on() {} } as unknown as Parameters<typeof mw>[1], () => {});
+    expect(proto.gearshift).toBe('theirs');
+    expect(req.gearshift?.version).toBe('main');
+  });
+});

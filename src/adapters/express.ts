@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import type { Decision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
+import { DecisionSlot } from './decision-slot.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
@@ -52,6 +53,7 @@ const EXPRESS_HOST: HostAccess<ExpressLikeRequest> = { params: (req) => req.para
 export function gearshift(engine: Gearshift, options: ExpressOptions = {}): GearshiftExpressMiddleware {
   const core = new AdapterCore<ExpressLikeRequest>(engine, options, EXPRESS_HOST);
   const debug = core.debugHeaders;
+  const slot = new DecisionSlot();
 
   const mw = function gearshiftMiddleware(req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void): void {
     let d: Decision | null;
@@ -60,7 +62,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
     } catch (err) {
       return next(err);
     }
-    req.gearshift = d;
+    slot.set(req, d); // req.gearshift = d, without a property write per request (see decision-slot.ts)
     if (d === null) return next();
     if (!d.ok) return core.rejectNode(d, res);
     if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
