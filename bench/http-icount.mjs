@@ -9,7 +9,12 @@
 // loopback connection, with the same headers for every configuration and a fresh unit id per request.
 //
 // Per request = (instructions of a run serving W + 2N requests − instructions of a run serving W + N) / N: start-up,
-// warm-up and shutdown cancel out. What stays in is everything the server process does per request: kernel entry
+// warm-up and shutdown cancel out. The warm-up must reach V8's steady state, and that takes long here: with
+// --predictable, code is optimised on the main thread, and a function that runs once per request is not optimised
+// before thousands of requests (--trace-opt: Fastify's and gearshift's request functions were still being compiled
+// between requests 2,000 and 8,000). A window that holds such compilations counts them, and the interpreted code
+// before them, as per-request work: a warm-up of 1,500 measured bare Fastify at 132,798 instructions per request,
+// twice its steady 65,866, and gearshift's share at four times its steady value. Hence W = 8,000 and N = 3,000. What stays in is everything the server process does per request: kernel entry
 // and exit are not counted (user-space instructions only), libuv, the HTTP parser, the host framework, gearshift.
 // Time-driven work (event-loop-delay sampling, the regulator's tick) runs per wall-clock second, and a request under
 // valgrind takes ~50× its native time, so counted as is it would weigh ~50× too much per request, and vary with
@@ -18,7 +23,7 @@
 // config (W requests, then 20 s idle, against none), and the last column adds them back at the reference rate of
 // bench/http.bench.mjs: what the time-driven work costs per request at that load.
 //
-// Needs valgrind (Debian: apt-get install valgrind). Takes ~1 minute per configuration.
+// Needs valgrind (Debian: apt-get install valgrind). Takes ~7 minutes per configuration.
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +33,8 @@ const arg = (name, dflt) => {
   return i > 0 ? process.argv[i + 1] : dflt;
 };
 const KINDS = arg('kinds', 'fastify,fastify-gearshift,express,express-gearshift').split(',');
-const WARMUP = Number(arg('warmup', 2000));
-const N = Number(arg('requests', 1500));
+const WARMUP = Number(arg('warmup', 8000));
+const N = Number(arg('requests', 3000));
 const GAP_MS = Number(arg('gap-ms', 4));
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 
