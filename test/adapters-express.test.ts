@@ -44,7 +44,7 @@ for (const [major, express] of [
       return { ...obs, port: portOf(server), mw };
     }
 
-    it('keeps the decision off the request object: an accessor on app.request, not a property per request', async () => {
+    it('keeps the decision off the request object: an accessor on Express's request prototype, not a property per request', async () => {
       let own: boolean | undefined;
       const s = await serve({}, (app, mw) => {
         app.use(mw);
@@ -61,6 +61,18 @@ for (const [major, express] of [
       expect(own).toBe(false);
       expect(JSON.parse((await get(s.port, '/later', { 'x-gearshift-scene': 'feed' })).body)).toEqual({ cleared: true });
       expect('gearshift' in {}).toBe(false); // no shared prototype touched
+    });
+
+    it('keeps req.gearshift readable after a mounted sub-app hands the request back', async () => {
+      const s = await serve({}, (app, mw) => {
+        const sub = express();
+        sub.use(mw);
+        sub.get('/inner', (req, res) => res.json({ inner: req.gearshift?.version }));
+        app.use('/sub', sub);
+        app.use((req, res) => res.json({ after: req.gearshift?.version ?? 'missing' }));
+      });
+      expect(JSON.parse((await get(s.port, '/sub/inner', { 'x-gearshift-scene': 'feed' })).body)).toEqual({ inner: 'main' });
+      expect(JSON.parse((await get(s.port, '/sub/other', { 'x-gearshift-scene': 'feed' })).body)).toEqual({ after: 'main' });
     });
 
     it('routes by header and puts the decision on req.gearshift', async () => {

@@ -8,10 +8,9 @@
  * (perf, `bench/http-server.mjs express-gearshift`), more than routing the request.
  *
  * So the decision goes into a WeakMap (no property write, collected with the request), and `gearshift` becomes an
- * accessor on the request's prototype: `app.request`, the object Express documents for adding request properties.
- * It is installed once per prototype seen. A request whose prototype is not an Express one (a plain object, a bare
- * IncomingMessage, one that already has its own `gearshift`) gets the plain property instead: no shared prototype
- * is ever changed.
+ * accessor on Express's request prototype (`express.request`, which Express documents for adding request properties),
+ * installed once. A request that is not an Express one (a plain object, a bare IncomingMessage) or whose prototypes
+ * already define a `gearshift` gets the plain property instead: no other prototype is ever changed.
  */
 import { IncomingMessage } from 'node:http';
 import type { Decision } from '../route/decision.js';
@@ -30,28 +29,35 @@ const ACCESSOR: PropertyDescriptor = {
   enumerable: false,
 };
 
-/** May `proto` carry the accessor? Only a host's own request prototype, never a shared one. */
-function installOn(proto: object | null): boolean {
-  if (proto === null || proto === Object.prototype || proto === IncomingMessage.prototype) return false;
-  let at: object | null = proto;
-  while (at !== null) {
+/**
+ * The prototype to carry the accessor: the host's base request prototype, the one right above
+ * `IncomingMessage.prototype` (Express's `express.request`, which every app's `app.request` and every mounted sub-app's
+ * inherit from, so the decision stays readable after a sub-app hands the request back to its parent). Null when there
+ * is none (a plain object, a bare IncomingMessage), or when a prototype on the way already has a `gearshift` of
+ * someone else's: then the request gets a plain property, and no shared prototype is touched.
+ */
+function accessorHost(proto: object | null): object | null {
+  let below: object | null = null;
+  for (let at = proto; at !== null; at = Object.getPrototypeOf(at) as object | null) {
+    if (at === IncomingMessage.prototype) break;
     const own = Object.getOwnPropertyDescriptor(at, 'gearshift');
-    if (own !== undefined) return own.get === ACCESSOR.get; // ours (installed up the chain), or someone else's: leave it
-    at = Object.getPrototypeOf(at) as object | null;
+    if (own !== undefined && own.get !== ACCESSOR.get) return null;
+    below = at;
   }
-  Object.defineProperty(proto, 'gearshift', ACCESSOR);
-  return true;
+  if (below === null || proto === null || !(proto instanceof IncomingMessage)) return null;
+  if (Object.getOwnPropertyDescriptor(below, 'gearshift') === undefined) Object.defineProperty(below, 'gearshift', ACCESSOR);
+  return below;
 }
 
 export class DecisionSlot {
-  /** The last prototype seen and whether it carries the accessor: Express apps have one or a few. */
+  /** The last prototype seen and whether its chain carries the accessor: an Express app has one, or a few with sub-apps. */
   private lastProto: object | null = null;
   private lastOk = false;
 
   set(req: { gearshift?: Decision | null }, d: Decision | null): void {
     const proto = Object.getPrototypeOf(req) as object | null;
     if (proto !== this.lastProto) {
-      this.lastOk = installOn(proto);
+      this.lastOk = accessorHost(proto) !== null;
       this.lastProto = proto;
     }
     // Reads need nothing special: `req.gearshift` finds the accessor, or the plain property.
