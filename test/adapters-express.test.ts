@@ -44,7 +44,7 @@ for (const [major, express] of [
       return { ...obs, port: portOf(server), mw };
     }
 
-    it('keeps the decision off the request object: an accessor on Express's request prototype, not a property per request', async () => {
+    it('keeps the decision off the request object: an accessor on the Express request prototype, not a property per request', async () => {
       let own: boolean | undefined;
       const s = await serve({}, (app, mw) => {
         app.use(mw);
