@@ -5,7 +5,7 @@
  * Why: Express gives every request a new prototype (`app.request`), and on such objects V8 cannot cache property
  * look-ups: each read or write of a request property goes to V8's runtime. Measured under load, the one store
  * `req.gearshift = d` was the single most expensive thing the middleware did, about 8,000 instructions per request
- * (perf, `bench/http-server.mjs express-gearshift`), more than routing the request.
+ * (its share of perf samples under load, `bench/http-server.mjs express-gearshift`), more than routing the request.
  *
  * So the decision goes into a WeakMap (no property write, collected with the request), and `gearshift` becomes an
  * accessor on Express's request prototype (`express.request`, which Express documents for adding request properties),
@@ -39,14 +39,15 @@ const ACCESSOR: PropertyDescriptor = {
 function accessorHost(proto: object | null): object | null {
   let below: object | null = null;
   for (let at = proto; at !== null; at = Object.getPrototypeOf(at) as object | null) {
-    if (at === IncomingMessage.prototype) break;
+    if (at === IncomingMessage.prototype) {
+      if (below !== null && Object.getOwnPropertyDescriptor(below, 'gearshift') === undefined) Object.defineProperty(below, 'gearshift', ACCESSOR);
+      return below;
+    }
     const own = Object.getOwnPropertyDescriptor(at, 'gearshift');
     if (own !== undefined && own.get !== ACCESSOR.get) return null;
     below = at;
   }
-  if (below === null || proto === null || !(proto instanceof IncomingMessage)) return null;
-  if (Object.getOwnPropertyDescriptor(below, 'gearshift') === undefined) Object.defineProperty(below, 'gearshift', ACCESSOR);
-  return below;
+  return null; // not an IncomingMessage at all
 }
 
 export class DecisionSlot {
