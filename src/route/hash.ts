@@ -70,7 +70,15 @@ export function hash32(s: string, seed: number): number {
     const c2 = s.charCodeAt(i + 2);
     const c3 = s.charCodeAt(i + 3);
     if ((c0 | c1 | c2 | c3) >= 0x80) return murmurUtf8From(s, i, h, i);
-    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+    // mixBlock() written out (here and in the tail below), which also keeps this function above TurboFan's size
+    // limit for inlining (460 bytes of bytecode): inlined, it used up the router's inlining budget (about 920 bytes
+    // per optimised function), so the Decision constructor was not inlined and went through the generic construct
+    // stub on every request. A call to this loop costs a few instructions; that stub cost ~150.
+    let k = Math.imul(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
   let k = 0;
   for (let shift = 0; i < n; i++, shift += 8) {
@@ -78,7 +86,17 @@ export function hash32(s: string, seed: number): number {
     if (c >= 0x80) return murmurUtf8From(s, blocks, h, blocks);
     k |= c << shift;
   }
-  return finish(h, k, n - blocks, n);
+  if (n !== blocks) {
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /** The general case: encodes UTF-8 byte by byte from `from` (a block boundary), `bytes` already consumed. */
@@ -133,6 +151,6 @@ export const saltOf = (seed: string): number => murmurUtf8(seed, 0);
  * remainder is computed in int32 arithmetic: h = hi·2^16 + lo, and (hi mod 10000)·2^16 + lo stays below 2^31.
  */
 export function bucketOf(salt: number, unit: number): number {
-  const h = finish(mixBlock(salt, unit), 0, 0, 4);
+  const h = fmix32(mixBlock(salt, unit) ^ 4); // finish() without a tail bytes: fmix32(h ^ length)
   return (((h >>> 16) % 10_000) * 0x10000 + (h & 0xffff)) % 10_000;
 }
