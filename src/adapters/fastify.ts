@@ -13,7 +13,7 @@
  * Outcomes are recorded once per request when the raw response closes: 5xx → error, closed before it finished →
  * client abort (a socket timeout too); the engine turns any answer slower than the budget into a timeout.
  */
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
@@ -50,8 +50,6 @@ export interface FastifyGearshiftOptions extends AdapterOptions<FastifyRequest> 
 const kDecision = Symbol('gearshift.decision');
 const FASTIFY_HOST: HostAccess<FastifyRequest> = { params: (req) => req.params as Record<string, string | undefined> | undefined, socket: (req) => req.raw.socket };
 
-type Hook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
-
 const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: FastifyInstance, options, done) => {
   const { engine, ...rest } = options ?? ({} as FastifyGearshiftOptions);
   if (!engine) return done(new UsageError('gearshift/fastify: register(plugin, { engine }) needs the engine from createGearshift()'));
@@ -61,8 +59,11 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   } catch (err) {
     return done(err as Error);
   }
+  /** The core of a route with `config: { gearshift: { scene } }` (one per scene, made on first use), or null if malformed. */
   const fixedCores = new Map<string, AdapterCore<FastifyRequest>>();
-  const coreFor = (scene: string): AdapterCore<FastifyRequest> => {
+  const coreOfRoute = (cfg: unknown): AdapterCore<FastifyRequest> | null => {
+    const scene = (cfg as { scene?: unknown } | null)?.scene;
+    if (typeof scene !== 'string' || scene.length === 0) return null;
     let c = fixedCores.get(scene);
     if (!c) fixedCores.set(scene, (c = new AdapterCore<FastifyRequest>(engine, { ...rest, trust: core.trust, scene: { value: scene } }, FASTIFY_HOST)));
     return c;
@@ -94,39 +95,32 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     if (d !== undefined) core.completeResponse(d, this);
   };
 
-  const makeOnRequest = (c: AdapterCore<FastifyRequest>): Hook => {
-    const debug = c.debugHeaders;
-    return function gearshiftOnRequest(request, reply, next) {
-      const d = c.decide(request, request.raw.headers);
-      request.gearshift = d;
-      if (d === null) return next();
-      if (!d.ok) {
-        const r = c.rejections.of(d);
-        c.complete(d, r.outcome);
-        reply.code(r.status).headers(r.headersFor(d)).send(r.body);
-        return; // the reply is sent: the chain stops here
-      }
-      if (debug) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
-      const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
-      res[kDecision] = d;
-      res.on('close', onClose);
-      next();
-    };
-  };
-  const defaultOnRequest = makeOnRequest(core);
-  const fixedOnRequest = new Map<string, Hook>();
-
-  // One set of instance hooks (they reach routes declared before and after the plugin loads). The route's own
-  // `config.gearshift` is read per request from the route context: three property reads, no allocation.
-  fastify.addHook('onRequest', function gearshiftRouteHook(request, reply, next) {
+  // One instance hook (it reaches routes declared before and after the plugin loads), in one function: the route's
+  // own `config.gearshift` is read per request from the route context (three property reads, no allocation), and the
+  // common case, a route without one, goes straight on (a second hook function per case cost a call per request).
+  fastify.addHook('onRequest', function gearshiftOnRequest(request, reply, next) {
     const cfg = routeConfigOf(request);
-    if (cfg === undefined) return defaultOnRequest(request, reply, next);
-    if (cfg === false) return next();
-    const scene = (cfg as { scene?: unknown } | null)?.scene;
-    if (typeof scene !== 'string' || scene.length === 0) return next(new UsageError(`route config.gearshift must be false or { scene: string }`));
-    let hook = fixedOnRequest.get(scene);
-    if (hook === undefined) fixedOnRequest.set(scene, (hook = makeOnRequest(coreFor(scene))));
-    return hook(request, reply, next);
+    let c = core;
+    if (cfg !== undefined) {
+      if (cfg === false) return next();
+      const fixed = coreOfRoute(cfg);
+      if (fixed === null) return next(new UsageError(`route config.gearshift must be false or { scene: string }`));
+      c = fixed;
+    }
+    const d = c.decide(request, request.raw.headers);
+    request.gearshift = d;
+    if (d === null) return next();
+    if (!d.ok) {
+      const r = c.rejections.of(d);
+      c.complete(d, r.outcome);
+      reply.code(r.status).headers(r.headersFor(d)).send(r.body);
+      return; // the reply is sent: the chain stops here
+    }
+    if (c.debugHeaders) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
+    const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
+    res[kDecision] = d;
+    res.on('close', onClose);
+    next();
   });
   done();
 };
