@@ -5,19 +5,16 @@
  * - RT: a ring of histogram rows, each with a coarse row beside it (one count per chunk of 2^bits buckets, i.e. per
  *   64-byte cache line at the default precision), and per slot the RT count, sum and exact max.
  *
- * Every ring has one extra row holding the sum of its *closed* slots (every slot of the window but the current one),
- * so a read of the whole window adds two rows (that total and the current slot) instead of every slot; and a
- * percentile walks the coarse rows, then only the one chunk of fine buckets it lands in. Reads stay a few cache lines
- * per series, which is what lets a tick read 1,000 scenes in a couple of milliseconds (README, Sensing). A record
- * touches only the current slot's rows (four cache lines): the slot joins the total when it closes. Keeping the total
- * in step on every record doubled the lines a request touched, and in a busy server they are cache misses.
+ * Every ring has one extra row holding the sum of its slots, kept in step on record and on rotation, so a read of the
+ * whole window touches one row instead of adding up every slot; and a percentile walks the coarse row, then only the
+ * one chunk of fine buckets it lands in. Reads stay a few cache lines per series, which is what lets a tick read
+ * 1,000 scenes in a couple of milliseconds (README, Sensing).
  *
  * Slots are aligned on absolute time (slot n covers [n·slotMs, (n+1)·slotMs)), so series rotated at different moments
- * still line up when merged. Rotation is lazy: the first record or read at or after the current slot's end adds the
- * current slot to the total, then clears every slot that elapsed (all of them after an idle gap longer than the
- * window) and takes it out of the total, before anything is added or read, so a slot is never seen half-reset.
- * Storage is allocated on first use: the many series that never see traffic (dev versions, scenes not deployed here)
- * cost one small object each.
+ * still line up when merged. Rotation is lazy: the first record or read at or after the current slot's end clears
+ * every slot that elapsed (all of them after an idle gap longer than the window) and takes it out of the total row
+ * before anything is added or read, so a slot is never seen half-reset. Storage is allocated on first use: the many
+ * series that never see traffic (dev versions, scenes not deployed here) cost one small object each.
  */
 import type { HistogramLayout } from './layout.js';
 import { hasServiceTime, OUTCOME_COUNT } from './outcome.js';
@@ -25,7 +22,7 @@ import { hasServiceTime, OUTCOME_COUNT } from './outcome.js';
 /** Fields of an outcome row: requests, then one per outcome code. */
 export const C_REQUESTS = 0;
 export const C_FIELDS = 1 + OUTCOME_COUNT;
-/** Fields of an RT side row. In the total row, max is the closed slots' max, recomputed on rotation. */
+/** Fields of an RT side row. In the total row, max is the window's max: raised on record, recomputed on rotation. */
 export const R_COUNT = 0;
 export const R_SUM = 1;
 export const R_MAX = 2;
@@ -77,27 +74,42 @@ export class Series {
     this.bornAt = now;
   }
 
-  /** O(1), allocation-free once storage exists: a few increments in the current slot's rows. */
+  /** O(1), allocation-free once storage exists: a few increments in the current slot and the total rows. */
   record(outcome: number, rtMs: number, now: number): void {
     const shape = this.shape;
     if (now >= this.cEnd) this.rollCounts(now);
     const c = this.counts!;
     const cAt = this.cPos * C_FIELDS;
+    const cTot = shape.outcomeSlots * C_FIELDS;
     c[cAt]!++;
     c[cAt + 1 + outcome]!++;
+    c[cTot]!++;
+    c[cTot + 1 + outcome]!++;
     if (!hasServiceTime(outcome)) return;
 
     if (now >= this.hEnd) this.rollRt(now);
     const layout = shape.layout;
     const b = layout.index(rtMs);
-    this.hist![this.hPos * layout.buckets + b]!++;
-    this.coarse![this.hPos * shape.chunks + (b >>> layout.bits)]!++;
+    const g = b >>> layout.bits;
+    const h = this.hist!;
+    const q = this.coarse!;
+    const slots = shape.rtSlots;
+    h[this.hPos * layout.buckets + b]!++;
+    h[slots * layout.buckets + b]!++;
+    q[this.hPos * shape.chunks + g]!++;
+    q[slots * shape.chunks + g]!++;
     const r = this.rt!;
     const at = this.hPos * R_FIELDS;
+    const tot = slots * R_FIELDS;
     const v = rtMs > 0 ? rtMs : 0;
     r[at + R_COUNT]!++;
     r[at + R_SUM]! += v;
-    if (v > r[at + R_MAX]!) r[at + R_MAX] = v;
+    r[tot + R_COUNT]!++;
+    r[tot + R_SUM]! += v;
+    if (v > r[at + R_MAX]!) {
+      r[at + R_MAX] = v;
+      if (v > r[tot + R_MAX]!) r[tot + R_MAX] = v;
+    }
   }
 
   /** Brings both windows up to `now` (reads call this first, so idle series read as empty). */
@@ -111,10 +123,7 @@ export class Series {
     const no = Math.floor(now / ms);
     if (this.counts === null) this.counts = new Float64Array((n + 1) * C_FIELDS);
     else if (no - this.cNo >= n) this.counts.fill(0);
-    else {
-      addSlot(this.counts, this.cPos * C_FIELDS, n * C_FIELDS, C_FIELDS);
-      for (let k = this.cNo + 1; k <= no; k++) clearSlot(this.counts, ringPos(k, n) * C_FIELDS, n * C_FIELDS, C_FIELDS);
-    }
+    else for (let k = this.cNo + 1; k <= no; k++) clearSlot(this.counts, ringPos(k, n) * C_FIELDS, n * C_FIELDS, C_FIELDS);
     this.cNo = no;
     this.cPos = ringPos(no, n);
     this.cEnd = (no + 1) * ms;
@@ -134,9 +143,6 @@ export class Series {
       this.coarse!.fill(0);
       this.rt!.fill(0);
     } else {
-      addSlot(this.hist, this.hPos * nb, n * nb, nb);
-      addSlot(this.coarse!, this.hPos * chunks, n * chunks, chunks);
-      addSlot(this.rt!, this.hPos * R_FIELDS, n * R_FIELDS, R_MAX); // count and sum join the total; max is recomputed
       for (let k = this.hNo + 1; k <= no; k++) {
         const pos = ringPos(k, n);
         clearSlot(this.hist, pos * nb, n * nb, nb);
@@ -145,22 +151,13 @@ export class Series {
         this.rt![pos * R_FIELDS + R_MAX] = 0;
       }
       const r = this.rt!;
-      const cur = ringPos(no, n);
       let max = 0;
-      for (let k = 0; k < n; k++) if (k !== cur && r[k * R_FIELDS + R_MAX]! > max) max = r[k * R_FIELDS + R_MAX]!;
+      for (let k = 0; k < n; k++) if (r[k * R_FIELDS + R_MAX]! > max) max = r[k * R_FIELDS + R_MAX]!;
       r[n * R_FIELDS + R_MAX] = max;
     }
     this.hNo = no;
     this.hPos = ringPos(no, n);
     this.hEnd = (no + 1) * ms;
-  }
-}
-
-/** Adds a closing slot's `len` fields to the total row. */
-function addSlot(a: Float64Array | Uint32Array, at: number, total: number, len: number): void {
-  for (let i = 0; i < len; i++) {
-    const v = a[at + i]!;
-    if (v !== 0) a[total + i]! += v;
   }
 }
 

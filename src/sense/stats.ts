@@ -101,22 +101,17 @@ export class StatsReader {
       if (x.bornAt < bornAt) bornAt = x.bornAt;
       const c = x.counts;
       if (c !== null) {
-        if (cn === cs) {
-          addFields(f, c, cs * C_FIELDS, C_FIELDS); // the closed slots…
-          addFields(f, c, x.cPos * C_FIELDS, C_FIELDS); // …and the current one (see Series)
-        } else for (let k = 0; k < cn; k++) addFields(f, c, ((x.cPos - k + cs) % cs) * C_FIELDS, C_FIELDS);
+        if (cn === cs) addFields(f, c, cs * C_FIELDS, C_FIELDS);
+        else for (let k = 0; k < cn; k++) addFields(f, c, ((x.cPos - k + cs) % cs) * C_FIELDS, C_FIELDS);
       }
       const r = x.rt;
       if (r === null) continue;
       if (hn === hs) {
-        for (let j = 0; j < 2; j++) {
-          const row = j === 0 ? hs : x.hPos; // the closed slots, then the current one (see Series)
-          const at = row * R_FIELDS;
-          rtCount += r[at + R_COUNT]!;
-          rtSum += r[at + R_SUM]!;
-          if (r[at + R_MAX]! > max) max = r[at + R_MAX]!;
-          this.addRows(x, row);
-        }
+        const at = hs * R_FIELDS;
+        rtCount += r[at + R_COUNT]!;
+        rtSum += r[at + R_SUM]!;
+        if (r[at + R_MAX]! > max) max = r[at + R_MAX]!;
+        this.addRows(x, hs);
       } else {
         for (let k = 0; k < hn; k++) {
           const row = (x.hPos - k + hs) % hs;
