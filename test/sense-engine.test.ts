@@ -125,6 +125,8 @@ describe('engine sensing', () => {
     expect(gs.stats('feed', 'canary')!.count).toBe(2); // survived the reload, still readable
     expect(gs.stats('feed', 'canary')!.error).toBe(1);
     expect(gs.stats('added')!.count).toBe(1);
+    expect(gs.stats()!.count).toBe(3); // the process read merges every series, the removed version's included
+    expect(gs.stats()!.error).toBe(1);
     clock.advance(11_000);
     gs.reload(next); // a window later, the removed version goes
     expect(gs.stats('feed', 'canary')).toBeUndefined();
