@@ -85,6 +85,28 @@ for (const [major, express] of [
       expect(s.recorded()[0]).toMatchObject({ outcome: 'success' });
     });
 
+    it('records a synchronous answer when next() returns (no close listener), an asynchronous one at close', async () => {
+      let atFinish = -1;
+      const s = await serve({}, (app, mw) => {
+        app.use(mw);
+        app.get('/sync', (_req, res) => {
+          res.once('finish', () => (atFinish = s.recorded().length));
+          res.status(503).send('busy');
+        });
+        app.get('/async', (_req, res) => {
+          res.once('finish', () => (atFinish = s.recorded().length));
+          setTimeout(() => res.send('later'), 5);
+        });
+      });
+      const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
+      expect((await get(s.port, '/sync', headers)).status).toBe(503);
+      expect(atFinish).toBe(1); // already recorded when the response finished
+      await get(s.port, '/async', headers);
+      await waitFor(() => s.recorded().length === 2);
+      expect(atFinish).toBe(1); // at its finish the async one was not recorded yet: 'close' records it
+      expect(s.recorded().map((c) => c.outcome)).toEqual(['error', 'success']);
+    });
+
     it('lets requests without a scene through, or rejects them when asked', async () => {
       const s = await serve();
       expect(JSON.parse((await get(s.port, '/')).body)).toBeNull();

@@ -82,6 +82,31 @@ describe('Fastify plugin', () => {
     expect(completions).toHaveLength(2); // the close of a rejected response does not try again
   });
 
+  it('records a synchronous answer as the hook chain returns (no close listener), an asynchronous one at close', async () => {
+    const atFinish: number[] = [];
+    const { app, recorded } = await build({}, (a) => {
+      a.get('/sync', (_request, reply) => {
+        reply.code(503).send('busy');
+      });
+      a.get('/async', async () => {
+        await sleep(5);
+        return 'later';
+      });
+      a.addHook('onResponse', async () => {
+        atFinish.push(recorded().length); // onResponse runs at 'finish', before 'close'
+      });
+    });
+    const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
+    const port = await listen(app); // over real HTTP: inject's response emits 'finish' inside end()
+    expect((await get(port, '/sync', headers)).status).toBe(503);
+    expect(atFinish).toEqual([1]); // recorded before the response even finished
+    expect(recorded()[0]).toMatchObject({ outcome: 'error' });
+    expect((await get(port, '/async', headers)).status).toBe(200);
+    await waitFor(() => recorded().length === 2);
+    expect(atFinish).toEqual([1, 1]); // the async one was not recorded yet at its finish
+    expect(recorded()[1]).toMatchObject({ outcome: 'success' });
+  });
+
   it('records a handler error once', async () => {
     const { app, recorded } = await build();
     expect((await app.inject({ url: '/boom', headers: { 'x-gearshift-scene': 'feed' } })).statusCode).toBe(500);

@@ -28,6 +28,22 @@ describe('node:http adapter', () => {
     expect(s.recorded()[0]!.outcome).toBe('success');
   });
 
+  it('records a synchronous answer when the handler returns (no close listener), an asynchronous one at close', async () => {
+    let atFinish = -1;
+    const s = await serve((req, res) => {
+      res.once('finish', () => (atFinish = s.recorded().length));
+      if (req.url === '/sync') res.end('now');
+      else setTimeout(() => res.end('later'), 5);
+    });
+    const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
+    await get(s.port, '/sync', headers);
+    expect(atFinish).toBe(1); // already recorded when the response finished
+    await get(s.port, '/async', headers);
+    await waitFor(() => s.recorded().length === 2);
+    expect(atFinish).toBe(1); // at its finish the async one was not recorded yet: 'close' records it
+    expect(s.recorded().map((c) => c.outcome)).toEqual(['success', 'success']);
+  });
+
   it('answers rejections itself, without calling the handler', async () => {
     let called = 0;
     const s = await serve((_req, res) => {

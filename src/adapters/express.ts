@@ -71,8 +71,11 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
     if (d === null) return next();
     if (!d.ok) return core.rejectNode(d, res);
     if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
-    res.on('close', onClose);
     next();
+    // A handler that answered synchronously has ended the response by now: recorded at once, no listener. Otherwise
+    // `close` (always emitted on a later tick, never inside next()) records it.
+    if (res.writableEnded) core.completeResponse(d, res);
+    else res.on('close', onClose);
   } as GearshiftExpressMiddleware;
 
   const errors = (err: unknown, req: ExpressLikeRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {

@@ -86,9 +86,11 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   fastify.decorate('gearshiftAdapter', { trust: core.trust, trustCounts: () => core.trust.counts() });
 
   /**
-   * Outcome recording: one shared listener on the raw response's `close` (finished → by status, 5xx = error; closed
-   * before finishing → client abort), instead of `onResponse` + `onRequestAbort` hooks, whose per-request machinery
-   * (response listeners, a start-time read, a closure per request) costs more than everything gearshift does.
+   * Outcome recording of a response still open when the hook chain returns: one shared listener on the raw
+   * response's `close` (finished → by status, 5xx = error; closed before finishing → client abort), instead of
+   * `onResponse` + `onRequestAbort` hooks, whose per-request machinery (response listeners, a start-time read, a
+   * closure per request) costs more than everything gearshift does. `close` is emitted on a later tick, never inside
+   * `next()`, so registering after the chain returns misses nothing.
    */
   const onClose = function (this: ServerResponse & { [kDecision]?: Decision }): void {
     const d = this[kDecision];
@@ -117,10 +119,15 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
       return; // the reply is sent: the chain stops here
     }
     if (c.debugHeaders) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
-    const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
-    res[kDecision] = d;
-    res.on('close', onClose);
     next();
+    // The rest of the chain has run. A handler that answered synchronously has ended the response already: it is
+    // recorded now, and needs no listener. Otherwise the response's `close` records it (see onClose).
+    const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
+    if (res.writableEnded) core.completeResponse(d, res);
+    else {
+      res[kDecision] = d;
+      res.on('close', onClose);
+    }
   });
   done();
 };

@@ -66,7 +66,6 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
     if (d !== null) {
       if (!d.ok) return core.rejectNode(d, res);
       if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
-      res.on('close', onClose);
     }
     let result: unknown;
     try {
@@ -76,7 +75,12 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
       else throw err;
       return;
     }
-    if (d && result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+    if (d === null) return;
+    // A handler that answered synchronously has ended the response: recorded at once, no listener. Otherwise
+    // `close` (always emitted on a later tick, never inside the handler call) records it.
+    if (res.writableEnded) core.completeResponse(d, res);
+    else res.on('close', onClose);
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<unknown>).then(undefined, () => fail(d, res));
     }
   } as GearshiftListener;
