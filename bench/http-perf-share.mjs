@@ -74,19 +74,50 @@ const script = spawnSync('perf', ['script', '-i', data], { maxBuffer: 1 << 30, e
 rmSync(data, { force: true });
 if (script.status !== 0) throw new Error(`perf script failed: ${script.stderr}`);
 
+// perf names JIT frames from V8's /tmp/perf-<pid>.map, keeping the *first* entry at an address. V8 reuses the addresses
+// of code it frees, so that can be a stale name, often another package's function: then a gearshift frame looks like
+// host code (and the reverse). The samples here come after the warm-up, so the *latest* entry covering an address is
+// the code that ran: frames are named again from the map that way.
+const pid = /^\S+\s+(\d+)/.exec(script.stdout)?.[1];
+const mapFile = `/tmp/perf-${pid}.map`;
+const entries = readFileSync(mapFile, 'utf8').split('\n').filter(Boolean).map((line) => {
+  const [start, size, ...name] = line.split(' ');
+  return { start: parseInt(start, 16), end: parseInt(start, 16) + parseInt(size, 16), name: name.join(' ') };
+});
+rmSync(mapFile, { force: true });
+const renamed = new Map();
+const latestName = (address) => {
+  let name = renamed.get(address);
+  if (name === undefined) {
+    name = '';
+    for (let i = entries.length - 1; i >= 0; i--) {
+      if (address >= entries[i].start && address < entries[i].end) {
+        name = entries[i].name;
+        break;
+      }
+    }
+    renamed.set(address, name);
+  }
+  return name;
+};
+const frameName = (line) => {
+  const [address, rest] = line.split(/\s+(.*)/s);
+  return rest !== undefined && rest.includes(`/tmp/perf-${pid}.map`) ? latestName(parseInt(address, 16)) || rest : (rest ?? '');
+};
+
 const ours = (frame) => frame.includes(dist);
 const host = (frame) => frame.includes('node_modules/') || frame.includes('/bench/');
 let total = 0;
 let gearshift = 0;
 const byFunction = new Map();
 for (const sample of script.stdout.split('\n\n')) {
-  const frames = sample.trim().split('\n').slice(1).map((l) => l.trim());
+  const frames = sample.trim().split('\n').slice(1).map((l) => frameName(l.trim()));
   if (frames.length === 0) continue;
   total++;
   const at = frames.findIndex(ours);
   if (at < 0 || frames.slice(0, at).some(host)) continue;
   gearshift++;
-  const name = frames[at].replace(/^\S+\s+JS:[*^~+]?/, '').replace(/\+0x[0-9a-f]+.*$/, '').replace(`file://${dist}/`, '');
+  const name = frames[at].replace(/^JS:[*^~+]?/, '').replace(/\+0x[0-9a-f]+.*$/, '').replace(`file://${dist}/`, '');
   byFunction.set(name, (byFunction.get(name) ?? 0) + 1);
 }
 const share = gearshift / total;
