@@ -117,7 +117,7 @@ for (const kind of KINDS) {
 /** Reference rates for the time-driven share per request (the fixed rates of bench/http.bench.mjs). */
 const RATE = { fastify: 5000, express: 1500 };
 const rateOf = (kind) => RATE[kind.startsWith('express') ? 'express' : 'fastify'];
-const pairs = [['fastify-gearshift', 'fastify'], ['express-gearshift', 'express'], ['fastify-under-pressure', 'fastify'], ['fastify-empty-hooks', 'fastify'], ['express-empty-mw', 'express']].filter(([a, b]) => a in results && b in results);
+const pairs = [['fastify-gearshift', 'fastify'], ['fastify-gearshift-async', 'fastify-async'], ['express-gearshift', 'express'], ['fastify-under-pressure', 'fastify'], ['fastify-empty-hooks', 'fastify'], ['express-empty-mw', 'express']].filter(([a, b]) => a in results && b in results);
 console.log(`\nnode ${process.version}; ${WARMUP} warm-up requests, then ${N} counted (difference of two runs); time-driven work per request at ${RATE.fastify}/s (Fastify) and ${RATE.express}/s (Express)`);
 console.log('\n| configuration | instructions/request | added per request | time-driven, per idle second | added per request incl. time-driven at the reference rate |');
 console.log('|---|---:|---:|---:|---:|');

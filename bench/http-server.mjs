@@ -5,7 +5,10 @@
 const dist = process.env.GEARSHIFT_DIST ?? new URL('../dist/esm', import.meta.url).pathname;
 const { createGearshift } = await import(`${dist}/index.js`);
 
-const kind = process.argv[2];
+// A `-async` suffix (Fastify kinds): the handler is an async function, so the response ends after the hook chain
+// has returned, and gearshift records it from the response's `close` listener instead of at once.
+const asyncHandler = process.argv[2].endsWith('-async');
+const kind = asyncHandler ? process.argv[2].slice(0, -'-async'.length) : process.argv[2];
 const config = { scenes: { hello: { rtBudgetMs: 200, versions: { main: { stage: 'base' }, canary: { stage: 'up' } }, split: [{ version: 'canary', weight: 10 }, { version: 'main', weight: 90 }] } } };
 // GEARSHIFT_TIMERS=off: no time-driven work (process-load sampling, regulator ticks), for bench/http-icount.mjs,
 // which counts per-request instructions under valgrind and measures the time-driven work separately.
@@ -32,9 +35,12 @@ if (kind.startsWith('fastify')) {
     requests++;
     done();
   });
-  app.get('/', (_req, reply) => {
-    reply.send({ hello: 'world' });
-  });
+  if (asyncHandler) app.get('/', async () => ({ hello: 'world' }));
+  else {
+    app.get('/', (_req, reply) => {
+      reply.send({ hello: 'world' });
+    });
+  }
   await app.listen({ port: 0, host: '127.0.0.1' });
   port = app.server.address().port;
 } else if (kind.startsWith('express')) {
