@@ -120,8 +120,9 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     }
     if (c.debugHeaders) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
     next();
-    // The rest of the chain has run. A handler that answered synchronously has ended the response already: it is
-    // recorded now, and needs no listener. Otherwise the response's `close` records it (see onClose).
+    // next() returns once the rest of the chain has run as far as it runs synchronously. A handler that answered
+    // synchronously has ended the response by now: it is recorded here, with no listener. Otherwise the response's
+    // `close` records it (see onClose).
     const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
     if (res.writableEnded) core.completeResponse(d, res);
     else {
