@@ -264,6 +264,17 @@ export class AdapterCore<Req> {
     return reportOutcome(this.engine, decision, outcome, rtMs);
   }
 
+  /**
+   * Called once the host's chain (`next()`, or the handler) has returned. A response ended synchronously is recorded
+   * now and true is returned: it needs no listener. Otherwise false: the adapter watches the response's `close`, which
+   * is always emitted on a later tick, never inside the chain, so watching from here misses nothing.
+   */
+  recordIfEnded(decision: Decision, res: ServerResponse): boolean {
+    if (!res.writableEnded) return false;
+    this.completeResponse(decision, res);
+    return true;
+  }
+
   /** Records a closed node response: by its status once `end()` was called, else (closed first) as a client abort. */
   completeResponse(decision: Decision, res: ServerResponse, rtMs?: number): boolean {
     const o = deadlineHit(decision) ? Outcome.Timeout : res.writableEnded ? outcomeOfStatus(res.statusCode) : Outcome.ClientAbort;

@@ -5,8 +5,8 @@
  *   app.get('/feed', (req, res) => res.json({ version: req.gearshift?.version }));
  *
  * Per request it routes, puts the Decision on `req.gearshift`, refuses rejected scenes with the prebuilt response,
- * and records the outcome once when the response closes (status ≥ 500 → error; closed before finishing → client
- * abort). Path-parameter scenes (`{ param: 'scene' }`) need the middleware on the route: `app.get('/:scene', mw, h)`.
+ * and records the outcome once: as soon as `next()` returns if the response has ended by then, else when it closes
+ * (status ≥ 500 → error; closed before finishing → client abort). Path-parameter scenes (`{ param: 'scene' }`) need the middleware on the route: `app.get('/:scene', mw, h)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
@@ -72,10 +72,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
     if (!d.ok) return core.rejectNode(d, res);
     if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
     next();
-    // A handler that answered synchronously has ended the response by now: recorded at once, no listener. Otherwise
-    // `close` (always emitted on a later tick, never inside next()) records it.
-    if (res.writableEnded) core.completeResponse(d, res);
-    else res.on('close', onClose);
+    if (!core.recordIfEnded(d, res)) res.on('close', onClose);
   } as GearshiftExpressMiddleware;
 
   const errors = (err: unknown, req: ExpressLikeRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {

@@ -10,8 +10,9 @@
  * before or after). Per route, `config: { gearshift: false }` leaves the route alone and
  * `config: { gearshift: { scene: 'feed' } }` fixes its scene.
  *
- * Outcomes are recorded once per request when the raw response closes: 5xx → error, closed before it finished →
- * client abort (a socket timeout too); the engine turns any answer slower than the budget into a timeout.
+ * Outcomes are recorded once per request: when the hook chain returns if the handler has ended the response by then,
+ * else when the raw response closes. 5xx → error, closed before it finished → client abort (a socket timeout too);
+ * the engine turns any answer slower than the budget into a timeout.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -89,8 +90,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
    * Outcome recording of a response still open when the hook chain returns: one shared listener on the raw
    * response's `close` (finished → by status, 5xx = error; closed before finishing → client abort), instead of
    * `onResponse` + `onRequestAbort` hooks, whose per-request machinery (response listeners, a start-time read, a
-   * closure per request) costs more than everything gearshift does. `close` is emitted on a later tick, never inside
-   * `next()`, so registering after the chain returns misses nothing.
+   * closure per request) costs more than everything gearshift does. See `AdapterCore.recordIfEnded`.
    */
   const onClose = function (this: ServerResponse & { [kDecision]?: Decision }): void {
     const d = this[kDecision];
@@ -119,13 +119,9 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
       return; // the reply is sent: the chain stops here
     }
     if (c.debugHeaders) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
-    next();
-    // next() returns once the rest of the chain has run as far as it runs synchronously. A handler that answered
-    // synchronously has ended the response by now: it is recorded here, with no listener. Otherwise the response's
-    // `close` records it (see onClose).
+    next(); // returns once the rest of the chain has run as far as it runs synchronously
     const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
-    if (res.writableEnded) core.completeResponse(d, res);
-    else {
+    if (!c.recordIfEnded(d, res)) {
       res[kDecision] = d;
       res.on('close', onClose);
     }

@@ -6,7 +6,8 @@
  *
  * The returned listener routes, puts the Decision on `req.gearshift`, answers rejections itself, then calls your
  * handler. A handler that throws (or whose promise rejects) is recorded as an error and, if nothing was sent yet,
- * answered with 500. Everything else is recorded when the response closes, exactly once.
+ * answered with 500. Everything else is recorded exactly once: when the handler returns if the response has ended
+ * by then, else when it closes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
@@ -76,10 +77,7 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
       return;
     }
     if (d === null) return;
-    // A handler that answered synchronously has ended the response: recorded at once, no listener. Otherwise
-    // `close` (always emitted on a later tick, never inside the handler call) records it.
-    if (res.writableEnded) core.completeResponse(d, res);
-    else res.on('close', onClose);
+    if (!core.recordIfEnded(d, res)) res.on('close', onClose);
     if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<unknown>).then(undefined, () => fail(d, res));
     }

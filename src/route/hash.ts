@@ -151,6 +151,6 @@ export const saltOf = (seed: string): number => murmurUtf8(seed, 0);
  * remainder is computed in int32 arithmetic: h = hi·2^16 + lo, and (hi mod 10000)·2^16 + lo stays below 2^31.
  */
 export function bucketOf(salt: number, unit: number): number {
-  const h = fmix32(mixBlock(salt, unit) ^ 4); // finish() without a tail bytes: fmix32(h ^ length)
+  const h = fmix32(mixBlock(salt, unit) ^ 4); // finish() without tail bytes: fmix32(h ^ length)
   return (((h >>> 16) % 10_000) * 0x10000 + (h & 0xffff)) % 10_000;
 }
