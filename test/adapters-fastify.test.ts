@@ -67,6 +67,22 @@ describe('Fastify plugin', () => {
     expect(completions.filter((c) => c.recorded)).toHaveLength(2);
   });
 
+  it('answers a route with a malformed config.gearshift with a clear 500, recording nothing, and keeps serving', async () => {
+    const { app, recorded } = await build({}, (a) => {
+      a.get('/bad', { config: { gearshift: { scene: 42 } as unknown as { scene: string } } }, async () => 'unreachable');
+      a.get('/empty', { config: { gearshift: {} as unknown as { scene: string } } }, async () => 'unreachable');
+      a.get('/ok', async (request) => request.gearshift?.scene ?? 'none');
+    });
+    const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
+    for (const url of ['/bad', '/empty']) {
+      const r = await app.inject({ url, headers });
+      expect(r.statusCode).toBe(500);
+      expect(r.json().message).toMatch(/config\.gearshift must be false or \{ scene: string \}/);
+    }
+    expect(recorded()).toHaveLength(0);
+    expect((await app.inject({ url: '/ok', headers })).body).toBe('feed');
+  });
+
   it('reads a path parameter scene', async () => {
     const { app } = await build({ scene: { param: 'scene' } });
     expect((await app.inject({ url: '/s/feed' })).json()).toEqual({ scene: 'feed', version: 'main' });
