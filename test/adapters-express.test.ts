@@ -63,6 +63,52 @@ for (const [major, express] of [
       expect('gearshift' in {}).toBe(false); // no shared prototype touched
     });
 
+    it('keeps the decision in res.locals under a symbol: no key that templates or Object.keys would see', async () => {
+      let seen: { keys: string[]; symbols: number } | undefined;
+      const s = await serve({}, (app, mw) => {
+        app.use(mw);
+        app.get('/', (req, res) => {
+          seen = { keys: Object.keys(res.locals), symbols: Object.getOwnPropertySymbols(res.locals).length };
+          res.json({ version: req.gearshift?.version });
+        });
+      });
+      expect(JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).body).version).toBe('main');
+      expect(seen).toEqual({ keys: [], symbols: 1 });
+    });
+
+    it('still carries the decision when something took res.locals away', async () => {
+      const s = await serve({}, (app, mw) => {
+        app.use((_req, res, next) => {
+          (res as { locals?: unknown }).locals = undefined;
+          next();
+        });
+        app.use(mw);
+        app.get('/', (req, res) => res.json({ version: req.gearshift?.version }));
+      });
+      expect(JSON.parse((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).body).version).toBe('main');
+      await waitFor(() => s.recorded().length === 1);
+      expect(s.recorded()[0]).toMatchObject({ outcome: 'success' });
+    });
+
+    it('reads headers the way req.headers would: an override on the prototype or on the request wins', async () => {
+      const s = await serve({}, (app, mw) => {
+        app.use((req, _res, next) => {
+          if (req.path === '/own') Object.defineProperty(req, 'headers', { value: { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' } });
+          next();
+        });
+        app.use(mw);
+        app.get('/own', (req, res) => res.json({ version: req.gearshift?.version ?? null }));
+      });
+      expect(JSON.parse((await get(s.port, '/own', {})).body)).toEqual({ version: 'wip' }); // alice is whitelisted to wip
+
+      const p = await serve({}, (app, mw) => {
+        Object.defineProperty(app.request, 'headers', { get: () => ({ 'x-gearshift-scene': 'feed' }), configurable: true });
+        app.use(mw);
+        app.get('/', (req, res) => res.json({ version: req.gearshift?.version ?? null }));
+      });
+      expect(JSON.parse((await get(p.port, '/', {})).body)).toEqual({ version: 'main' });
+    });
+
     it('keeps req.gearshift readable after a mounted sub-app hands the request back', async () => {
       const s = await serve({}, (app, mw) => {
         const sub = express();

@@ -96,7 +96,17 @@ type Extract<Req> = (req: Req, headers: IncomingHttpHeaders) => string | null | 
 export interface HostAccess<Req> {
   params(req: Req): Record<string, string | undefined> | undefined;
   socket(req: Req): PeerSocket | undefined;
+  /** `res.writableEnded`: has `end()` been called? */
+  ended(res: ServerResponse): boolean;
+  /** `res.statusCode`. */
+  status(res: ServerResponse): number;
 }
+
+/** The response reads of a host whose responses keep one hidden class (node:http, Fastify): plain property reads. */
+export const PLAIN_RESPONSE: Pick<HostAccess<unknown>, 'ended' | 'status'> = {
+  ended: (res) => res.writableEnded,
+  status: (res) => res.statusCode,
+};
 
 function compileScene<Req>(src: SceneSource<Req> | undefined, host: HostAccess<Req>): Extract<Req> {
   if (src === undefined) return (_r, h) => headerValue(h, DEFAULT_SCENE_HEADER);
@@ -270,15 +280,20 @@ export class AdapterCore<Req> {
    * is always emitted on a later tick, never inside the chain, so watching from here misses nothing.
    */
   recordIfEnded(decision: Decision, res: ServerResponse): boolean {
-    if (!res.writableEnded) return false;
-    this.completeResponse(decision, res);
+    if (!this.host.ended(res)) return false;
+    this.recordEnded(decision, res);
     return true;
   }
 
   /** Records a closed node response: by its status once `end()` was called, else (closed first) as a client abort. */
   completeResponse(decision: Decision, res: ServerResponse, rtMs?: number): boolean {
-    const o = deadlineHit(decision) ? Outcome.Timeout : res.writableEnded ? outcomeOfStatus(res.statusCode) : Outcome.ClientAbort;
-    return reportOutcome(this.engine, decision, o, rtMs);
+    if (this.host.ended(res)) return this.recordEnded(decision, res, rtMs);
+    return reportOutcome(this.engine, decision, deadlineHit(decision) ? Outcome.Timeout : Outcome.ClientAbort, rtMs);
+  }
+
+  /** Records a response whose `end()` was called: by its status (5xx = error), or as a timeout if it hit its deadline. */
+  private recordEnded(decision: Decision, res: ServerResponse, rtMs?: number): boolean {
+    return reportOutcome(this.engine, decision, deadlineHit(decision) ? Outcome.Timeout : outcomeOfStatus(this.host.status(res)), rtMs);
   }
 
   /** Writes the prebuilt rejection for a refused decision on a node response, and records it. */

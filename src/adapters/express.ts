@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import type { Decision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
-import { DecisionSlot } from './decision-slot.js';
+import { ExpressAccess, requestOf, responseEnded, responseStatus } from './express-access.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
@@ -47,27 +47,28 @@ export interface GearshiftExpressMiddleware {
   trustCounts(): TrustCounts;
 }
 
-const EXPRESS_HOST: HostAccess<ExpressLikeRequest> = { params: (req) => req.params, socket: (req) => req.socket };
+/** Express's requests and responses get a hidden class of their own each: read them the cheap way (express-access.ts). */
+const EXPRESS_HOST: HostAccess<ExpressLikeRequest> = { params: (req) => req.params, socket: (req) => req.socket, ended: responseEnded, status: responseStatus };
 
 /** Creates the middleware. */
 export function gearshift(engine: Gearshift, options: ExpressOptions = {}): GearshiftExpressMiddleware {
   const core = new AdapterCore<ExpressLikeRequest>(engine, options, EXPRESS_HOST);
   const debug = core.debugHeaders;
-  const slot = new DecisionSlot();
+  const access = new ExpressAccess();
   /** One close listener per middleware (no closure per request): `this` is the response. */
   const onClose = function (this: ServerResponse): void {
-    const d = (this.req as ExpressLikeRequest).gearshift;
+    const d = access.get(requestOf(this) as ExpressLikeRequest);
     if (d) core.completeResponse(d, this);
   };
 
   const mw = function gearshiftMiddleware(req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void): void {
     let d: Decision | null;
     try {
-      d = core.decide(req, req.headers);
+      d = core.decide(req, access.headers(req));
     } catch (err) {
       return next(err);
     }
-    slot.set(req, d); // req.gearshift = d, without a property write per request (see decision-slot.ts)
+    access.set(req, res, d); // req.gearshift = d, without a property write per request
     if (d === null) return next();
     if (!d.ok) return core.rejectNode(d, res);
     if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));

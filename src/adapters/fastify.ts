@@ -20,7 +20,7 @@ import type { ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
-import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
+import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { lazySignalOn } from './signal.js';
 import type { Trust, TrustCounts } from './trust.js';
 
@@ -49,7 +49,11 @@ export interface FastifyGearshiftOptions extends AdapterOptions<FastifyRequest> 
 }
 
 const kDecision = Symbol('gearshift.decision');
-const FASTIFY_HOST: HostAccess<FastifyRequest> = { params: (req) => req.params as Record<string, string | undefined> | undefined, socket: (req) => req.raw.socket };
+const FASTIFY_HOST: HostAccess<FastifyRequest> = {
+  params: (req) => req.params as Record<string, string | undefined> | undefined,
+  socket: (req) => req.raw.socket,
+  ...PLAIN_RESPONSE,
+};
 
 const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: FastifyInstance, options, done) => {
   const { engine, ...rest } = options ?? ({} as FastifyGearshiftOptions);

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
-import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
+import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
@@ -39,7 +39,7 @@ const ERROR_BODY = Buffer.from('{"error":"internal_error"}');
 const ERROR_HEADERS = Object.freeze({ 'content-type': 'application/json; charset=utf-8', 'content-length': String(ERROR_BODY.length) });
 
 /** node:http has no path parameters; the peer is the request's socket. */
-const NODE_HOST: HostAccess<IncomingMessage> = { params: () => undefined, socket: (req) => req.socket };
+const NODE_HOST: HostAccess<IncomingMessage> = { params: () => undefined, socket: (req) => req.socket, ...PLAIN_RESPONSE };
 
 /** Wraps a request handler. */
 export function withGearshift(engine: Gearshift, handler: GearshiftHandler, options: HttpOptions = {}): GearshiftListener {
