@@ -29,7 +29,7 @@ const hrMs = (): number => {
 const origin = ((): number => {
   let best = Infinity;
   let at = 0;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 20; i++) {
     const before = hrMs();
     const p = performance.now();
     const after = hrMs();

@@ -27,7 +27,9 @@ describe('system clock', () => {
     const a = systemClock.now();
     await new Promise((r) => setTimeout(r, 30));
     const elapsed = systemClock.now() - a;
-    expect(elapsed).toBeGreaterThanOrEqual(29);
+    // a timer may fire a little early against a fresh clock read (libuv schedules it from the loop's cached time), so
+    // this only checks the unit: milliseconds, not seconds or microseconds
+    expect(elapsed).toBeGreaterThan(20);
     expect(elapsed).toBeLessThan(1000);
   });
 });
