@@ -77,7 +77,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
   } as GearshiftExpressMiddleware;
 
   const errors = (err: unknown, req: ExpressLikeRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {
-    const d = req.gearshift;
+    const d = access.get(req);
     if (d && d.ok) core.complete(d, Outcome.Error);
     next(err);
   };
@@ -85,12 +85,16 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
     errors: { value: errors },
     trust: { value: core.trust },
   });
+  // These read the decision the way the middleware stored it, not through `req.gearshift` (see express-access.ts).
   mw.signal = (req) => {
-    const d = req.gearshift;
+    const d = access.get(req);
     if (!d) return new AbortController().signal;
-    return core.signal(d, req.res);
+    return core.signal(d, Reflect.get(req, 'res') as ServerResponse | undefined);
   };
-  mw.remainingMs = (req) => (req.gearshift ? core.remainingMs(req.gearshift) : Infinity);
+  mw.remainingMs = (req) => {
+    const d = access.get(req);
+    return d ? core.remainingMs(d) : Infinity;
+  };
   mw.trustCounts = () => core.trust.counts();
   return mw;
 }
