@@ -330,6 +330,6 @@ export class AdapterCore<Req> {
   /** The request's AbortSignal, created on first use (see signal.ts). */
   signal(decision: Decision, res: ServerResponse | undefined): AbortSignal {
     if (res === undefined) return lazySignalOn(decision, null, () => false, this.remainingMs(decision));
-    return lazySignalOn(decision, res, () => !res.writableEnded, this.remainingMs(decision));
+    return lazySignalOn(decision, res, () => !this.host.ended(res), this.remainingMs(decision));
   }
 }
