@@ -7,12 +7,13 @@
  * `req.gearshift = d`) misses and goes to V8's runtime: measured in a Fastify-free Express process, 1,500 to 3,500
  * instructions per access, several times what routing the request costs. Three ways around it, each measured
  * (README, Performance):
- * - `headers` is Node's accessor on `IncomingMessage.prototype`: its getter is called directly (~740 instead of ~3,500),
+ * - `headers` is Node's accessor on `IncomingMessage.prototype`: its getter is called directly (~700 instead of ~3,600),
  *   as long as nothing on the request's prototype chain overrides it (checked once per prototype).
  * - Own data fields (`finished`, `statusCode`, `req`) are read with `Reflect.get`, a generic look-up that needs no
- *   inline cache (~0 extra against ~1,500).
+ *   inline cache: ~1,040 against ~1,375 for a plain read in `bench/access-icount.mjs`, inside its noise (±500), so
+ *   not proven cheaper; under load the profile shows no runtime miss handler for these reads any more.
  * - The decision is kept in `res.locals` (Express's own per-request object) under a private symbol: `locals` is a
- *   null-prototype dictionary, and adding a key to a dictionary needs no new hidden class (~0 extra, against ~1,750
+ *   null-prototype dictionary, and adding a key to a dictionary needs no new hidden class (~190, against ~2,270
  *   for a WeakMap entry and ~8,000 for adding a property to the request). `req.gearshift` is an accessor on Express's
  *   request prototype (`express.request`, which Express documents for adding request properties), installed once,
  *   that reads it back. A response without a `locals` object falls back to a WeakMap; a request that is not an
