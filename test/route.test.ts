@@ -174,6 +174,31 @@ describe('business layers', () => {
     expect(gs.route('search', 'user-7').param('model')).toBeUndefined();
   });
 
+  it("reads every param from the request's own arm, also past an arm of weight 0, and arm 0's without a unit", () => {
+    const cfg = feedConfig();
+    cfg.scenes.feed!.layers = [
+      {
+        name: 'tier',
+        arms: [
+          { name: 'off', weight: 0, params: { tier: 0 } },
+          { name: 'silver', weight: 60, params: { tier: 2 } },
+          { name: 'gold', weight: 40, params: { tier: 3 } },
+        ],
+      },
+    ];
+    const gs3 = createGearshift({ config: cfg });
+    const seen = new Set<number>();
+    for (const u of units(2000)) {
+      const d = gs3.route('feed', u);
+      const tier = d.param<number>('tier')!;
+      seen.add(tier);
+      expect(tier).toBe({ off: 0, silver: 2, gold: 3 }[d.arm('tier')!]);
+    }
+    expect([...seen].sort()).toEqual([2, 3]);
+    const anonymous = gs3.route('feed', undefined);
+    expect([anonymous.arm('tier'), anonymous.param('tier'), anonymous.unitHash]).toEqual(['off', 0, 0]);
+  });
+
   it('limits a layer to some versions', () => {
     const cfg = feedConfig();
     cfg.scenes.feed!.layers![1]!.versions = ['refactor'];
