@@ -67,7 +67,7 @@ const NODE_HEADERS = Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 
 const headersGetter = typeof NODE_HEADERS?.get === 'function' ? NODE_HEADERS.get : null;
 
 /** What one request prototype allows: where the decision goes, and whether `headers` is still Node's own. */
-class ProtoFacts {
+export class ProtoFacts {
   constructor(
     /** The prototype chain carries the accessor: the decision goes to `res.locals` (or the WeakMap), not onto `req`. */
     readonly viaAccessor: boolean,
@@ -107,7 +107,8 @@ export class ExpressAccess {
   private lastProto: object | null = null;
   private facts = PLAIN;
 
-  private factsFor(req: object): ProtoFacts {
+  /** What the request's prototype allows; the middleware reads it once per request and passes it to `headers` and `set`. */
+  factsFor(req: object): ProtoFacts {
     const proto = Object.getPrototypeOf(req) as object | null;
     if (proto !== this.lastProto) {
       this.facts = factsOf(proto);
@@ -117,13 +118,13 @@ export class ExpressAccess {
   }
 
   /** `req.headers`. An own `headers` data property on the request itself wins, as it would for `req.headers`. */
-  headers(req: IncomingMessage): IncomingHttpHeaders {
-    return this.factsFor(req).nodeHeaders && !Object.hasOwn(req, 'headers') ? (headersGetter!.call(req) as IncomingHttpHeaders) : req.headers;
+  headers(req: IncomingMessage, facts = this.factsFor(req)): IncomingHttpHeaders {
+    return facts.nodeHeaders && !Object.hasOwn(req, 'headers') ? (headersGetter!.call(req) as IncomingHttpHeaders) : req.headers;
   }
 
   /** `req.gearshift = d`, without a property write on the request; `res` is the request's response. */
-  set(req: { gearshift?: Decision | null }, res: ServerResponse, d: Decision | null): void {
-    if (this.factsFor(req).viaAccessor) writeDecision(req, res, d);
+  set(req: { gearshift?: Decision | null }, res: ServerResponse, d: Decision | null, facts = this.factsFor(req)): void {
+    if (facts.viaAccessor) writeDecision(req, res, d);
     else req.gearshift = d;
   }
 

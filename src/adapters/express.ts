@@ -63,12 +63,14 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
 
   const mw = function gearshiftMiddleware(req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void): void {
     let d: Decision | null;
+    // One prototype read per request (Object.getPrototypeOf on Express's requests is a call into V8's runtime).
+    const facts = access.factsFor(req);
     try {
-      d = core.decide(req, access.headers(req));
+      d = core.decide(req, access.headers(req, facts));
     } catch (err) {
       return next(err);
     }
-    access.set(req, res, d); // req.gearshift = d, without a property write per request
+    access.set(req, res, d, facts); // req.gearshift = d, without a property write per request
     if (d === null) return next();
     if (!d.ok) return core.rejectNode(d, res);
     if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
