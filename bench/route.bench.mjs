@@ -120,6 +120,12 @@ baselineMap.get(cachedKey);
 
 bench.add('baseline: Map.get, cached key', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += baselineMap.get(cachedKey) ?? 0; sink ^= acc; }));
 bench.add('baseline: Map.get, fresh 25-char key', timed(prepare('feed_main_page', 'user-', 1e4, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += baselineMap.get(unitsBatch[i]) ?? 0; sink ^= acc; }));
+// The same hits in a Map of 10 and of 100,000 entries: what any hash table pays when its slots leave the cache.
+const mapOf = (n) => new Map(Object.keys(whitelist(n)).map((k, i) => [k, i]));
+const map10 = mapOf(10);
+const map100k = mapOf(100_000);
+bench.add('baseline: Map.get hit, 10 entries', timed(prepare('feed_main_page', 'vip-', 10, 1), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += map10.get(unitsBatch[i]) ?? 0; sink ^= acc; }));
+bench.add('baseline: Map.get hit, 100k entries', timed(prepare('feed_big_whitelist', 'vip-', 100_000, 1), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += map100k.get(unitsBatch[i]) ?? 0; sink ^= acc; }));
 bench.add('route: whitelist hit', timed(prepare('feed_main_page', 'vip-', 10, 1), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += gs.route(scenes[i], unitsBatch[i]).bucket; sink ^= acc; }));
 bench.add('route: split + 2 layers (2 params read)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => {
   let acc = 0;
@@ -177,10 +183,13 @@ for (const name of Object.keys(rounds[0])) {
 console.log(`\nallocation per call (young-generation bytes): bare Decision ${bareDecision.toFixed(1)}, route ${routed.toFixed(1)}, route + param reads ${routedParams.toFixed(1)}`);
 // The budget is 150 ns on an idle machine, where a fresh-key Map.get costs about 130 ns (design card): judged as
 // a ratio so a loaded machine does not fail it, nor an idle one flatter it.
+const hitGrowth = median(rounds.map((r) => r['route: 100k whitelist, hit'] / r['route: whitelist hit'] / (r['baseline: Map.get hit, 100k entries'] / r['baseline: Map.get hit, 10 entries'])));
 const checks = [
   [`split + 2 layers ≤ 1.15 × fresh-key Map.get (150 ns at 130 ns): ${ratio(SPLIT, FRESH).toFixed(2)}`, ratio(SPLIT, FRESH) <= 1.15],
   [`flat in whitelist size, the common case: 100k-whitelist miss ≤ 1.3 × split: ${ratio('route: 100k whitelist, miss → split', SPLIT).toFixed(2)}`, ratio('route: 100k whitelist, miss → split', SPLIT) <= 1.3],
-  [`flat in whitelist size, a hit: 100k hit ≤ 1.5 × 10-entry hit: ${ratio('route: 100k whitelist, hit', 'route: whitelist hit').toFixed(2)}`, ratio('route: 100k whitelist, hit', 'route: whitelist hit') <= 1.5],
+  // A hit in a large table costs cache misses whatever the table is (slot, stored key): a hit is judged by how much
+  // more it grows from 10 to 100,000 entries than a Map's hit does in the same run, not by the raw ratio.
+  [`flat in whitelist size, a hit: (100k hit ÷ 10-entry hit) ÷ (the same for Map.get) ≤ 1.3: ${hitGrowth.toFixed(2)} (raw ${ratio('route: 100k whitelist, hit', 'route: whitelist hit').toFixed(2)}, Map ${ratio('baseline: Map.get hit, 100k entries', 'baseline: Map.get hit, 10 entries').toFixed(2)})`, hitGrowth <= 1.3],
   [`≥ 10x faster than GrowthBook: ${ratio('GrowthBook evalFeature (whitelist + split)', SPLIT).toFixed(1)}x`, ratio('GrowthBook evalFeature (whitelist + split)', SPLIT) >= 10],
   [`≥ 10x faster than Unleash, 10-id whitelist: ${ratio('Unleash isEnabled (userWithId + rollout)', SPLIT).toFixed(1)}x`, ratio('Unleash isEnabled (userWithId + rollout)', SPLIT) >= 10],
   [`≥ 10x faster than Unleash, 100-id whitelist (the issue's ~9 µs reference): ${ratio('Unleash isEnabled, 100-id whitelist', SPLIT).toFixed(1)}x`, ratio('Unleash isEnabled, 100-id whitelist', SPLIT) >= 10],
