@@ -159,16 +159,10 @@ export class Sensing {
    */
   stats(scene?: string | null, version?: string | null, lastSlots = 0, out: WindowStats = new Stats()): WindowStats | undefined {
     const now = this.clock.now();
-    if (scene === undefined || scene === null) {
-      for (const s of this.everySeries) s.advance(now);
-      return this.reader.read(this.everySeries, lastSlots, now, out);
-    }
+    if (scene === undefined || scene === null) return this.readAll(this.everySeries, lastSlots, now, out);
     const entry = this.scenes.get(scene);
     if (entry === undefined) return undefined;
-    if (version === undefined || version === null) {
-      for (const s of entry.all) s.advance(now);
-      return this.reader.read(entry.all, lastSlots, now, out);
-    }
+    if (version === undefined || version === null) return this.readAll(entry.all, lastSlots, now, out);
     const s = entry.versions.get(version);
     return s === undefined ? undefined : this.read(s, lastSlots, now, out);
   }
@@ -223,9 +217,14 @@ export class Sensing {
   }
 
   private read(s: Series, lastSlots: number, now: number, out: WindowStats): WindowStats {
-    s.advance(now);
     this.one[0] = s;
-    return this.reader.read(this.one, lastSlots, now, out);
+    return this.readAll(this.one, lastSlots, now, out);
+  }
+
+  /** Brings every series up to `now` (idle ones read as empty), then reads them merged. */
+  private readAll(list: readonly Series[], lastSlots: number, now: number, out: WindowStats): WindowStats {
+    for (const s of list) s.advance(now);
+    return this.reader.read(list, lastSlots, now, out);
   }
   private readonly one: Series[] = [];
 
