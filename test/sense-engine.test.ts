@@ -133,6 +133,23 @@ describe('engine sensing', () => {
     expect(gs.sensing.versionNames('feed')).not.toContain('canary');
   });
 
+  it('counts a late completion whose scene series was dropped since, in the process figures', () => {
+    const clock = new ManualClock(0);
+    const gs = engine(feedConfig(), clock);
+    const inFlight = gs.route('feed', 'u1');
+    const other: GearshiftConfig = { scenes: { other: { versions: { one: { stage: 'base' } } } } };
+    gs.reload(other); // feed leaves the config; its series stay readable for one window
+    clock.advance(11_000);
+    gs.reload(other); // a window later they go
+    expect(gs.stats('feed')).toBeUndefined();
+    gs.complete(inFlight, Outcome.Success); // the straggler finishes, 11 s late: a timeout
+    expect(gs.sensing.orphanStats().count).toBe(1);
+    expect(gs.sensing.orphanStats().timeout).toBe(1);
+    expect(gs.stats()!.count).toBe(1);
+    expect(gs.stats()!.timeout).toBe(1);
+    expect(gs.stats('feed')).toBeUndefined(); // no series is made again for the dropped scene
+  });
+
   it('bounds the series kept for removed versions', () => {
     const clock = new ManualClock(0);
     const many = (n: number, tag: string): GearshiftConfig => ({

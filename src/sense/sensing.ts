@@ -1,6 +1,6 @@
 /**
- * The sensing registry: one series per scene × version, plus per scene one for its rejected decisions, plus two
- * process-level series (load tests, rejections of unknown scenes). Series are keyed by scene id and version name, so
+ * The sensing registry: one series per scene × version, plus per scene one for its rejected decisions, plus three
+ * process-level series (load tests, rejections of unknown scenes, late completions whose series was dropped). Series are keyed by scene id and version name, so
  * they survive reloads; per reload `bind` builds an array indexed like the compiled tables, so the hot path finds a
  * series by two array reads and an identity check instead of a Map look-up on request strings.
  *
@@ -63,10 +63,11 @@ export class Sensing {
   private scenes = new Map<string, SceneEntry>();
   private bound: (Bound | undefined)[] = [];
   private refs: readonly SceneRef[] = [];
-  /** Every series (load tests and unknown scenes first): what a process read merges. Rebuilt by `bind`. */
+  /** Every series (the process-level ones first): what a process read merges. Rebuilt by `bind`. */
   private everySeries: Series[] = [];
   private lt!: Series;
   private unknown!: Series;
+  private orphans!: Series;
   private processLoad: ProcessLoad;
   private running = false;
 
@@ -196,6 +197,14 @@ export class Sensing {
     return this.read(this.unknown, lastSlots, this.clock.now(), out);
   }
 
+  /**
+   * Completions of decisions made before a reload whose scene series has since been dropped (a window after the
+   * scene left the config, or past the `retiredSeries` cap). Kept so the process figures still count them.
+   */
+  orphanStats(lastSlots = 0, out: WindowStats = new Stats()): WindowStats {
+    return this.read(this.orphans, lastSlots, this.clock.now(), out);
+  }
+
   /** Scene ids with series, configured ones and recently removed ones. */
   sceneIds(): string[] {
     return [...this.scenes.keys()];
@@ -231,7 +240,7 @@ export class Sensing {
   /** A decision made with tables a reload has since replaced: find its series by name (rare, off the fast path). */
   private recordStale(scene: SceneRef, version: VersionRef | null, outcome: number, rtMs: number, now: number): void {
     const entry = this.scenes.get(scene.id);
-    if (entry === undefined) return; // pruned since (window over, or past the retiredSeries cap): nowhere to count it
+    if (entry === undefined) return this.orphans.record(outcome, rtMs, now); // its scene's series were dropped since
     const s = version === null ? undefined : entry.versions.get(version.name);
     (s ?? entry.scene).record(outcome, rtMs, now);
   }
@@ -245,7 +254,8 @@ export class Sensing {
     this.bound = [];
     this.lt = new Series(this.shape, now);
     this.unknown = new Series(this.shape, now);
-    this.everySeries = [this.lt, this.unknown];
+    this.orphans = new Series(this.shape, now);
+    this.everySeries = [this.lt, this.unknown, this.orphans];
   }
 
   /** Drops retired series whose whole window has passed, then the oldest beyond the `retiredSeries` cap. */
@@ -269,7 +279,7 @@ export class Sensing {
       retired.sort((a, b) => a.at - b.at);
       for (let i = 0; i < retired.length - o.retiredSeries; i++) retired[i]!.drop();
     }
-    this.everySeries = [this.lt, this.unknown];
+    this.everySeries = [this.lt, this.unknown, this.orphans];
     for (const entry of this.scenes.values()) {
       entry.all = [entry.scene, ...entry.versions.values()];
       this.everySeries.push(...entry.all);
