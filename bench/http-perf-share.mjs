@@ -6,8 +6,8 @@
 // (kernel.perf_event_paranoid <= 2). It runs one bench/http-server.mjs under `perf record -g` with V8's
 // --perf-basic-prof (so JIT frames have names), drives it from this process over loopback keep-alive connections
 // for a fixed time (after a warm-up that perf does not record, so that V8 has optimised the request path), then reads
-// the call stacks. A sample counts as gearshift's when a frame of gearshift's built code
-// is on its stack and no host code (node_modules, the bench server) lies between that frame and the leaf: gearshift's
+// the call stacks. A sample counts as gearshift's when a frame of gearshift's built code is on its stack and no host
+// code (node_modules, the bench server, Node's response writing) lies between that frame and the leaf: gearshift's
 // own work and what it calls in Node (a clock read, `res.on`), but not the handler or Fastify's next hook, which run
 // inside gearshift's `next()`. Samples are wall-clock driven (`cpu-clock`), so user and kernel time both count, which
 // is what the issue's budget (utime + stime per request) is about; this VM exposes no hardware counters.
@@ -106,7 +106,9 @@ const frameName = (line) => {
 };
 
 const ours = (frame) => frame.includes(dist);
-const host = (frame) => frame.includes('node_modules/') || frame.includes('/bench/');
+// Node's response writing counts as the host's: gearshift calls it only to pass on a handler's `end()` that it watches
+// (end-watch.ts shadows `res.end` on responses still open when the chain returns), and that write is the handler's.
+const host = (frame) => frame.includes('node_modules/') || frame.includes('/bench/') || frame.includes('node:_http_outgoing');
 let total = 0;
 let gearshift = 0;
 const byFunction = new Map();

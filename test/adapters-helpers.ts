@@ -1,5 +1,5 @@
 /** Shared by the adapter tests: an engine whose completions are observable, and a raw HTTP client on loopback. */
-import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { type Agent, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGearshift, type Gearshift } from '../src/engine.js';
 import type { Decision } from '../src/route/decision.js';
@@ -55,9 +55,10 @@ export interface RawResponse {
 }
 
 /** One request with node:http (full control over headers; no keep-alive). */
-export function get(port: number, path: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+/** A GET over a new connection, or over `agent`'s (keep-alive). */
+export function get(port: number, path: string, headers: Record<string, string> = {}, agent: Agent | false = false): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));

@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
+import { createServer as createHttp2Server, connect as http2Connect } from 'node:http2';
+import { type AddressInfo, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../src/adapters/gateway.js';
 import { type GearshiftHandler, withGearshift } from '../src/adapters/http.js';
@@ -28,50 +30,89 @@ describe('node:http adapter', () => {
     expect(s.recorded()[0]!.outcome).toBe('success');
   });
 
-  it('records a synchronous answer when the handler returns (no close listener), an asynchronous one at close', async () => {
+  it('records a synchronous answer when the handler returns, an asynchronous one right after its end(), with no listener on the response', async () => {
     let atFinish = -1;
+    const closeListeners: number[] = [];
     const s = await serve((req, res) => {
       res.once('finish', () => (atFinish = s.recorded().length));
       if (req.url === '/sync') res.end('now');
-      else setTimeout(() => res.end('later'), 5);
+      else
+        setTimeout(() => {
+          closeListeners.push(res.listenerCount('close'));
+          res.end('later');
+        }, 5);
     });
     const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
     await get(s.port, '/sync', headers);
     expect(atFinish).toBe(1); // already recorded when the response finished
     await get(s.port, '/async', headers);
     await waitFor(() => s.recorded().length === 2);
-    expect(atFinish).toBe(1); // at its finish the async one was not recorded yet: 'close' records it
+    expect(atFinish).toBe(2); // recorded inside end(), before the response finished
+    expect(closeListeners).toEqual([0]); // watched through end() and the socket, not a listener of its own
     expect(s.recorded().map((c) => c.outcome)).toEqual(['success', 'success']);
   });
 
-  it('answers rejections itself, without calling the handler', async () => {
-    let called = 0;
-    const s = await serve((_req, res) => {
-      called++;
-      res.end();
+  it('watches one socket with one close listener across keep-alive requests', async () => {
+    const socketListeners: number[] = [];
+    const s = await serve((req, res) => {
+      socketListeners.push(req.socket.listenerCount('close'));
+      setTimeout(() => res.end('later'), 2);
     });
-    const r = await get(s.port, '/', { 'x-gearshift-scene': 'elsewhere' });
-    expect([r.status, JSON.parse(r.body).error, called]).toEqual([421, 'not_deployed', 0]);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
+    for (let i = 0; i < 4; i++) expect((await get(s.port, '/', headers, agent)).body).toBe('later');
+    agent.destroy();
+    await waitFor(() => s.recorded().length === 4);
+    const first = socketListeners[0]!;
+    expect(socketListeners).toEqual([first, first + 1, first + 1, first + 1]); // gearshift's one, added by the first
+    expect(s.recorded().map((c) => c.outcome)).toEqual(['success', 'success', 'success', 'success']);
   });
 
-  it('turns a synchronous throw into 500, recorded as an error once', async () => {
-    const s = await serve(() => {
-      throw new Error('boom');
+  it('records pipelined asynchronous requests once each, and an abort of the ones still open', async () => {
+    const s = await serve((req, res) => {
+      if (req.url === '/hang') return; // never answers: recorded when the client goes away
+      setTimeout(() => res.end(req.url), req.url === '/a' ? 20 : 1); // /b's handler finishes first
     });
-    const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed' });
-    expect([r.status, r.body]).toEqual([500, '{"error":"internal_error"}']);
-    await sleep(20);
-    expect(s.completions.filter((c) => c.recorded).map((c) => c.outcome)).toEqual(['error']);
+    const sock = connect(s.port, '127.0.0.1');
+    const head = 'x-gearshift-scene: feed\r\nx-gearshift-unit: bob\r\nhost: x\r\n\r\n';
+    sock.write(`GET /a HTTP/1.1\r\n${head}GET /b HTTP/1.1\r\n${head}GET /hang HTTP/1.1\r\n${head}`);
+    let got = '';
+    sock.on('data', (b) => (got += b.toString('latin1')));
+    await waitFor(() => got.includes('/b'));
+    expect(got.indexOf('/a')).toBeLessThan(got.indexOf('/b')); // answered in order
+    await waitFor(() => s.recorded().length === 2);
+    sock.destroy();
+    await waitFor(() => s.recorded().length === 3);
+    expect(s.recorded().map((c) => c.outcome).sort()).toEqual(['clientAbort', 'success', 'success']);
   });
 
-  it('turns a rejected promise into 500, recorded as an error once', async () => {
-    const s = await serve(async () => {
-      await sleep(5);
-      throw new Error('boom');
+  it('serves HTTP/2 through the compatibility API, recording its streams on their own close', async () => {
+    const obs = observedEngine();
+    const listener = withGearshift(obs.engine, (req, res) => {
+      if (req.url === '/hang') return;
+      setTimeout(() => res.end(`${req.gearshift?.version}`), 2);
     });
-    expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).status).toBe(500);
+    const server = createHttp2Server(listener as unknown as Parameters<typeof createHttp2Server>[1]);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const session = http2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' };
+    const body = await new Promise<string>((resolve, reject) => {
+      const stream = session.request({ ':path': '/', ...headers });
+      let got = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (c: string) => (got += c));
+      stream.on('end', () => resolve(got));
+      stream.on('error', reject);
+    });
+    expect(body).toBe('wip');
+    const hanging = session.request({ ':path': '/hang', ...headers });
+    hanging.on('error', () => undefined);
     await sleep(20);
-    expect(s.recorded().map((c) => c.outcome)).toEqual(['error']);
+    hanging.close(); // the client resets one stream; the session stays open
+    await waitFor(() => obs.recorded().length === 2);
+    expect(obs.recorded().map((c) => c.outcome)).toEqual(['success', 'clientAbort']);
+    session.close();
+    await new Promise((r) => server.close(r));
   });
 
   it('records a client abort once, even when the handler fails afterwards', async () => {

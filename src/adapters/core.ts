@@ -7,6 +7,7 @@ import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
+import { EndWatch } from './end-watch.js';
 import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { readBaggage } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
@@ -166,6 +167,7 @@ export class AdapterCore<Req> {
   private readonly hLoadTest: string;
   private readonly hSigned: string;
   private readonly useBaggage: boolean;
+  private readonly endWatch = new EndWatch((d, res) => this.completeResponse(d, res));
   /** Scratch hints object, reused: the router reads it synchronously and keeps no reference. */
   private readonly scratch: { version: string | null; loadTest: boolean; trusted: boolean } = { version: null, loadTest: false, trusted: false };
 
@@ -283,6 +285,14 @@ export class AdapterCore<Req> {
     if (!this.host.ended(res)) return false;
     this.recordEnded(decision, res);
     return true;
+  }
+
+  /**
+   * Watches a response still open when the host's chain returned, without a listener of its own (see end-watch.ts).
+   * False when it cannot: the adapter then listens for the response's `close` and calls `completeResponse`.
+   */
+  watchEnd(decision: Decision, res: ServerResponse): boolean {
+    return this.endWatch.watch(decision, res);
   }
 
   /** Records a closed node response: by its status once `end()` was called, else (closed first) as a client abort. */

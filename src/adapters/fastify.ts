@@ -11,7 +11,7 @@
  * `config: { gearshift: { scene: 'feed' } }` fixes its scene.
  *
  * Outcomes are recorded once per request: when the hook chain returns if the handler has ended the response by then,
- * else when the raw response closes. 5xx → error, closed before it finished → client abort (a socket timeout too);
+ * else right after the handler's `end()` or when the connection closes first (end-watch.ts). 5xx → error, closed before it finished → client abort (a socket timeout too);
  * the engine turns any answer slower than the budget into a timeout.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
@@ -91,10 +91,11 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   fastify.decorate('gearshiftAdapter', { trust: core.trust, trustCounts: () => core.trust.counts() });
 
   /**
-   * Outcome recording of a response still open when the hook chain returns: one shared listener on the raw
-   * response's `close` (finished → by status, 5xx = error; closed before finishing → client abort), instead of
-   * `onResponse` + `onRequestAbort` hooks, whose per-request machinery (response listeners, a start-time read, a
-   * closure per request) costs more than everything gearshift does. See `AdapterCore.recordIfEnded`.
+   * Outcome recording of a response still open when the hook chain returns and that end-watch.ts cannot watch
+   * (pipelining, HTTP/2): one shared listener on the raw response's `close` (finished → by status, 5xx = error;
+   * closed before finishing → client abort), instead of `onResponse` + `onRequestAbort` hooks, whose per-request
+   * machinery (response listeners, a start-time read, a closure per request) costs more than everything gearshift
+   * does. See `AdapterCore.recordIfEnded`.
    */
   const onClose = function (this: ServerResponse & { [kDecision]?: Decision }): void {
     const d = this[kDecision];
@@ -125,10 +126,9 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     if (c.debugHeaders) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
     next(); // returns once the rest of the chain has run as far as it runs synchronously
     const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
-    if (!c.recordIfEnded(d, res)) {
-      res[kDecision] = d;
-      res.on('close', onClose);
-    }
+    if (c.recordIfEnded(d, res) || c.watchEnd(d, res)) return;
+    res[kDecision] = d;
+    res.on('close', onClose);
   });
   done();
 };
