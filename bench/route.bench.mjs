@@ -81,6 +81,10 @@ await gb.init({
           { key: 'feed-code', hashAttribute: 'id', variations: ['refactor', 'canary', 'main'], weights: [0.1, 0.05, 0.85] },
         ],
       },
+      // The two layers of our scene as GrowthBook experiments: what a GrowthBook user evaluates to get the same
+      // decision (a version and two layer params) is three features.
+      'rank-model': { defaultValue: 'small', rules: [{ key: 'rank', hashAttribute: 'id', variations: ['small', 'large'], weights: [0.5, 0.5] }] },
+      'recall-depth': { defaultValue: 400, rules: [{ key: 'recall', hashAttribute: 'id', variations: [200, 800], weights: [0.3, 0.7] }] },
     },
   },
 });
@@ -106,6 +110,17 @@ const unleashWith = (n) => {
   const r = Object.assign(new EventEmitter(), { ...repo, getToggle: () => t, getToggles: () => [t], getTogglesWithSegmentData: () => [t] });
   return new UnleashClient(r, defaultStrategies);
 };
+// The same decision in Unleash: the version toggle, then one variant toggle per layer (100% rollout, sticky on the
+// user id, variant weights out of 1,000 like our layers' arms).
+const layerToggle = (name, arms) => ({
+  name, enabled: true,
+  strategies: [{ name: 'flexibleRollout', parameters: { rollout: '100', stickiness: 'userId', groupId: name }, constraints: [] }],
+  variants: arms.map(([variant, weight]) => ({ name: variant, weight, weightType: 'variable', stickiness: 'userId' })),
+});
+const fullToggles = new Map([toggle, layerToggle('rank', [['small', 500], ['large', 500]]), layerToggle('recall', [['200', 300], ['800', 700]])].map((t) => [t.name, t]));
+const unleashFull = new UnleashClient(Object.assign(new EventEmitter(), {
+  ...repo, getToggle: (name) => fullToggles.get(name), getToggles: () => [...fullToggles.values()], getTogglesWithSegmentData: () => [...fullToggles.values()],
+}), defaultStrategies);
 const unleash100 = unleashWith(100);
 const unleashBig = unleashWith(1000);
 
@@ -148,7 +163,23 @@ bench.add('engine.route: split + 2 layers (clock stamp, gears)', timed(prepare('
 bench.add('route: 100k whitelist, hit', timed(prepare('feed_big_whitelist', 'vip-', 100_000, 1), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += gs.route(scenes[i], unitsBatch[i]).bucket; sink ^= acc; }));
 bench.add('route: 100k whitelist, miss → split', timed(prepare('feed_big_whitelist', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += gs.route(scenes[i], unitsBatch[i]).bucket; sink ^= acc; }));
 bench.add('GrowthBook evalFeature (whitelist + split)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += gb.evalFeature('feed-version', { attributes: { id: unitsBatch[i] } }).value.length; sink ^= acc; }));
+bench.add('GrowthBook, the same decision (3 evalFeature: version + 2 layer params)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => {
+  let acc = 0;
+  for (let i = 0; i < BATCH; i++) {
+    const ctx = { attributes: { id: unitsBatch[i] } };
+    acc += gb.evalFeature('feed-version', ctx).value.length + gb.evalFeature('recall-depth', ctx).value + (gb.evalFeature('rank-model', ctx).value === 'large' ? 1 : 0);
+  }
+  sink ^= acc;
+}));
 bench.add('Unleash isEnabled (userWithId + rollout)', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += unleash.isEnabled('feed-canary', { userId: unitsBatch[i] }, () => false) ? 1 : 0; sink ^= acc; }));
+bench.add('Unleash, the same decision (isEnabled + 2 getVariant), 10-id whitelist', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => {
+  let acc = 0;
+  for (let i = 0; i < BATCH; i++) {
+    const ctx = { userId: unitsBatch[i] };
+    acc += (unleashFull.isEnabled('feed-canary', ctx, () => false) ? 1 : 0) + Number(unleashFull.getVariant('recall', ctx).name) + (unleashFull.getVariant('rank', ctx).name === 'large' ? 1 : 0);
+  }
+  sink ^= acc;
+}));
 bench.add('Unleash isEnabled, 100-id whitelist', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += unleash100.isEnabled('feed-canary-100', { userId: unitsBatch[i] }, () => false) ? 1 : 0; sink ^= acc; }));
 bench.add('Unleash isEnabled, 1,000-id whitelist', timed(prepare('feed_main_page', 'user-', 1e6, 20), () => { let acc = 0; for (let i = 0; i < BATCH; i++) acc += unleashBig.isEnabled('feed-canary-1000', { userId: unitsBatch[i] }, () => false) ? 1 : 0; sink ^= acc; }));
 
@@ -174,6 +205,10 @@ const ns = (name) => median(rounds.map((r) => r[name]));
 const ratio = (a, b) => median(rounds.map((r) => r[a] / r[b]));
 console.log(`\n${ROUNDS} rounds; medians over rounds. Ratios are taken within each round, then the median.`);
 const ALIKE = 'route: split only (what a peer evaluation does)';
+const GB_ONE = 'GrowthBook evalFeature (whitelist + split)';
+const GB_FULL = 'GrowthBook, the same decision (3 evalFeature: version + 2 layer params)';
+const UL_ONE = 'Unleash isEnabled (userWithId + rollout)';
+const UL_FULL = 'Unleash, the same decision (isEnabled + 2 getVariant), 10-id whitelist';
 console.log(`\n| task | median ns/decision | × Map.get (fresh key) | peer ÷ gearshift split + 2 layers | peer ÷ gearshift split only |`);
 console.log('|---|---:|---:|---:|---:|');
 for (const name of Object.keys(rounds[0])) {
@@ -190,8 +225,12 @@ const checks = [
   // A hit in a large table costs cache misses whatever the table is (slot, stored key): a hit is judged by how much
   // more it grows from 10 to 100,000 entries than a Map's hit does in the same run, not by the raw ratio.
   [`flat in whitelist size, a hit: (100k hit ÷ 10-entry hit) ÷ (the same for Map.get) ≤ 1.3: ${hitGrowth.toFixed(2)} (raw ${ratio('route: 100k whitelist, hit', 'route: whitelist hit').toFixed(2)}, Map ${ratio('baseline: Map.get hit, 100k entries', 'baseline: Map.get hit, 10 entries').toFixed(2)})`, hitGrowth <= 1.3],
-  [`≥ 10x faster than GrowthBook: ${ratio('GrowthBook evalFeature (whitelist + split)', SPLIT).toFixed(1)}x`, ratio('GrowthBook evalFeature (whitelist + split)', SPLIT) >= 10],
-  [`≥ 10x faster than Unleash, 10-id whitelist: ${ratio('Unleash isEnabled (userWithId + rollout)', SPLIT).toFixed(1)}x`, ratio('Unleash isEnabled (userWithId + rollout)', SPLIT) >= 10],
+  // Each peer is judged on the same work as ours: one evaluation (whitelist, then a hashed split: a version) against
+  // our split-only route, and the whole decision (a version and two layer params) against ours with two params read.
+  [`≥ 10x faster than GrowthBook, the same decision: ${ratio(GB_FULL, SPLIT).toFixed(1)}x`, ratio(GB_FULL, SPLIT) >= 10],
+  [`≥ 10x faster than GrowthBook, one evaluation (vs split only): ${ratio(GB_ONE, ALIKE).toFixed(1)}x`, ratio(GB_ONE, ALIKE) >= 10],
+  [`≥ 10x faster than Unleash, the same decision, 10-id whitelist: ${ratio(UL_FULL, SPLIT).toFixed(1)}x`, ratio(UL_FULL, SPLIT) >= 10],
+  [`≥ 10x faster than Unleash, one evaluation, 10-id whitelist (vs split only): ${ratio(UL_ONE, ALIKE).toFixed(1)}x`, ratio(UL_ONE, ALIKE) >= 10],
   [`≥ 10x faster than Unleash, 100-id whitelist (the issue's ~9 µs reference): ${ratio('Unleash isEnabled, 100-id whitelist', SPLIT).toFixed(1)}x`, ratio('Unleash isEnabled, 100-id whitelist', SPLIT) >= 10],
   [`≥ 10x faster than Unleash, 1,000-id whitelist (vs our 100k miss): ${ratio('Unleash isEnabled, 1,000-id whitelist', 'route: 100k whitelist, miss → split').toFixed(1)}x`, ratio('Unleash isEnabled, 1,000-id whitelist', 'route: 100k whitelist, miss → split') >= 10],
   ['allocates at most the Decision', routedParams <= bareDecision * 1.1 + 1],
