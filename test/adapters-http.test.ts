@@ -86,6 +86,36 @@ describe('node:http adapter', () => {
     expect(s.recorded().map((c) => c.outcome).sort()).toEqual(['clientAbort', 'success', 'success']);
   });
 
+  it('answers rejections itself, without calling the handler', async () => {
+    let called = 0;
+    const s = await serve((_req, res) => {
+      called++;
+      res.end();
+    });
+    const r = await get(s.port, '/', { 'x-gearshift-scene': 'elsewhere' });
+    expect([r.status, JSON.parse(r.body).error, called]).toEqual([421, 'not_deployed', 0]);
+  });
+
+  it('turns a synchronous throw into 500, recorded as an error once', async () => {
+    const s = await serve(() => {
+      throw new Error('boom');
+    });
+    const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed' });
+    expect([r.status, r.body]).toEqual([500, '{"error":"internal_error"}']);
+    await sleep(20);
+    expect(s.completions.filter((c) => c.recorded).map((c) => c.outcome)).toEqual(['error']);
+  });
+
+  it('turns a rejected promise into 500, recorded as an error once', async () => {
+    const s = await serve(async () => {
+      await sleep(5);
+      throw new Error('boom');
+    });
+    expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).status).toBe(500);
+    await sleep(20);
+    expect(s.recorded().map((c) => c.outcome)).toEqual(['error']);
+  });
+
   it('serves HTTP/2 through the compatibility API, recording its streams on their own close', async () => {
     const obs = observedEngine();
     const listener = withGearshift(obs.engine, (req, res) => {
