@@ -278,8 +278,9 @@ export class AdapterCore<Req> {
 
   /**
    * Called once the host's chain (`next()`, or the handler) has returned. A response ended synchronously is recorded
-   * now and true is returned: it needs no listener. Otherwise false: the adapter watches the response's `close`, which
-   * is always emitted on a later tick, never inside the chain, so watching from here misses nothing.
+   * now and true is returned: it needs no listener. Otherwise false: the adapter watches the response (`watchEnd`, or
+   * its `close`). A `close`, of the socket or the response, is always emitted on a later tick, never inside the chain,
+   * so watching from here misses nothing.
    */
   recordIfEnded(decision: Decision, res: ServerResponse): boolean {
     if (!this.host.ended(res)) return false;

@@ -9,7 +9,7 @@
  * - a client that goes away first is seen by one `close` listener per socket, added on the socket's first watched
  *   response (a keep-alive socket carries many), which records the socket's pending response as aborted.
  * A response is watched this way only when it is a node:http `ServerResponse` of its own socket, whose hidden class
- * stays stable under three added properties. Otherwise the adapter's own `close` listener watches it: a second
+ * stays stable under the four properties added here. Otherwise the adapter's own `close` listener watches it: a second
  * pending response on one socket (HTTP/1.1 pipelining runs the next handler before the previous response is done),
  * HTTP/2's compatibility API (its socket is the whole session), or a response without a socket.
  *

@@ -11,8 +11,9 @@
  * `config: { gearshift: { scene: 'feed' } }` fixes its scene.
  *
  * Outcomes are recorded once per request: when the hook chain returns if the handler has ended the response by then,
- * else right after the handler's `end()` or when the connection closes first (end-watch.ts). 5xx → error, closed before it finished → client abort (a socket timeout too);
- * the engine turns any answer slower than the budget into a timeout.
+ * else right after the handler's `end()` or when the connection closes first (end-watch.ts). 5xx → error, closed
+ * before it finished → client abort (a socket timeout too); the engine turns any answer slower than the budget into a
+ * timeout.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
