@@ -52,6 +52,23 @@ describe('node:http adapter', () => {
     expect(s.recorded().map((c) => c.outcome)).toEqual(['success', 'success']);
   });
 
+  it('records nothing when a watched end() throws, then the end that follows', async () => {
+    const s = await serve((_req, res) => {
+      setTimeout(() => {
+        try {
+          res.end(42 as unknown as string); // Node refuses a number: ERR_INVALID_ARG_TYPE, thrown inside end()
+        } catch {
+          res.statusCode = 500;
+          res.end('refused');
+        }
+      }, 2);
+    });
+    const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' });
+    expect([r.status, r.body]).toEqual([500, 'refused']);
+    await waitFor(() => s.recorded().length === 1);
+    expect(s.recorded().map((c) => c.outcome)).toEqual(['error']);
+  });
+
   it('watches one socket with one close listener across keep-alive requests', async () => {
     const socketListeners: number[] = [];
     const s = await serve((req, res) => {
