@@ -5,8 +5,9 @@
 const dist = process.env.GEARSHIFT_DIST ?? new URL('../dist/esm', import.meta.url).pathname;
 const { createGearshift } = await import(`${dist}/index.js`);
 
-// A `-async` suffix (Fastify kinds): the handler is an async function, so the response ends after the hook chain
-// has returned, and gearshift records it when the handler's `end()` runs (end-watch.ts) instead of at once.
+// A `-async` suffix: the handler is an async function, so the response ends after the hook chain (Express: the
+// middleware's `next()`) has returned, and gearshift records it when the handler's `end()` runs (end-watch.ts; on
+// Express, from a `close` listener) instead of at once.
 const asyncHandler = process.argv[2].endsWith('-async');
 const kind = asyncHandler ? process.argv[2].slice(0, -'-async'.length) : process.argv[2];
 const config = { scenes: { hello: { rtBudgetMs: 200, versions: { main: { stage: 'base' }, canary: { stage: 'up' } }, split: [{ version: 'canary', weight: 10 }, { version: 'main', weight: 90 }] } } };
@@ -63,9 +64,16 @@ if (kind.startsWith('fastify')) {
     // the cost of one more middleware alone (Express's own per-layer work), no gearshift
     app.use((_req, _res, next) => next());
   }
-  app.get('/', (_req, res) => {
-    res.json({ hello: 'world' });
-  });
+  if (asyncHandler) {
+    app.get('/', async (_req, res) => {
+      await undefined; // the response ends in a later microtask, after the middleware's next() has returned
+      res.json({ hello: 'world' });
+    });
+  } else {
+    app.get('/', (_req, res) => {
+      res.json({ hello: 'world' });
+    });
+  }
   const server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
