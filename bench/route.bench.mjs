@@ -2,7 +2,8 @@
 // ratio against a baseline measured in the same run, because these machines are shared and noisy.
 //
 // Fresh strings: each sample builds 1,000 new scene and unit strings (untimed) and then times routing all of them,
-// because a string whose hash V8 has already cached is not what a parsed request carries.
+// because a string whose hash V8 has already cached is not what a parsed request carries. The router, its config,
+// the peers and the string makers are in route-subjects.mjs, shared with route-icount.mjs (the same in instructions).
 import { bytesPerCall } from './alloc.mjs';
 import { Bench } from 'tinybench';
 import { Decision } from '../dist/esm/route/decision.js';
