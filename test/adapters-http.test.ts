@@ -1,7 +1,9 @@
-import { Agent, createServer, type Server } from 'node:http';
+import { EventEmitter } from 'node:events';
+import { Agent, createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createServer as createHttp2Server, connect as http2Connect } from 'node:http2';
-import { type AddressInfo, connect } from 'node:net';
+import { type AddressInfo, connect, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EndWatch } from '../src/adapters/end-watch.js';
 import { createGateway } from '../src/adapters/gateway.js';
 import { type GearshiftHandler, withGearshift } from '../src/adapters/http.js';
 import { Trust } from '../src/adapters/trust.js';
@@ -131,6 +133,19 @@ describe('node:http adapter', () => {
     expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).status).toBe(500);
     await sleep(20);
     expect(s.recorded().map((c) => c.outcome)).toEqual(['error']);
+  });
+
+  it('does not watch a response without a socket, nor one that is not a node:http ServerResponse', () => {
+    const obs = observedEngine();
+    const watch = new EndWatch(() => undefined);
+    const d = obs.engine.route('feed', 'alice');
+    const socketless = new ServerResponse(new IncomingMessage(new Socket()));
+    expect(socketless.socket).toBeNull();
+    expect(watch.watch(d, socketless)).toBe(false);
+    const lookalike = Object.assign(new EventEmitter(), { socket: new Socket(), end: () => undefined });
+    expect(watch.watch(d, lookalike as unknown as ServerResponse)).toBe(false);
+    expect(lookalike.socket.listenerCount('close')).toBe(0); // nothing was attached
+    obs.engine.close();
   });
 
   it('serves HTTP/2 through the compatibility API, recording its streams on their own close', async () => {
