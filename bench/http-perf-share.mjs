@@ -107,7 +107,7 @@ const frameName = (line) => {
 
 const ours = (frame) => frame.includes(dist);
 // Node's response writing counts as the host's: gearshift calls it only to pass on a handler's `end()` that it watches
-// (end-watch.ts shadows `res.end` on responses still open when the chain returns), and that write is the handler's.
+// (response-watch.ts shadows `res.end` on responses still open when the chain returns); that write is the handler's.
 const host = (frame) => frame.includes('node_modules/') || frame.includes('/bench/') || frame.includes('node:_http_outgoing');
 let total = 0;
 let gearshift = 0;

@@ -6,8 +6,8 @@ const dist = process.env.GEARSHIFT_DIST ?? new URL('../dist/esm', import.meta.ur
 const { createGearshift } = await import(`${dist}/index.js`);
 
 // A `-async` suffix: the handler is an async function, so the response ends after the hook chain (Express: the
-// middleware's `next()`) has returned, and gearshift records it when the handler's `end()` runs (end-watch.ts; on
-// Express, from a `close` listener) instead of at once.
+// middleware's `next()`) has returned, and gearshift records it when the handler's `end()` runs (Express: when Node
+// reports it finished; response-watch.ts) instead of at once.
 const asyncHandler = process.argv[2].endsWith('-async');
 const kind = asyncHandler ? process.argv[2].slice(0, -'-async'.length) : process.argv[2];
 const config = { scenes: { hello: { rtBudgetMs: 200, versions: { main: { stage: 'base' }, canary: { stage: 'up' } }, split: [{ version: 'canary', weight: 10 }, { version: 'main', weight: 90 }] } } };

@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import { Agent, type Server } from 'node:http';
+import { connect } from 'node:net';
 import express5 from 'express';
 import express4 from 'express4';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -131,8 +132,9 @@ for (const [major, express] of [
       expect(s.recorded()[0]).toMatchObject({ outcome: 'success' });
     });
 
-    it('records a synchronous answer when next() returns (no close listener), an asynchronous one at close', async () => {
+    it('records a synchronous answer when next() returns, an asynchronous one when Node reports it finished (no close listener)', async () => {
       let atFinish = -1;
+      const closeListeners: number[] = [];
       const s = await serve({}, (app, mw) => {
         app.use(mw);
         app.get('/sync', (_req, res) => {
@@ -141,7 +143,10 @@ for (const [major, express] of [
         });
         app.get('/async', (_req, res) => {
           res.once('finish', () => (atFinish = s.recorded().length));
-          setTimeout(() => res.send('later'), 5);
+          setTimeout(() => {
+            closeListeners.push(res.listenerCount('close'));
+            res.send('later');
+          }, 5);
         });
       });
       const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
@@ -149,8 +154,34 @@ for (const [major, express] of [
       expect(atFinish).toBe(1); // already recorded when the response finished
       await get(s.port, '/async', headers);
       await waitFor(() => s.recorded().length === 2);
-      expect(atFinish).toBe(1); // at its finish the async one was not recorded yet: 'close' records it
+      expect(atFinish).toBe(2); // Node's own finish handler (which publishes) runs before the handler's listener
+      expect(closeListeners).toEqual([0]); // parked on its socket, not a listener of its own
       expect(s.recorded().map((c) => c.outcome)).toEqual(['error', 'success']);
+    });
+
+    it('records asynchronous answers over one keep-alive connection, and pipelined ones, once each', async () => {
+      const s = await serve({}, (app, mw) => {
+        app.use(mw);
+        app.get('/hang', () => undefined); // never answers: recorded when the client goes away
+        app.get('/:n', (req, res) => {
+          setTimeout(() => res.send(req.params.n), req.params.n === 'a' ? 20 : 1);
+        });
+      });
+      const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      for (const n of ['1', '2', '3']) expect((await get(s.port, `/${n}`, headers, agent)).body).toBe(n);
+      agent.destroy();
+      await waitFor(() => s.recorded().length === 3);
+      const sock = connect(s.port, '127.0.0.1');
+      const head = 'x-gearshift-scene: feed\r\nx-gearshift-unit: bob\r\nhost: x\r\n\r\n';
+      sock.write(`GET /a HTTP/1.1\r\n${head}GET /b HTTP/1.1\r\n${head}GET /hang HTTP/1.1\r\n${head}`);
+      let got = '';
+      sock.on('data', (b) => (got += b.toString('latin1')));
+      await waitFor(() => /\r\n\r\nb$/.test(got));
+      await waitFor(() => s.recorded().length === 5);
+      sock.destroy();
+      await waitFor(() => s.recorded().length === 6);
+      expect(s.recorded().map((c) => c.outcome)).toEqual(['success', 'success', 'success', 'success', 'success', 'clientAbort']);
     });
 
     it('lets requests without a scene through, or rejects them when asked', async () => {

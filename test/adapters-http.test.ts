@@ -3,7 +3,7 @@ import { Agent, createServer, IncomingMessage, type Server, ServerResponse } fro
 import { createServer as createHttp2Server, connect as http2Connect } from 'node:http2';
 import { type AddressInfo, connect, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EndWatch } from '../src/adapters/end-watch.js';
+import { ResponseWatch } from '../src/adapters/response-watch.js';
 import { createGateway } from '../src/adapters/gateway.js';
 import { type GearshiftHandler, withGearshift } from '../src/adapters/http.js';
 import { Trust } from '../src/adapters/trust.js';
@@ -137,13 +137,13 @@ describe('node:http adapter', () => {
 
   it('does not watch a response without a socket, nor one that is not a node:http ServerResponse', () => {
     const obs = observedEngine();
-    const watch = new EndWatch(() => undefined);
+    const watch = new ResponseWatch(() => undefined);
     const d = obs.engine.route('feed', 'alice');
     const socketless = new ServerResponse(new IncomingMessage(new Socket()));
     expect(socketless.socket).toBeNull();
-    expect(watch.watch(d, socketless)).toBe(false);
+    expect(watch.watchEnd(d, socketless)).toBe(false);
     const lookalike = Object.assign(new EventEmitter(), { socket: new Socket(), end: () => undefined });
-    expect(watch.watch(d, lookalike as unknown as ServerResponse)).toBe(false);
+    expect(watch.watchEnd(d, lookalike as unknown as ServerResponse)).toBe(false);
     expect(lookalike.socket.listenerCount('close')).toBe(0); // nothing was attached
     obs.engine.close();
   });

@@ -3,13 +3,14 @@
  * routing, the prebuilt rejections, the deadline and the lazily created AbortSignal. Host files only translate.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
-import { EndWatch } from './end-watch.js';
 import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { readBaggage } from './propagate.js';
+import { ResponseWatch } from './response-watch.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { deadlineHit, lazySignalOn } from './signal.js';
 import { Trust, type TrustOptions } from './trust.js';
@@ -167,7 +168,7 @@ export class AdapterCore<Req> {
   private readonly hLoadTest: string;
   private readonly hSigned: string;
   private readonly useBaggage: boolean;
-  private readonly endWatch = new EndWatch((d, res) => this.completeResponse(d, res));
+  private readonly watch = new ResponseWatch((d, res) => this.completeResponse(d, res));
   /** Scratch hints object, reused: the router reads it synchronously and keeps no reference. */
   private readonly scratch: { version: string | null; loadTest: boolean; trusted: boolean } = { version: null, loadTest: false, trusted: false };
 
@@ -289,11 +290,16 @@ export class AdapterCore<Req> {
   }
 
   /**
-   * Watches a response still open when the host's chain returned, without a listener of its own (see end-watch.ts).
-   * False when it cannot: the adapter then listens for the response's `close` and calls `completeResponse`.
+   * Watches a response still open when the host's chain returned, without a listener of its own (response-watch.ts):
+   * until its `end()` (Fastify, node:http), or until Node reports it finished (`finish`; Express, given the request's
+   * socket). False when it cannot: the adapter then listens for the response's `close` and calls `completeResponse`.
    */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
-    return this.endWatch.watch(decision, res);
+    return this.watch.watchEnd(decision, res);
+  }
+
+  watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
+    return this.watch.watchFinish(decision, res, socket);
   }
 
   /** Records a closed node response: by its status once `end()` was called, else (closed first) as a client abort. */

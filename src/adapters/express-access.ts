@@ -21,6 +21,7 @@
  *   plain property instead: no other prototype is ever changed.
  */
 import { type IncomingHttpHeaders, IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Decision } from '../route/decision.js';
 
 /** Where a request's decision is, when its response has no `locals` (not an Express response). */
@@ -138,5 +139,7 @@ export class ExpressAccess {
 export const responseEnded = (res: ServerResponse): boolean => Reflect.get(res, 'finished') === true;
 /** `res.statusCode`, read without an inline cache. */
 export const responseStatus = (res: ServerResponse): number => Reflect.get(res, 'statusCode') as number;
+/** `req.socket`, read without an inline cache. */
+export const socketOf = (req: IncomingMessage): Socket | undefined => Reflect.get(req, 'socket') as Socket | undefined;
 /** `res.req`, read without an inline cache. */
 export const requestOf = (res: ServerResponse): IncomingMessage => Reflect.get(res, 'req') as IncomingMessage;

@@ -5,15 +5,16 @@
  *   app.get('/feed', (req, res) => res.json({ version: req.gearshift?.version }));
  *
  * Per request it routes, puts the Decision on `req.gearshift`, refuses rejected scenes with the prebuilt response,
- * and records the outcome once: as soon as `next()` returns if the response has ended by then, else when it closes
- * (status ≥ 500 → error; closed before finishing → client abort). Path-parameter scenes (`{ param: 'scene' }`) need
+ * and records the outcome once: as soon as `next()` returns if the response has ended by then, else when Node reports
+ * it finished or its connection closes first (response-watch.ts; status ≥ 500 → error; closed before finishing →
+ * client abort). Path-parameter scenes (`{ param: 'scene' }`) need
  * the middleware on the route: `app.get('/:scene', mw, h)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import type { Decision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
-import { ExpressAccess, requestOf, responseEnded, responseStatus } from './express-access.js';
+import { ExpressAccess, requestOf, responseEnded, responseStatus, socketOf } from './express-access.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
@@ -56,7 +57,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
   const core = new AdapterCore<ExpressLikeRequest>(engine, options, EXPRESS_HOST);
   const debug = core.debugHeaders;
   const access = new ExpressAccess();
-  /** One close listener per middleware (no closure per request): `this` is the response. */
+  /** For responses response-watch.ts cannot watch (pipelining): one close listener per middleware, `this` the response. */
   const onClose = function (this: ServerResponse): void {
     const d = access.get(requestOf(this) as ExpressLikeRequest);
     if (d) core.completeResponse(d, this);
@@ -76,7 +77,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
     if (!d.ok) return core.rejectNode(d, res);
     if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
     next();
-    if (!core.recordIfEnded(d, res)) res.on('close', onClose);
+    if (!core.recordIfEnded(d, res) && !core.watchFinish(d, res, socketOf(req))) res.on('close', onClose);
   } as GearshiftExpressMiddleware;
 
   const errors = (err: unknown, req: ExpressLikeRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {

@@ -11,7 +11,7 @@
  * `config: { gearshift: { scene: 'feed' } }` fixes its scene.
  *
  * Outcomes are recorded once per request: when the hook chain returns if the handler has ended the response by then,
- * else right after the handler's `end()` or when the connection closes first (end-watch.ts). 5xx → error, closed
+ * else right after the handler's `end()` or when the connection closes first (response-watch.ts). 5xx → error, closed
  * before it finished → client abort (a socket timeout too); the engine turns any answer slower than the budget into a
  * timeout.
  */
@@ -92,7 +92,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   fastify.decorate('gearshiftAdapter', { trust: core.trust, trustCounts: () => core.trust.counts() });
 
   /**
-   * Outcome recording of a response still open when the hook chain returns and that end-watch.ts cannot watch
+   * Outcome recording of a response still open when the hook chain returns and that response-watch.ts cannot watch
    * (pipelining, HTTP/2): one shared listener on the raw response's `close` (finished → by status, 5xx = error;
    * closed before finishing → client abort), instead of `onResponse` + `onRequestAbort` hooks, whose per-request
    * machinery (response listeners, a start-time read, a closure per request) costs more than everything gearshift

@@ -7,7 +7,7 @@
  * The returned listener routes, puts the Decision on `req.gearshift`, answers rejections itself, then calls your
  * handler. A handler that throws (or whose promise rejects) is recorded as an error and, if nothing was sent yet,
  * answered with 500. Everything else is recorded exactly once: when the handler returns if the response has ended
- * by then, else right after its `end()` or when the connection closes first (end-watch.ts).
+ * by then, else right after its `end()` or when the connection closes first (response-watch.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
