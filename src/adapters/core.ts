@@ -279,8 +279,8 @@ export class AdapterCore<Req> {
 
   /**
    * Called once the host's chain (`next()`, or the handler) has returned. A response ended synchronously is recorded
-   * now and true is returned: it needs no listener. Otherwise false: the adapter watches the response (`watchEnd`, or
-   * its `close`). A `close`, of the socket or the response, is always emitted on a later tick, never inside the chain,
+   * now and true is returned: it needs no listener. Otherwise false: the adapter watches the response (`watchEnd`,
+   * `watchFinish`, or its `close`). A `close`, of the socket or the response, is always emitted on a later tick, never inside the chain,
    * so watching from here misses nothing.
    */
   recordIfEnded(decision: Decision, res: ServerResponse): boolean {
@@ -298,6 +298,7 @@ export class AdapterCore<Req> {
     return this.watch.watchEnd(decision, res);
   }
 
+  /** The same for a response that must not be touched (Express's): learnt about from Node's finish, via its socket. */
   watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
     return this.watch.watchFinish(decision, res, socket);
   }

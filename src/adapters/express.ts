@@ -7,8 +7,8 @@
  * Per request it routes, puts the Decision on `req.gearshift`, refuses rejected scenes with the prebuilt response,
  * and records the outcome once: as soon as `next()` returns if the response has ended by then, else when Node reports
  * it finished or its connection closes first (response-watch.ts; status ≥ 500 → error; closed before finishing →
- * client abort). Path-parameter scenes (`{ param: 'scene' }`) need
- * the middleware on the route: `app.get('/:scene', mw, h)`.
+ * client abort). Path-parameter scenes (`{ param: 'scene' }`) need the middleware on the route:
+ * `app.get('/:scene', mw, h)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
