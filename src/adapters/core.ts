@@ -168,7 +168,7 @@ export class AdapterCore<Req> {
   private readonly hLoadTest: string;
   private readonly hSigned: string;
   private readonly useBaggage: boolean;
-  private readonly watch = new ResponseWatch((d, res) => this.completeResponse(d, res));
+  private readonly watch = new ResponseWatch({ ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) });
   /** Scratch hints object, reused: the router reads it synchronously and keeps no reference. */
   private readonly scratch: { version: string | null; loadTest: boolean; trusted: boolean } = { version: null, loadTest: false, trusted: false };
 

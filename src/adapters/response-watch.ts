@@ -41,17 +41,23 @@ interface Shadowed extends ServerResponse {
   [kEnd]: End;
 }
 
-/** How a watched response is recorded: the adapter core's completion (by status once ended, else an abort). */
-export type Complete = (decision: Decision, res: ServerResponse) => unknown;
+/** How a watched response is recorded: by its status (it has ended), or as whatever a closed response was. */
+export interface Completion {
+  /** The response has ended (its `end()` ran, or Node finished it): by status, without asking it again. */
+  ended(decision: Decision, res: ServerResponse): unknown;
+  /** Its socket closed first: by status if it had ended by then, else a client abort (or a timeout at the deadline). */
+  closed(decision: Decision, res: ServerResponse): unknown;
+}
 
-function settle(socket: ParkingSocket): void {
+function settle(socket: ParkingSocket, ended: boolean): void {
   const res = socket[kRes]!;
   const d = socket[kDecision]!;
   const watch = socket[kWatch]!;
   socket[kRes] = null;
   socket[kDecision] = null;
   socket[kWatch] = null;
-  watch.complete(d, res);
+  if (ended) watch.completion.ended(d, res);
+  else watch.completion.closed(d, res);
 }
 
 /**
@@ -61,24 +67,24 @@ function settle(socket: ParkingSocket): void {
 function shadowedEnd(this: Shadowed, a?: unknown, b?: unknown, c?: unknown): ServerResponse {
   const out = this[kEnd].call(this, a, b, c);
   const socket = this.socket as ParkingSocket | null;
-  if (socket !== null && socket[kRes] === this) settle(socket);
+  if (socket !== null && socket[kRes] === this) settle(socket, true);
   return out;
 }
 
 /** The socket closed: its parked response, if any, was not finished (client gone, socket timeout, destroyed). */
 function onSocketClose(this: ParkingSocket): void {
-  if (this[kRes]) settle(this);
+  if (this[kRes]) settle(this, false);
 }
 
 /** Node publishes every finished response here; only the one parked on its socket is ours. */
 let subscribed = false;
 function onFinish(message: unknown): void {
   const { socket, response } = message as { socket?: ParkingSocket | null; response?: unknown };
-  if (socket && response && socket[kRes] === response) settle(socket);
+  if (socket && response && socket[kRes] === response) settle(socket, true);
 }
 
 export class ResponseWatch {
-  constructor(readonly complete: Complete) {}
+  constructor(readonly completion: Completion) {}
 
   /** Watches `res` (Fastify, node:http) until its `end()` or its socket's close. */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
