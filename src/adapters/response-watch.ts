@@ -88,8 +88,9 @@ export class ResponseWatch {
 
   /** Watches `res` (Fastify, node:http) until its `end()` or its socket's close. */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
-    const socket = res.socket as ParkingSocket | null;
-    if (socket === null || !(res instanceof ServerResponse) || !this.park(decision, res, socket)) return false;
+    const socket = res.socket;
+    if (!(socket instanceof Socket) || !(res instanceof ServerResponse)) return false;
+    if (!this.park(decision, res, socket as ParkingSocket)) return false;
     (res as Shadowed)[kEnd] = res.end as End;
     res.end = shadowedEnd as unknown as ServerResponse['end'];
     return true;
@@ -104,7 +105,10 @@ export class ResponseWatch {
     return socket instanceof Socket && this.park(decision, res, socket as ParkingSocket);
   }
 
-  /** Parks `res` on its socket; false if another response is parked there (pipelining). */
+  /**
+   * Parks `res` on its socket (a net.Socket only: a test injector's fake socket stays with the listener); false if
+   * another response is parked there (pipelining).
+   */
   private park(decision: Decision, res: ServerResponse, socket: ParkingSocket): boolean {
     const open = socket[kRes];
     if (open === undefined) socket.on('close', onSocketClose);
