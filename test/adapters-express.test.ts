@@ -159,6 +159,25 @@ for (const [major, express] of [
       expect(s.recorded().map((c) => c.outcome)).toEqual(['error', 'success']);
     });
 
+    it('records once per engine when two gearshift middlewares see one asynchronous request', async () => {
+      const other = observedEngine();
+      const s = await serve({}, (app, mw) => {
+        app.use(gearshift(other.engine));
+        app.use(mw);
+        app.get('/', (_req, res) => {
+          setTimeout(() => res.send('later'), 2);
+        });
+      });
+      const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      for (let i = 0; i < 3; i++) expect((await get(s.port, '/', headers, agent)).body).toBe('later');
+      agent.destroy();
+      await waitFor(() => s.recorded().length === 3 && other.recorded().length === 3);
+      await sleep(20);
+      expect([s.recorded().length, other.recorded().length]).toEqual([3, 3]); // once each, no more
+      expect([...s.recorded(), ...other.recorded()].every((c) => c.outcome === 'success')).toBe(true);
+    });
+
     it('records asynchronous answers over one keep-alive connection, and pipelined ones, once each', async () => {
       const s = await serve({}, (app, mw) => {
         app.use(mw);

@@ -135,6 +135,25 @@ describe('node:http adapter', () => {
     expect(s.recorded().map((c) => c.outcome)).toEqual(['error']);
   });
 
+  it('records once per engine when two gearshift listeners wrap one handler (the second watches by listener)', async () => {
+    const outer = observedEngine();
+    const inner = observedEngine();
+    const handler: GearshiftHandler = (_req, res) => {
+      setTimeout(() => res.end('later'), 2);
+    };
+    const server = createServer(withGearshift(outer.engine, withGearshift(inner.engine, handler) as unknown as GearshiftHandler));
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 3; i++) expect((await get(portOf(server), '/', headers, agent)).body).toBe('later');
+    agent.destroy();
+    await waitFor(() => outer.recorded().length === 3 && inner.recorded().length === 3);
+    await sleep(20);
+    expect([outer.recorded().length, inner.recorded().length]).toEqual([3, 3]); // once each, no more
+    expect([...outer.recorded(), ...inner.recorded()].every((c) => c.outcome === 'success')).toBe(true);
+  });
+
   it('does not watch a response without a socket, nor one that is not a node:http ServerResponse', () => {
     const obs = observedEngine();
     const watch = new ResponseWatch({ ended: () => undefined, closed: () => undefined });

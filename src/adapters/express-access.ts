@@ -141,5 +141,3 @@ export const responseEnded = (res: ServerResponse): boolean => Reflect.get(res, 
 export const responseStatus = (res: ServerResponse): number => Reflect.get(res, 'statusCode') as number;
 /** `req.socket`, read without an inline cache. */
 export const socketOf = (req: IncomingMessage): Socket | undefined => Reflect.get(req, 'socket') as Socket | undefined;
-/** `res.req`, read without an inline cache. */
-export const requestOf = (res: ServerResponse): IncomingMessage => Reflect.get(res, 'req') as IncomingMessage;

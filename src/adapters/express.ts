@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import type { Decision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
-import { ExpressAccess, requestOf, responseEnded, responseStatus, socketOf } from './express-access.js';
+import { ExpressAccess, responseEnded, responseStatus, socketOf } from './express-access.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
@@ -57,9 +57,12 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
   const core = new AdapterCore<ExpressLikeRequest>(engine, options, EXPRESS_HOST);
   const debug = core.debugHeaders;
   const access = new ExpressAccess();
-  /** For responses response-watch.ts cannot watch (pipelining): one close listener per middleware, `this` the response. */
-  const onClose = function (this: ServerResponse): void {
-    const d = access.get(requestOf(this) as ExpressLikeRequest);
+  // For responses response-watch.ts cannot watch (pipelining, a second gearshift middleware on the same request): one
+  // close listener per middleware, and the decision on the response under this middleware's own key, not read back
+  // from `req.gearshift`, which another gearshift middleware may have overwritten. Rare, so the property add is fine.
+  const kDecision = Symbol('gearshift.decision');
+  const onClose = function (this: ServerResponse & { [kDecision]?: Decision }): void {
+    const d = this[kDecision];
     if (d) core.completeResponse(d, this);
   };
 
@@ -77,7 +80,9 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
     if (!d.ok) return core.rejectNode(d, res);
     if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
     next();
-    if (!core.recordIfEnded(d, res) && !core.watchFinish(d, res, socketOf(req))) res.on('close', onClose);
+    if (core.recordIfEnded(d, res) || core.watchFinish(d, res, socketOf(req))) return;
+    (res as ServerResponse & { [kDecision]?: Decision })[kDecision] = d;
+    res.on('close', onClose);
   } as GearshiftExpressMiddleware;
 
   const errors = (err: unknown, req: ExpressLikeRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {
