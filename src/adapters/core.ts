@@ -279,9 +279,9 @@ export class AdapterCore<Req> {
 
   /**
    * Called once the host's chain (`next()`, or the handler) has returned. A response ended synchronously is recorded
-   * now and true is returned: it needs no listener. Otherwise false: the adapter watches the response (`watchEnd`,
-   * `watchFinish`, or its `close`). A `close`, of the socket or the response, is always emitted on a later tick, never inside the chain,
-   * so watching from here misses nothing.
+   * now and true is returned. Otherwise false: the adapter watches the response (`watchEnd` or `watchFinish`). A
+   * `close`, of the socket or the response, is always emitted on a later tick, never inside the chain, so watching
+   * from here misses nothing.
    */
   recordIfEnded(decision: Decision, res: ServerResponse): boolean {
     if (!this.host.ended(res)) return false;
@@ -290,15 +290,14 @@ export class AdapterCore<Req> {
   }
 
   /**
-   * Watches a response still open when the host's chain returned, without a listener of its own (response-watch.ts):
-   * until its `end()` (Fastify, node:http), or until Node reports it finished (`finish`; Express, given the request's
-   * socket). False when it cannot: the adapter then listens for the response's `close` and calls `completeResponse`.
+   * Watches a response still open when the host's chain returned until it is recorded (response-watch.ts): parked on
+   * its socket until its `end()` (Fastify, node:http), or, when it cannot be parked, by a listener on its `close`.
    */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
     return this.watch.watchEnd(decision, res);
   }
 
-  /** The same for a response that must not be touched (Express's): learnt about from Node's finish, via its socket. */
+  /** The same for a response that must not be touched (Express's): parked until Node reports it finished. */
   watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
     return this.watch.watchFinish(decision, res, socket);
   }

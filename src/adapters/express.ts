@@ -57,14 +57,6 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
   const core = new AdapterCore<ExpressLikeRequest>(engine, options, EXPRESS_HOST);
   const debug = core.debugHeaders;
   const access = new ExpressAccess();
-  // For responses response-watch.ts cannot watch (pipelining, a second gearshift middleware on the same request): one
-  // close listener per middleware, and the decision on the response under this middleware's own key, not read back
-  // from `req.gearshift`, which another gearshift middleware may have overwritten. Rare, so the property add is fine.
-  const kDecision = Symbol('gearshift.decision');
-  const onClose = function (this: ServerResponse & { [kDecision]?: Decision }): void {
-    const d = this[kDecision];
-    if (d) core.completeResponse(d, this);
-  };
 
   const mw = function gearshiftMiddleware(req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void): void {
     let d: Decision | null;
@@ -80,9 +72,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
     if (!d.ok) return core.rejectNode(d, res);
     if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
     next();
-    if (core.recordIfEnded(d, res) || core.watchFinish(d, res, socketOf(req))) return;
-    (res as ServerResponse & { [kDecision]?: Decision })[kDecision] = d;
-    res.on('close', onClose);
+    if (!core.recordIfEnded(d, res)) core.watchFinish(d, res, socketOf(req));
   } as GearshiftExpressMiddleware;
 
   const errors = (err: unknown, req: ExpressLikeRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {

@@ -17,7 +17,6 @@
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
@@ -49,7 +48,6 @@ export interface FastifyGearshiftOptions extends AdapterOptions<FastifyRequest> 
   engine: Gearshift;
 }
 
-const kDecision = Symbol('gearshift.decision');
 const FASTIFY_HOST: HostAccess<FastifyRequest> = {
   params: (req) => req.params as Record<string, string | undefined> | undefined,
   socket: (req) => req.raw.socket,
@@ -91,18 +89,6 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   });
   fastify.decorate('gearshiftAdapter', { trust: core.trust, trustCounts: () => core.trust.counts() });
 
-  /**
-   * Outcome recording of a response still open when the hook chain returns and that response-watch.ts cannot watch
-   * (pipelining, HTTP/2): one shared listener on the raw response's `close` (finished → by status, 5xx = error;
-   * closed before finishing → client abort), instead of `onResponse` + `onRequestAbort` hooks, whose per-request
-   * machinery (response listeners, a start-time read, a closure per request) costs more than everything gearshift
-   * does. See `AdapterCore.recordIfEnded`.
-   */
-  const onClose = function (this: ServerResponse & { [kDecision]?: Decision }): void {
-    const d = this[kDecision];
-    if (d !== undefined) core.completeResponse(d, this);
-  };
-
   // One instance hook (it reaches routes declared before and after the plugin loads), in one function: the route's
   // own `config.gearshift` is read per request from the route context (three property reads, no allocation), and the
   // common case, a route without one, goes straight on (a second hook function per case cost a call per request).
@@ -126,10 +112,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     }
     if (c.debugHeaders) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
     next(); // returns once the rest of the chain has run as far as it runs synchronously
-    const res = reply.raw as ServerResponse & { [kDecision]?: Decision };
-    if (c.recordIfEnded(d, res) || c.watchEnd(d, res)) return;
-    res[kDecision] = d;
-    res.on('close', onClose);
+    if (!c.recordIfEnded(d, reply.raw)) c.watchEnd(d, reply.raw);
   });
   done();
 };

@@ -49,13 +49,6 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
   }
   const core = new AdapterCore<IncomingMessage>(engine, options, NODE_HOST);
   const debug = core.debugHeaders;
-  // For responses response-watch.ts cannot watch (pipelining, HTTP/2): the decision is kept on the response under
-  // this listener's own key, not read back from `req.gearshift`, which an inner gearshift listener may overwrite.
-  const kDecision = Symbol('gearshift.decision');
-  const onClose = function (this: ServerResponse & { [kDecision]?: Decision }): void {
-    const d = this[kDecision];
-    if (d) core.completeResponse(d, this);
-  };
   const fail = (d: Decision, res: ServerResponse) => {
     core.complete(d, Outcome.Error);
     if (!res.headersSent) {
@@ -80,10 +73,7 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
       return;
     }
     if (d === null) return;
-    if (!core.recordIfEnded(d, res) && !core.watchEnd(d, res)) {
-      (res as ServerResponse & { [kDecision]?: Decision })[kDecision] = d;
-      res.on('close', onClose);
-    }
+    if (!core.recordIfEnded(d, res)) core.watchEnd(d, res);
     if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<unknown>).then(undefined, () => fail(d, res));
     }

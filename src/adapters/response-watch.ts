@@ -15,7 +15,8 @@
  * A client that goes away first is seen by one `close` listener per socket, added with its first watched response
  * (a keep-alive socket carries many), which records the parked response as aborted.
  *
- * Either returns false when it cannot watch, and the adapter then adds its own `close` listener: a second open response
+ * When a response cannot be parked, the watch listens for its own `close` instead, keeping the decision on it under
+ * this watch's own key (so two gearshift adapters on one request never read each other's): a second open response
  * on one socket (HTTP/1.1 pipelining runs the next handler before the previous response is done), HTTP/2's
  * compatibility API (its socket is the whole session, and it publishes no finish), or a response without a socket.
  * Whatever records first wins; a decision is recorded once (`Decision.completed`).
@@ -84,25 +85,51 @@ function onFinish(message: unknown): void {
 }
 
 export class ResponseWatch {
-  constructor(readonly completion: Completion) {}
+  /** Where a response watched by its own listener keeps its decision: this watch's key, no other's. */
+  private readonly key = Symbol('gearshift.decision');
+  /** That listener, one per watch (no closure per request): `this` is the response. */
+  private readonly onClose: (this: ServerResponse) => void;
 
-  /** Watches `res` (Fastify, node:http) until its `end()` or its socket's close. */
+  constructor(readonly completion: Completion) {
+    const key = this.key;
+    this.onClose = function (this: ServerResponse): void {
+      const d = (this as ServerResponse & { [key]?: Decision })[key];
+      if (d !== undefined) completion.closed(d, this);
+    };
+  }
+
+  /**
+   * Watches `res` (Fastify, node:http) until its `end()` or its socket's close. True when parked on the socket, false
+   * when it had to listen for the response's own `close`.
+   */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
     const socket = res.socket;
-    if (!(socket instanceof Socket) || !(res instanceof ServerResponse)) return false;
-    if (!this.park(decision, res, socket as ParkingSocket)) return false;
+    if (!(socket instanceof Socket) || !(res instanceof ServerResponse) || !this.park(decision, res, socket as ParkingSocket)) {
+      return this.listen(decision, res);
+    }
     (res as Shadowed)[kEnd] = res.end as End;
     res.end = shadowedEnd as unknown as ServerResponse['end'];
     return true;
   }
 
-  /** Watches `res` (Express) until Node reports it finished, or its socket's close; `socket` is the request's. */
+  /**
+   * Watches `res` (Express) until Node reports it finished, or its socket's close; `socket` is the request's. True
+   * when parked on the socket, false when it had to listen for the response's own `close`.
+   */
   watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
     if (!subscribed) {
       subscribe('http.server.response.finish', onFinish);
       subscribed = true;
     }
-    return socket instanceof Socket && this.park(decision, res, socket as ParkingSocket);
+    if (socket instanceof Socket && this.park(decision, res, socket as ParkingSocket)) return true;
+    return this.listen(decision, res);
+  }
+
+  /** The fallback: a listener on the response's own `close` (the property add is fine here; this path is rare). */
+  private listen(decision: Decision, res: ServerResponse): false {
+    (res as ServerResponse & { [key: symbol]: Decision })[this.key] = decision;
+    res.on('close', this.onClose);
+    return false;
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
  * The sensing registry: one series per scene × version, plus per scene one for its rejected decisions, plus three
- * process-level series (load tests, rejections of unknown scenes, late completions whose series was dropped). Series are keyed by scene id and version name, so
- * they survive reloads; per reload `bind` builds an array indexed like the compiled tables, so the hot path finds a
- * series by two array reads and an identity check instead of a Map look-up on request strings.
+ * process-level series (load tests, rejections of unknown scenes, late completions whose series was dropped). Series
+ * are keyed by scene id and version name, so they survive reloads; per reload `bind` builds an array indexed like the
+ * compiled tables, so the hot path finds a series by two array reads and an identity check instead of a Map look-up
+ * on request strings.
  *
  * Each request is recorded in exactly one series. The process's figures are every series merged at read time, not a
  * second series recorded per request: in a Fastify server the two records took 14% of gearshift's per-request CPU,
