@@ -16,9 +16,10 @@ const scene = (n) => ({
   versions: { main: { stage: 'base' }, canary: { stage: 'up' }, refactor: { stage: 'up' }, wip: { stage: 'dev' } },
   whitelist: whitelist(n),
   split: [{ version: 'refactor', weight: 10 }, { version: 'canary', weight: 5 }, { version: 'main', weight: 85 }],
-  params: { recallDepth: 400 },
+  params: { recallDepth: 400, scoreFloor: 0.25 },
   layers: [
-    { name: 'rank', arms: [{ name: 'small', weight: 50, params: { model: 'small' } }, { name: 'large', weight: 50, params: { model: 'large' } }] },
+    // scoreFloor is fractional: the allocation check reads it (not the timed tasks)
+    { name: 'rank', arms: [{ name: 'small', weight: 50, params: { model: 'small', scoreFloor: 0.15 } }, { name: 'large', weight: 50, params: { model: 'large', scoreFloor: 0.35 } }] },
     { name: 'recall', arms: [{ name: 'shallow', weight: 30, params: { recallDepth: 200 } }, { name: 'deep', weight: 70, params: { recallDepth: 800 } }] },
   ],
 });

@@ -103,6 +103,9 @@ const ids = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
 const bareDecision = bytesPerCall((n) => { for (let i = 0; i < n; i++) keep[i] = new Decision('s', 'split', i, 'c', 0, false, i, true, null, null); });
 const routed = bytesPerCall((n) => { for (let i = 0; i < n; i++) keep[i] = gs.route('feed_main_page', ids[i]); });
 const routedParams = bytesPerCall((n) => { let acc = 0; for (let i = 0; i < n; i++) { const d = gs.route('feed_main_page', ids[i]); acc += d.param('recallDepth'); keep[i] = d; } sink ^= acc; });
+// A fractional param, kept so that its value escapes: read from an array of doubles it would be boxed on each read.
+const fractional = new Array(20_000);
+const routedFractional = bytesPerCall((n) => { for (let i = 0; i < n; i++) { const d = gs.route('feed_main_page', ids[i]); fractional[i] = d.param('scoreFloor'); keep[i] = d; } });
 
 // --- report --------------------------------------------------------------------------------------------------
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -122,7 +125,7 @@ for (const name of Object.keys(rounds[0])) {
   const peer = name.startsWith('GrowthBook') || name.startsWith('Unleash');
   console.log(`| ${name} | ${ns(name).toFixed(1)} | ${ratio(name, FRESH).toFixed(2)} | ${peer ? `${ratio(name, SPLIT).toFixed(1)}x` : ''} | ${peer ? `${ratio(name, ALIKE).toFixed(1)}x` : ''} |`);
 }
-console.log(`\nallocation per call (young-generation bytes): bare Decision ${bareDecision.toFixed(1)}, route ${routed.toFixed(1)}, route + param reads ${routedParams.toFixed(1)}`);
+console.log(`\nallocation per call (young-generation bytes): bare Decision ${bareDecision.toFixed(1)}, route ${routed.toFixed(1)}, route + param reads ${routedParams.toFixed(1)}, route + a fractional param read ${routedFractional.toFixed(1)}`);
 // The budget is 150 ns on an idle machine, where a fresh-key Map.get costs about 130 ns (design card): judged as
 // a ratio so a loaded machine does not fail it, nor an idle one flatter it.
 const hitGrowth = median(rounds.map((r) => r['route: 100k whitelist, hit'] / r['route: whitelist hit'] / (r['baseline: Map.get hit, 100k entries'] / r['baseline: Map.get hit, 10 entries'])));
@@ -140,7 +143,7 @@ const checks = [
   [`≥ 10x faster than Unleash, one evaluation, 10-id whitelist (vs split only): ${ratio(UL_ONE, ALIKE).toFixed(1)}x`, ratio(UL_ONE, ALIKE) >= 10],
   [`≥ 10x faster than Unleash, 100-id whitelist (the issue's ~9 µs reference): ${ratio('Unleash isEnabled, 100-id whitelist', SPLIT).toFixed(1)}x`, ratio('Unleash isEnabled, 100-id whitelist', SPLIT) >= 10],
   [`≥ 10x faster than Unleash, 1,000-id whitelist (vs our 100k miss): ${ratio('Unleash isEnabled, 1,000-id whitelist', 'route: 100k whitelist, miss → split').toFixed(1)}x`, ratio('Unleash isEnabled, 1,000-id whitelist', 'route: 100k whitelist, miss → split') >= 10],
-  ['allocates at most the Decision', routedParams <= bareDecision * 1.1 + 1],
+  ['allocates at most the Decision', routedParams <= bareDecision * 1.1 + 1 && routedFractional <= bareDecision * 1.1 + 1],
 ];
 for (const [name, ok] of checks) console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}`);
 if (sink === 42) console.log('');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createGearshift } from '../src/engine.js';
-import { Ignored, Reason } from '../src/route/decision.js';
+import { type Decision, Ignored, Reason } from '../src/route/decision.js';
 import { chooseSceneKey, fullKey, sampledKey } from '../src/route/scene-key.js';
+import { bytesPerCall as youngBytesPerCall } from '../bench/alloc.mjs';
 import { chiSquare, feedConfig, units } from './helpers.js';
 
 /** Chi-square 99.9% quantiles: the tests use fixed ids, so they are deterministic; the bound says how lucky they may be. */
@@ -211,6 +212,27 @@ describe('business layers', () => {
         expect(d.param('recallDepth')).toBe(400);
       }
     }
+  });
+
+  it('reads fractional params and gears without allocating (a double array would box every read)', () => {
+    const cfg = feedConfig();
+    cfg.scenes.feed!.params = { ...cfg.scenes.feed!.params, floor: 0.5 };
+    cfg.scenes.feed!.layers![0]!.arms.forEach((a, i) => (a.params = { ...a.params, temperature: 0.25 + i / 2 }));
+    cfg.scenes.feed!.points = { ratio: { gears: [0.25, 0.5, 0.75] } };
+    const gsf = createGearshift({ config: cfg });
+    const ds = units(1000).map((u) => gsf.route('feed', u));
+    expect(ds[0]!.param('floor')).toBe(0.5);
+    expect([0.25, 0.75]).toContain(ds[0]!.param('temperature'));
+    expect(ds[0]!.gear('ratio')).toBe(0.75);
+    const kept: unknown[] = new Array(8);
+    const reads = (read: (d: Decision) => unknown) => (n: number) => {
+      for (let i = 0; i < n; i++) kept[i & 7] = read(ds[i % 1000]!); // the value escapes: a boxed read would allocate
+    };
+    // 16 bytes per read before the values were kept in generic arrays (a heap number each); now none
+    expect(youngBytesPerCall(reads((d) => d.param('temperature')))).toBeLessThan(2);
+    expect(youngBytesPerCall(reads((d) => d.param('floor')))).toBeLessThan(2);
+    expect(youngBytesPerCall(reads((d) => d.gear('ratio')))).toBeLessThan(2);
+    gsf.close();
   });
 });
 

@@ -3,6 +3,7 @@
  * the boost gears above it, the floor. Pure data, built on (re)load.
  */
 import type { SceneConfig } from '../config/schema.js';
+import { boxedValues } from '../config/boxed-values.js';
 import type { JsonValue } from '../config/shape.js';
 
 export interface Point {
@@ -29,7 +30,7 @@ export function compilePoints(sceneId: string, cfg: SceneConfig, firstId: number
     const cost = Float64Array.from(p.cost ?? Array.from({ length: n }, (_, i) => i + 1));
     const value = Float64Array.from(p.value ?? cost);
     const top = n - 1 - (p.boost ?? 0);
-    return { sceneId, name, slot, id: firstId + slot, gears: p.gears, cost, value, floor: p.floor ?? 0, top, boostTop: n - 1, start: p.default ?? top };
+    return { sceneId, name, slot, id: firstId + slot, gears: boxedValues(p.gears), cost, value, floor: p.floor ?? 0, top, boostTop: n - 1, start: p.default ?? top };
   });
 }
 

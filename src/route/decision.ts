@@ -181,7 +181,7 @@ export class Decision {
     if (sameLength === undefined) return undefined;
     for (let i = 0; i < sameLength.length; i++) {
       const src = sameLength[i]!;
-      if (src.name === name) return (src.layer === null ? src.fallback : src.byArm[this.armIndex(src.layer)]) as T | undefined;
+      if (src.name === name) return src.values[src.layer === null ? 0 : this.armIndex(src.layer)] as T | undefined;
     }
     return undefined;
   }

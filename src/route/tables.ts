@@ -4,6 +4,7 @@
  * which layer owns each param, with each arm's value precomputed. Nothing here runs per request.
  */
 import type { GearshiftConfig, SceneConfig, Stage } from '../config/schema.js';
+import { boxedValues } from '../config/boxed-values.js';
 import type { JsonValue } from '../config/shape.js';
 import { toBuckets } from '../config/validate.js';
 import { hash32, murmurUtf8 } from './hash.js';
@@ -27,12 +28,12 @@ export interface CompiledLayer {
   readonly arms: readonly CompiledArm[];
 }
 
-/** Where a version reads a param from: a layer's arms (value per arm) or the scene default. */
+/** Where a version reads a param from: a layer's arms (a value per arm) or, without a layer, the scene default. */
 export interface ParamSource {
   readonly name: string;
   readonly layer: CompiledLayer | null;
-  readonly byArm: readonly (JsonValue | undefined)[];
-  readonly fallback: JsonValue | undefined;
+  /** The value per arm of `layer` (the scene default where an arm sets none); without a layer, `[default]`. */
+  readonly values: readonly (JsonValue | undefined)[];
 }
 
 export interface CompiledVersion {
@@ -99,13 +100,13 @@ function compileScene(id: string, index: number, cfg: SceneConfig, deployed: boo
   for (const [name, v] of Object.entries(cfg.versions)) {
     const applying = layers.filter((_, i) => !layerCfgs[i]!.versions || layerCfgs[i]!.versions!.includes(name));
     const params = new Map<string, ParamSource>();
-    for (const [param, value] of Object.entries(cfg.params ?? {})) params.set(param, { name: param, layer: null, byArm: [], fallback: value });
+    for (const [param, value] of Object.entries(cfg.params ?? {})) params.set(param, { name: param, layer: null, values: boxedValues([value]) });
     for (const layer of applying) {
       const names = new Set(layer.arms.flatMap((a) => Object.keys(a.params)));
       for (const param of names) {
         const fallback = cfg.params && Object.hasOwn(cfg.params, param) ? cfg.params[param] : undefined;
-        const byArm = layer.arms.map((a) => (Object.hasOwn(a.params, param) ? a.params[param] : fallback));
-        params.set(param, { name: param, layer, byArm, fallback });
+        const values = boxedValues(layer.arms.map((a) => (Object.hasOwn(a.params, param) ? a.params[param] : fallback)));
+        params.set(param, { name: param, layer, values });
       }
     }
     const paramsByLength: ParamSource[][] = [];
