@@ -16,6 +16,18 @@ const config = { scenes: { hello: { rtBudgetMs: 200, versions: { main: { stage: 
 if (process.env.GEARSHIFT_TIMERS === 'off') Object.assign(config, { sense: { process: { enabled: false } }, regulator: { periodMs: 600_000 } });
 let requests = 0;
 let port;
+// GEARSHIFT_ALLOC=1 (bench/http-alloc.mjs): young-generation bytes between one request's arrival and the next's,
+// read in the request-counting hook. The read allocates the same in every configuration, so it cancels in a difference.
+const allocDeltas = [];
+let lastYoung = -1;
+const countAlloc = process.env.GEARSHIFT_ALLOC === '1'
+  ? (await import('node:v8')).default
+  : null;
+const sampleAlloc = () => {
+  const young = countAlloc.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space').space_used_size;
+  if (lastYoung >= 0 && young >= lastYoung && allocDeltas.length < 100_000) allocDeltas.push(young - lastYoung); // a drop is a scavenge: skipped
+  lastYoung = countAlloc.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space').space_used_size;
+};
 
 if (kind.startsWith('fastify')) {
   const { default: Fastify } = await import('fastify');
@@ -34,6 +46,7 @@ if (kind.startsWith('fastify')) {
   } else if (kind !== 'fastify') throw new Error(`unknown kind ${kind}`);
   app.addHook('onRequest', (_req, _reply, done) => {
     requests++;
+    if (countAlloc) sampleAlloc();
     done();
   });
   if (asyncHandler) app.get('/', async () => ({ hello: 'world' }));
@@ -51,6 +64,7 @@ if (kind.startsWith('fastify')) {
   app.set('x-powered-by', false);
   app.use((req, _res, next) => {
     requests++;
+    if (countAlloc) sampleAlloc();
     // Node builds `req.headers` on first read. Express reads it in every `res.send` (`req.fresh`), so a bare Express
     // server builds it anyway; gearshift reads it first and would be charged for building it (bench:http-perf-share
     // attributes by call stack). Built here, before either, it is the host's in every configuration.
@@ -82,6 +96,7 @@ if (kind.startsWith('fastify')) {
 
 process.on('message', (m) => {
   if (m?.cmd === 'cpu') process.send({ cpu: process.cpuUsage(), requests });
+  if (m?.cmd === 'alloc') process.send({ deltas: allocDeltas.splice(0) });
   if (m?.cmd === 'exit') process.exit(0);
 });
 process.on('disconnect', () => process.exit(0));

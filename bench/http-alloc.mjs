@@ -1,0 +1,68 @@
+// Heap allocated per request by each server of bench/http-server.mjs, and what gearshift adds to its host.
+//
+//   node bench/http-alloc.mjs [--kinds a,b,…] [--warmup N] [--requests N]
+//
+// Why: allocation costs CPU that no profile charges to the code that allocated (the scavenges run later, in V8's
+// frames), so bench:http-perf-share cannot see it, and a value boxed by accident (a double read from an array of
+// doubles, a clock's [seconds, nanoseconds] array that escape analysis did not remove) is invisible in a review.
+// Method: the server reads V8's young-generation usage when each request arrives (its request-counting hook) and
+// keeps the growth since the previous request; a scavenge in between shows as a drop and is skipped. Requests go one
+// at a time over one keep-alive connection, a few ms apart, with time-driven work switched off (GEARSHIFT_TIMERS=off),
+// so each interval holds one request's work and an idle loop. The median interval is the figure. The read itself
+// allocates the same in every configuration, so it cancels in the difference with the bare host.
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const KINDS = arg('kinds', 'fastify,fastify-gearshift,fastify-async,fastify-gearshift-async,express,express-gearshift,express-async,express-gearshift-async').split(',');
+const WARMUP = Number(arg('warmup', 3000));
+const N = Number(arg('requests', 2000));
+
+async function measure(kind) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./http-server.mjs', import.meta.url)), kind], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, GEARSHIFT_ALLOC: '1', GEARSHIFT_TIMERS: 'off' },
+  });
+  const ask = (cmd) => new Promise((resolve) => { child.once('message', resolve); child.send({ cmd }); });
+  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const send = async (total) => {
+    for (let i = 0; i < total; i++) {
+      await new Promise((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/', agent, headers: { 'x-gearshift-scene': 'hello', 'x-gearshift-unit': `user-${100000 + i}` } }, (res) => {
+          res.resume();
+          res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+        });
+        req.once('error', reject);
+      });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+  await send(WARMUP);
+  await ask('alloc'); // drops the warm-up's intervals
+  await send(N);
+  const { deltas } = await ask('alloc');
+  agent.destroy();
+  child.send({ cmd: 'exit' });
+  deltas.sort((a, b) => a - b);
+  return { median: deltas[Math.floor(deltas.length / 2)], p25: deltas[Math.floor(deltas.length / 4)], p75: deltas[Math.floor((deltas.length * 3) / 4)], n: deltas.length };
+}
+
+const results = {};
+for (const kind of KINDS) {
+  results[kind] = await measure(kind);
+  const r = results[kind];
+  console.log(`${kind.padEnd(26)} ${String(r.median).padStart(7)} B/request (p25 ${r.p25}, p75 ${r.p75}; ${r.n} intervals)`);
+}
+console.log(`\nnode ${process.version}; ${WARMUP} warm-up requests, then ${N} measured\n`);
+console.log('| configuration | bytes/request (median) | gearshift adds |');
+console.log('|---|---:|---:|');
+for (const kind of KINDS) {
+  const host = kind.replace('-gearshift', '');
+  const added = kind !== host && results[host] ? `${results[kind].median - results[host].median >= 0 ? '+' : ''}${results[kind].median - results[host].median}` : '—';
+  console.log(`| ${kind} | ${results[kind].median} | ${added} |`);
+}
