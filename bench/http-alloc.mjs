@@ -11,13 +11,10 @@
 // so each interval holds one request's work and an idle loop. The median interval is the figure. The read itself
 // allocates the same in every configuration, so it cancels in the difference with the bare host.
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { option as arg } from './cli.mjs';
+import { sendOneByOne } from './one-by-one.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const KINDS = arg('kinds', 'fastify,fastify-gearshift,fastify-async,fastify-gearshift-async,express,express-gearshift,express-async,express-gearshift-async').split(',');
 const WARMUP = Number(arg('warmup', 3000));
 const N = Number(arg('requests', 2000));
@@ -29,24 +26,10 @@ async function measure(kind) {
   });
   const ask = (cmd) => new Promise((resolve) => { child.once('message', resolve); child.send({ cmd }); });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const send = async (total) => {
-    for (let i = 0; i < total; i++) {
-      await new Promise((resolve, reject) => {
-        const req = http.get({ host: '127.0.0.1', port, path: '/', agent, headers: { 'x-gearshift-scene': 'hello', 'x-gearshift-unit': `user-${100000 + i}` } }, (res) => {
-          res.resume();
-          res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
-        });
-        req.once('error', reject);
-      });
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  };
-  await send(WARMUP);
+  await sendOneByOne(port, WARMUP, 2);
   await ask('alloc'); // drops the warm-up's intervals
-  await send(N);
+  await sendOneByOne(port, N, 2);
   const { deltas } = await ask('alloc');
-  agent.destroy();
   child.send({ cmd: 'exit' });
   deltas.sort((a, b) => a - b);
   return { median: deltas[Math.floor(deltas.length / 2)], p25: deltas[Math.floor(deltas.length / 4)], p75: deltas[Math.floor((deltas.length * 3) / 4)], n: deltas.length };

@@ -25,13 +25,10 @@
 //
 // Needs valgrind (Debian: apt-get install valgrind). Takes ~7 minutes per configuration.
 import { spawn, spawnSync } from 'node:child_process';
-import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { option as arg } from './cli.mjs';
+import { sendOneByOne } from './one-by-one.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const KINDS = arg('kinds', 'fastify,fastify-gearshift,express,express-gearshift').split(',');
 const WARMUP = Number(arg('warmup', 8000));
 const N = Number(arg('requests', 3000));
@@ -59,7 +56,7 @@ function countRun(kind, total, idleMs = 0, timers = true) {
       started = true;
       try {
         const t0 = performance.now();
-        await send(m.port, total);
+        await sendOneByOne(m.port, total, GAP_MS);
         if (idleMs > 0) await new Promise((r) => setTimeout(r, idleMs));
         child.send({ cmd: 'exit' });
         await exited;
@@ -74,26 +71,6 @@ function countRun(kind, total, idleMs = 0, timers = true) {
     });
     child.once('exit', (code) => started || reject(new Error(`${kind} server exited early (${code}):\n${stderr.slice(-2000)}`)));
   });
-}
-
-/**
- * `total` requests, one at a time, over one keep-alive connection, each sent once the server has had a few ms to
- * finish the previous one: every request then meets an idle event loop, so the server's work per request does not
- * depend on how the two processes happened to interleave.
- */
-async function send(port, total) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  for (let i = 0; i < total; i++) {
-    await new Promise((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent, headers: { 'x-gearshift-scene': 'hello', 'x-gearshift-unit': `user-${100000 + i}` } }, (res) => {
-        res.resume();
-        res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
-      });
-      req.once('error', reject);
-    });
-    await new Promise((r) => setTimeout(r, GAP_MS));
-  }
-  agent.destroy();
 }
 
 /**

@@ -5,11 +5,8 @@
 import Fastify from 'fastify';
 import { createGearshift } from '../dist/esm/index.js';
 import { gearshiftPlugin } from '../dist/esm/adapters/fastify.js';
+import { numberOption as arg } from './cli.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const BLOCKS = arg('blocks', 40);
 const PER = arg('per-block', 2000);
 const config = { scenes: { hello: { rtBudgetMs: 200, versions: { main: { stage: 'base' }, canary: { stage: 'up' } }, split: [{ version: 'canary', weight: 10 }, { version: 'main', weight: 90 }] } } };

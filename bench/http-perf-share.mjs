@@ -21,11 +21,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { option as arg } from './cli.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const kind = arg('kind', 'fastify-gearshift');
 const seconds = Number(arg('seconds', '15'));
 const warmup = Number(arg('warmup', '10'));

@@ -14,11 +14,8 @@
 // - the table shows medians over rounds, and each gearshift row's ratio to its bare host.
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { numberOption as arg } from './cli.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const quick = process.argv.includes('--quick');
 const ROUNDS = arg('rounds', quick ? 2 : 6);
 const SECONDS = arg('seconds', quick ? 2 : 5);

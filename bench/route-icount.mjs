@@ -16,6 +16,7 @@
 // Needs valgrind (Debian: apt-get install valgrind). Takes ~10 minutes; the two runs of a task go in parallel.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { option as arg } from './cli.mjs';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -34,10 +35,6 @@ if (process.argv[2] === '--worker') {
   process.exit(0);
 }
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 // Warm-up W and measured N per task: gearshift decisions are cheap, the peers' cost 5–30× more.
 const PLAN = {
   noop: [100_000, 200_000],
