@@ -3,8 +3,11 @@
 // scavenge in between shows as a drop and is skipped. Accurate to a fraction of a byte per call for n = 20,000.
 import v8 from 'node:v8';
 
+/** Bytes in use in V8's young generation now. */
+export const youngBytes = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;
+
 export function bytesPerCall(fn, n = 20_000) {
-  const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;
+  const young = youngBytes;
   let best = Infinity;
   for (let round = 0; round < 15; round++) {
     const before = young();

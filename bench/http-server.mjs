@@ -17,16 +17,15 @@ if (process.env.GEARSHIFT_TIMERS === 'off') Object.assign(config, { sense: { pro
 let requests = 0;
 let port;
 // GEARSHIFT_ALLOC=1 (bench/http-alloc.mjs): young-generation bytes between one request's arrival and the next's,
-// read in the request-counting hook. The read allocates the same in every configuration, so it cancels in a difference.
+// read once per request in the request-counting hook. The read allocates the same in every configuration, so it
+// cancels in a difference; a drop between two reads is a scavenge, and that interval is skipped.
 const allocDeltas = [];
 let lastYoung = -1;
-const countAlloc = process.env.GEARSHIFT_ALLOC === '1'
-  ? (await import('node:v8')).default
-  : null;
+const youngBytes = process.env.GEARSHIFT_ALLOC === '1' ? (await import('./alloc.mjs')).youngBytes : null;
 const sampleAlloc = () => {
-  const young = countAlloc.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space').space_used_size;
-  if (lastYoung >= 0 && young >= lastYoung && allocDeltas.length < 100_000) allocDeltas.push(young - lastYoung); // a drop is a scavenge: skipped
-  lastYoung = countAlloc.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space').space_used_size;
+  const young = youngBytes();
+  if (lastYoung >= 0 && young >= lastYoung && allocDeltas.length < 100_000) allocDeltas.push(young - lastYoung);
+  lastYoung = young;
 };
 
 if (kind.startsWith('fastify')) {
@@ -46,7 +45,7 @@ if (kind.startsWith('fastify')) {
   } else if (kind !== 'fastify') throw new Error(`unknown kind ${kind}`);
   app.addHook('onRequest', (_req, _reply, done) => {
     requests++;
-    if (countAlloc) sampleAlloc();
+    if (youngBytes) sampleAlloc();
     done();
   });
   if (asyncHandler) app.get('/', async () => ({ hello: 'world' }));
@@ -64,7 +63,7 @@ if (kind.startsWith('fastify')) {
   app.set('x-powered-by', false);
   app.use((req, _res, next) => {
     requests++;
-    if (countAlloc) sampleAlloc();
+    if (youngBytes) sampleAlloc();
     // Node builds `req.headers` on first read. Express reads it in every `res.send` (`req.fresh`), so a bare Express
     // server builds it anyway; gearshift reads it first and would be charged for building it (bench:http-perf-share
     // attributes by call stack). Built here, before either, it is the host's in every configuration.
