@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { createGearshift } from '../src/engine.js';
 import { Reason } from '../src/route/decision.js';
+import { unitHash } from '../src/route/hash.js';
 import { regConfig } from './regulate-helpers.js';
 
 describe('a shed decision, end to end through the engine', () => {
@@ -13,6 +14,8 @@ describe('a shed decision, end to end through the engine', () => {
       live.retryAfterS = 2;
       const d = gs.route('tail', 'user-1');
       expect([d.ok, d.reason, d.retryAfterSec]).toEqual([false, Reason.Shed, 2]);
+      // It still says which unit it was (for logs), while no layer arm is chosen for it.
+      expect(d.unitHash).toBe(unitHash('user-1'));
       expect(gs.complete(d)).toBe(true);
       const st = gs.stats('tail')!;
       expect([st.count, st.shed, st.rejected]).toEqual([1, 1, 0]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGearshift } from '../src/engine.js';
 import { type Decision, Ignored, Reason } from '../src/route/decision.js';
+import { internalized } from '../src/config/boxed-values.js';
 import { chooseSceneKey, fullKey, sampledKey } from '../src/route/scene-key.js';
 import { bytesPerCall as youngBytesPerCall } from '../bench/alloc.mjs';
 import { chiSquare, feedConfig, units } from './helpers.js';
@@ -233,6 +234,17 @@ describe('business layers', () => {
     expect(youngBytesPerCall(reads((d) => d.param('floor')))).toBeLessThan(2);
     expect(youngBytesPerCall(reads((d) => d.gear('ratio')))).toBeLessThan(2);
     gsf.close();
+  });
+
+  it('keeps every string param value as written (values are internalized, so that === against a literal is one compare)', () => {
+    const odd = ['', '__proto__', 'constructor', '1', '01', '-0', 'héllo 𝄞', 'x'.repeat(300)];
+    for (const v of odd) expect(internalized(v)).toBe(v);
+    const cfg = feedConfig();
+    cfg.scenes.feed!.params = { ...cfg.scenes.feed!.params, ...Object.fromEntries(odd.map((v, i) => [`odd${i}`, v])) };
+    const gso = createGearshift({ config: cfg });
+    const d = gso.route('feed', 'user-1');
+    odd.forEach((v, i) => expect(d.param(`odd${i}`)).toBe(v));
+    gso.close();
   });
 });
 

@@ -66,6 +66,9 @@ export interface GearReader {
   readonly retryAfterS: number;
 }
 
+/** Set in `unitLo` when the unit does not choose layer arms (see there). */
+const NO_ARMS = 0x10000;
+
 export class Decision {
   // Mutable request state, declared here so every Decision has the same shape (one hidden class on the hot path).
   /** When the request started (ms on the engine's clock): stamped by `engine.route`, or given by the host. */
@@ -94,10 +97,11 @@ export class Decision {
   /** @internal the compiled scene, also for rejections of a known scene */
   readonly compiledScene: CompiledScene | null;
   // The unit hash in two 16-bit halves: a uint32 does not fit V8's 31-bit small integers, and a field holding one
-  // would be boxed, i.e. a second allocation per request.
+  // would be boxed, i.e. a second allocation per request. Bit 16 of `unitLo` says the unit does not pick layer arms
+  // (none was given, or the decision was shed): an integer test, where a boolean field took V8's generic truth test
+  // on every param read.
   private readonly unitHi: number;
   private readonly unitLo: number;
-  private readonly hasUnit: boolean;
 
   constructor(
     scene: string | null,
@@ -120,8 +124,7 @@ export class Decision {
     this.compiled = compiled;
     this.compiledScene = compiledScene;
     this.unitHi = unitHash >>> 16;
-    this.unitLo = unitHash & 0xffff;
-    this.hasUnit = hasUnit;
+    this.unitLo = hasUnit ? unitHash & 0xffff : (unitHash & 0xffff) | NO_ARMS;
   }
 
   /** The version name, or null when rejected (read from the compiled version: one source). */
@@ -135,7 +138,7 @@ export class Decision {
 
   /** murmur3 of the unit id (0 without one): with the layer seeds, it gives every layer's arm. */
   get unitHash(): number {
-    return ((this.unitHi << 16) | this.unitLo) >>> 0;
+    return ((this.unitHi << 16) | (this.unitLo & 0xffff)) >>> 0;
   }
 
   /** False for rejections: the request must not be served by any version. */
@@ -219,6 +222,7 @@ export class Decision {
   }
 
   private armIndex(layer: CompiledLayer): number {
-    return this.hasUnit ? layer.arm.ownerOf(bucketOf(layer.salt, (this.unitHi << 16) | this.unitLo)) : 0;
+    const lo = this.unitLo;
+    return lo > 0xffff ? 0 : layer.arm.ownerOf(bucketOf(layer.salt, (this.unitHi << 16) | lo));
   }
 }
