@@ -32,6 +32,7 @@ export class Gearshift {
   private readonly clock: Clock;
   private readonly sense: Sensing;
   private readonly gearRegulator: Regulator;
+  private readonly closeHooks: (() => void)[] = [];
 
   constructor(options: GearshiftOptions) {
     this.router = new Router(compileTables(validateConfig(options.config)));
@@ -153,11 +154,21 @@ export class Gearshift {
     return this.router.counts();
   }
 
+  /**
+   * @internal Runs `release` once when the engine closes, at once if it has: what an adapter holds for the engine's
+   * sake (the process-wide finish subscription of `gearshift/express`) is let go with it.
+   */
+  onClose(release: () => void): void {
+    if (this.closed) release();
+    else this.closeHooks.push(release);
+  }
+
   /** Stops timers and refuses further reloads. Routing keeps answering from the last config. */
   close(): void {
     this.closed = true;
     this.sense.close();
     this.gearRegulator.close();
+    for (const release of this.closeHooks.splice(0)) release();
   }
 }
 

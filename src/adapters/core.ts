@@ -168,7 +168,7 @@ export class AdapterCore<Req> {
   private readonly hLoadTest: string;
   private readonly hSigned: string;
   private readonly useBaggage: boolean;
-  private readonly watch = new ResponseWatch({ ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) });
+  private readonly watch: ResponseWatch;
   /** Scratch hints object, reused: the router reads it synchronously and keeps no reference. */
   private readonly scratch: { version: string | null; loadTest: boolean; trusted: boolean } = { version: null, loadTest: false, trusted: false };
 
@@ -180,6 +180,10 @@ export class AdapterCore<Req> {
     if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
       throw new UsageError('gearshift adapter: the first argument must be an engine from createGearshift()');
     }
+    this.watch = new ResponseWatch(
+      { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) },
+      (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it
+    );
     this.trust = options.trust instanceof Trust ? options.trust : new Trust(options.trust);
     this.scene = compileScene(options.scene, host);
     this.unit = compileUnit(options.unit);

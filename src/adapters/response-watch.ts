@@ -10,8 +10,10 @@
  * - `watchEnd` (Fastify, node:http): the response's `end` is shadowed by one shared function, which calls the `end` it
  *   shadows, then records the outcome by status: the same moment the synchronous path records, right after `end()`.
  * - `watchFinish` (Express, where adding a property to a response costs V8 a new hidden class per request): nothing is
- *   added to the response; Node's `http.server.response.finish` diagnostics channel, subscribed on first use, names
- *   the socket of every response that finishes, and the one parked there is recorded.
+ *   added to the response; Node's `http.server.response.finish` diagnostics channel names the socket of every
+ *   response that finishes, and the one parked there is recorded. The subscription is process-wide: taken by a watch
+ *   on its first response, and dropped when the engines of every watch that took it have closed. A watch whose
+ *   engine has closed listens on its responses instead (below).
  * A client that goes away first is seen by one `close` listener per socket, added with its first watched response
  * (a keep-alive socket carries many), which records the parked response as aborted.
  *
@@ -21,7 +23,7 @@
  * compatibility API (its socket is the whole session, and it publishes no finish), or a response without a socket.
  * Whatever records first wins; a decision is recorded once (`Decision.completed`).
  */
-import { subscribe } from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Decision } from '../route/decision.js';
@@ -78,7 +80,9 @@ function onSocketClose(this: ParkingSocket): void {
 }
 
 /** Node publishes every finished response here; only the one parked on its socket is ours. */
-let subscribed = false;
+const FINISH = 'http.server.response.finish';
+/** How many watches hold the subscription to FINISH. */
+let holders = 0;
 function onFinish(message: unknown): void {
   const { socket, response } = message as { socket?: ParkingSocket | null; response?: unknown };
   if (socket && response && socket[kRes] === response) settle(socket, true);
@@ -89,8 +93,18 @@ export class ResponseWatch {
   private readonly key = Symbol('gearshift.decision');
   /** That listener, one per watch (no closure per request): `this` is the response. */
   private readonly onClose: (this: ServerResponse) => void;
+  /** This watch holds the finish subscription (taken with its first Express response). */
+  private holding = false;
+  /** Its engine has closed: it takes no subscription any more. */
+  private released = false;
 
-  constructor(readonly completion: Completion) {
+  /**
+   * @param onRelease  registers what to run when the watch's engine closes (`engine.onClose`); it may run it at once
+   */
+  constructor(
+    readonly completion: Completion,
+    private readonly onRelease: (release: () => void) => void = () => {},
+  ) {
     const key = this.key;
     this.onClose = function (this: ServerResponse): void {
       const d = (this as ServerResponse & { [key]?: Decision })[key];
@@ -117,12 +131,29 @@ export class ResponseWatch {
    * when parked on the socket, false when it had to listen for the response's own `close`.
    */
   watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
-    if (!subscribed) {
-      subscribe('http.server.response.finish', onFinish);
-      subscribed = true;
-    }
+    if (!this.holding && !this.hold()) return this.listen(decision, res);
     if (socket instanceof Socket && this.park(decision, res, socket as ParkingSocket)) return true;
     return this.listen(decision, res);
+  }
+
+  /** Takes the finish subscription for this watch until its engine closes; false once it has. */
+  private hold(): boolean {
+    if (this.released) return false;
+    this.holding = true;
+    if (holders++ === 0) subscribe(FINISH, onFinish);
+    this.onRelease(() => this.release());
+    return this.holding;
+  }
+
+  /**
+   * Its engine closed. Responses still parked are recorded when their socket closes (or by another watch's
+   * subscription), and the next one on a parked socket gets a listener of its own.
+   */
+  private release(): void {
+    this.released = true;
+    if (!this.holding) return;
+    this.holding = false;
+    if (--holders === 0) unsubscribe(FINISH, onFinish);
   }
 
   /** The fallback: a listener on the response's own `close` (the property add is fine here; this path is rare). */
