@@ -12,9 +12,10 @@
 //   event loop batches, i.e. on the load level, so comparing it at equal load is what isolates the added cost). It is
 //   the server's own CPU time (process.cpuUsage() utime + stime, delta over the window) / requests it served;
 // - the table shows medians over rounds, and each gearshift row's ratio to its bare host.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { numberOption as arg } from './cli.mjs';
+import { ask, median, pinned, startServer, taskset } from './servers.mjs';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = arg('rounds', quick ? 2 : 6);
@@ -26,27 +27,6 @@ const rateOf = (kind) => RATE[kind.startsWith('express') ? 'express' : 'fastify'
 const kindsArg = process.argv.indexOf('--kinds');
 const KINDS = kindsArg > 0 ? process.argv[kindsArg + 1].split(',') : ['fastify', 'fastify-gearshift', 'express', 'express-gearshift', 'fastify-under-pressure'];
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
-
-let taskset = false;
-try {
-  execFileSync('taskset', ['-c', '0', 'true']);
-  taskset = true;
-} catch {}
-const pinned = (core, args) => (taskset ? ['taskset', ['-c', String(core), process.execPath, ...args]] : [process.execPath, args]);
-
-function startServer(kind) {
-  const [cmd, args] = pinned(0, [here('./http-server.mjs'), kind]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ kind, child, port: m.port }));
-    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-  });
-}
-const ask = (server) =>
-  new Promise((resolve) => {
-    server.child.once('message', resolve);
-    server.child.send({ cmd: 'cpu' });
-  });
 function load(port, seconds, rate = 0) {
   const [cmd, args] = pinned(1, [here('./http-client.mjs'), String(port), String(seconds), String(CONNECTIONS), String(rate)]);
   return new Promise((resolve, reject) => {
@@ -65,10 +45,6 @@ async function measure(server, seconds) {
   const served = after.requests - before.requests;
   return { rps: sat.rps, cpuPerReqUs: cpuUs / served, served, fixedRps: r.rps, errors: sat.errors + sat.non2xx + r.errors + r.non2xx, p99: sat.p99 };
 }
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 console.log(`node ${process.version}, ${ROUNDS} rounds × (${SECONDS} s saturating + ${SECONDS} s at a fixed rate: Fastify ${RATE.fastify}/s, Express ${RATE.express}/s), ${CONNECTIONS} connections, taskset ${taskset ? 'server→core 0, client→core 1' : 'not available (unpinned)'}`);
 const servers = [];
