@@ -1,8 +1,10 @@
 // Server CPU time per request, a host against host + gearshift, both running at once (run: npm run bench:http-cpu-pair).
 //
-//   node bench/http-cpu-pair.mjs [--pair fastify,fastify-gearshift] [--rate 2000] [--windows 8] [--seconds 5]
-//                                [--warmup 8] [--connections 4]
+//   node bench/http-cpu-pair.mjs [--pair fastify,fastify-gearshift] [--dists dirA,dirB] [--rate 2000] [--windows 8]
+//                                [--seconds 5] [--warmup 8] [--connections 4]
 //   GEARSHIFT_TIMERS=off: no time-driven work in the servers (process-load sampling, regulator ticks)
+//   --dists: each server's gearshift build (an ESM output directory, as GEARSHIFT_DIST), to compare two builds:
+//            --pair fastify-gearshift,fastify-gearshift --dists /tmp/before,/tmp/after
 //
 // The issue's own measure is the server's CPU time (utime + stime) per request. bench/http.bench.mjs measures it one
 // configuration after another, and on this shared VM the machine changes between them by more than the 3% to be
@@ -24,6 +26,11 @@ import { numberOption, option } from './cli.mjs';
 import { ask, median, startServer, taskset } from './servers.mjs';
 
 const [kindA, kindB] = option('pair', 'fastify,fastify-gearshift').split(',');
+const dists = option('dists', '').split(',');
+const nameA = dists[0] ? `${kindA} (${dists[0]})` : kindA;
+const nameB = dists[1] ? `${kindB} (${dists[1]})` : kindB;
+/** How to start server A or B: its kind, and its build when --dists names one. */
+const specs = [kindA, kindB].map((kind, i) => ({ kind, env: dists[i] ? { ...process.env, GEARSHIFT_DIST: dists[i] } : process.env }));
 const RATE = numberOption('rate', 2000);
 const WINDOWS = numberOption('windows', 8);
 const SECONDS = numberOption('seconds', 5);
@@ -61,14 +68,16 @@ function send(s, unit) {
 }
 
 /**
- * Starts `first`, then `second` (kinds), drives both, and returns per window the CPU per request of kindB over that
- * of kindA, minus one. Every millisecond each server gets what the rate says is due; a server with more than 64
+ * Starts server A then B (or B then A when `bFirst`), drives both, and returns per window the CPU per request of B
+ * over that of A, minus one. Every millisecond each server gets what the rate says is due; a server with more than 64
  * requests in flight is sent nothing until it catches up, so a stall cannot pile up a burst.
  */
-async function session(first, second) {
-  const started = [await startServer(first, 0), await startServer(second, 0)];
+async function session(bFirst) {
+  const order = bFirst ? [specs[1], specs[0]] : specs;
+  const started = [];
+  for (const spec of order) started.push(await startServer(spec.kind, 0, spec.env));
   for (const s of started) Object.assign(s, { agent: new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS }), inFlight: 0, failed: 0 });
-  const [a, b] = first === kindA ? started : [started[1], started[0]];
+  const [a, b] = bFirst ? [started[1], started[0]] : started;
   let unit = 100_000;
   let due = 0;
   let tick = 0;
@@ -82,7 +91,7 @@ async function session(first, second) {
   }, 1);
   const reading = () => Promise.all([a, b].map(async (s) => ({ ns: cpuNs(s.child.pid), requests: (await ask(s)).requests })));
 
-  console.log(`session: ${first} started first, ${second} second; warm-up ${WARMUP} s, ${WINDOWS} windows of ${SECONDS} s`);
+  console.log(`session: ${bFirst ? nameB : nameA} started first; warm-up ${WARMUP} s, ${WINDOWS} windows of ${SECONDS} s`);
   await sleep(WARMUP * 1000);
   const overheads = [];
   let last = await reading();
@@ -91,7 +100,7 @@ async function session(first, second) {
     const now = await reading();
     const [ca, cb] = [0, 1].map((i) => (now[i].ns - last[i].ns) / 1000 / (now[i].requests - last[i].requests));
     overheads.push(cb / ca - 1);
-    console.log(`  window ${String(w + 1).padStart(2)}: ${kindA} ${ca.toFixed(2)} µs/req, ${kindB} ${cb.toFixed(2)} µs/req: ${pct(cb / ca - 1)} (${now[0].requests - last[0].requests} requests each)`);
+    console.log(`  window ${String(w + 1).padStart(2)}: A ${ca.toFixed(2)} µs/req, B ${cb.toFixed(2)} µs/req: ${pct(cb / ca - 1)} (${now[0].requests - last[0].requests} requests each)`);
     last = now;
   }
   clearInterval(pacer);
@@ -107,7 +116,7 @@ async function session(first, second) {
 }
 
 if (taskset) spawnSync('taskset', ['-acp', '1', String(process.pid)]); // this process (the client) on core 1
-console.log(`node ${process.version}: ${kindA} and ${kindB} at once on core 0, ${RATE} req/s each from core 1${taskset ? '' : ' (taskset not available: unpinned)'}, time-driven work ${process.env.GEARSHIFT_TIMERS === 'off' ? 'off' : 'on'}`);
-const m1 = await session(kindA, kindB);
-const m2 = await session(kindB, kindA);
-console.log(`\n${kindB} over ${kindA}, server CPU per request: ${pct((m1 + m2) / 2)} (the two sessions' medians ${pct(m1)} and ${pct(m2)}; half their difference, ${((Math.abs(m1 - m2) / 2) * 100).toFixed(2)} points, is the position's bias)`);
+console.log(`node ${process.version}: A = ${nameA} and B = ${nameB} at once on core 0, ${RATE} req/s each from core 1${taskset ? '' : ' (taskset not available: unpinned)'}, time-driven work ${process.env.GEARSHIFT_TIMERS === 'off' ? 'off' : 'on'}`);
+const m1 = await session(false);
+const m2 = await session(true);
+console.log(`\n${nameB} over ${nameA}, server CPU per request: ${pct((m1 + m2) / 2)} (the two sessions' medians ${pct(m1)} and ${pct(m2)}; half their difference, ${((Math.abs(m1 - m2) / 2) * 100).toFixed(2)} points, is the position's bias)`);
