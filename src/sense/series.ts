@@ -155,13 +155,13 @@ export class Series {
     const no = Math.floor(now / ms);
     if (this.hist === null) this.allocate();
     if (no - this.hNo >= n) {
-      this.hist.fill(0);
+      this.hist!.fill(0);
       this.coarse!.fill(0);
       this.rt!.fill(0);
     } else {
       for (let k = this.hNo + 1; k <= no; k++) {
         const pos = ringPos(k, n);
-        clearSlot(this.hist, pos * nb, n * nb, nb);
+        clearSlot(this.hist!, pos * nb, n * nb, nb);
         clearSlot(this.coarse!, pos * chunks, n * chunks, chunks);
         clearSlot(this.rt!, pos * R_FIELDS, n * R_FIELDS, R_MAX); // count and sum leave the total; max just goes
         this.rt![pos * R_FIELDS + R_MAX] = 0;
