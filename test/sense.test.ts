@@ -181,6 +181,19 @@ describe('rolling windows', () => {
     expect([st.count, st.shed, st.rejected, st.timeout, st.rtCount, st.timeoutRate]).toEqual([3, 1, 1, 1, 1, 1 / 3]);
     expect(Math.abs(st.p50 - 250)).toBeLessThanOrEqual(250 / 16);
   });
+
+  it('keeps a series that only counts answers without service time small, and all of a timed one in one buffer', () => {
+    const shape = shapeOf(o);
+    const s = new Series(shape, 0);
+    s.record(Outcome.Rejected, 0.01, 1);
+    s.record(Outcome.Shed, 0.01, 2);
+    expect(s.hist).toBeNull(); // counters only: no histogram for a series of rejections
+    s.record(Outcome.Success, 20, 3);
+    // one buffer for counters, RT sums and both histograms (fewer memory pages per record), counts carried over
+    expect([s.rt!.buffer, s.coarse!.buffer, s.hist!.buffer].every((b) => b === s.counts!.buffer)).toBe(true);
+    const st = read(shape, [s], 4);
+    expect([st.count, st.rejected, st.shed, st.rtCount]).toEqual([3, 1, 1, 1]);
+  });
 });
 
 describe('outcome classes', () => {

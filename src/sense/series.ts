@@ -113,19 +113,26 @@ export class Series {
   }
 
   /**
-   * Every array of the series as a view of one buffer, made on first use. Four buffers of their own sat on four
-   * pages of the process's memory, and a record touches all of them: on this VM a page that is not in the TLB any
-   * more costs a walk of the guest's and the host's page tables, and between two requests the host's own work
-   * evicts them (README, Performance: `bench:http-cpu-pair`). Small arrays first, so that a record's counters, RT
-   * sums and coarse counts share a page.
+   * The series' storage, made on first use. A record touches every array of it, so they are views of one buffer:
+   * four buffers of their own sat on four pages of the process's memory, and on this VM a page that is not in the
+   * TLB any more costs a walk of the guest's and the host's page tables, which the host's own work between requests
+   * makes happen (README, Performance: `bench:http-cpu-pair`). Small arrays first, so that a record's counters, RT
+   * sums and coarse counts share a page. A series that has only counted answers without service time (rejections,
+   * sheds) gets its counters alone; its first RT moves them into the full buffer.
    */
-  private allocate(): void {
+  private allocate(withRt: boolean): void {
     const { outcomeSlots, rtSlots, chunks, layout } = this.shape;
     const cLen = (outcomeSlots + 1) * C_FIELDS;
+    if (!withRt) {
+      this.counts = new Float64Array(cLen);
+      return;
+    }
     const rLen = (rtSlots + 1) * R_FIELDS;
     const qLen = (rtSlots + 1) * chunks;
     const buffer = new ArrayBuffer((cLen + rLen) * 8 + (qLen + (rtSlots + 1) * layout.buckets) * 4);
-    this.counts = new Float64Array(buffer, 0, cLen);
+    const counts = new Float64Array(buffer, 0, cLen);
+    if (this.counts !== null) counts.set(this.counts);
+    this.counts = counts;
     this.rt = new Float64Array(buffer, cLen * 8, rLen);
     this.coarse = new Uint32Array(buffer, (cLen + rLen) * 8, qLen);
     this.hist = new Uint32Array(buffer, (cLen + rLen) * 8 + qLen * 4);
@@ -140,7 +147,7 @@ export class Series {
   private rollCounts(now: number): void {
     const { outcomeSlots: n, outcomeSlotMs: ms } = this.shape;
     const no = Math.floor(now / ms);
-    if (this.counts === null) this.allocate();
+    if (this.counts === null) this.allocate(false);
     else if (no - this.cNo >= n) this.counts.fill(0);
     else for (let k = this.cNo + 1; k <= no; k++) clearSlot(this.counts, ringPos(k, n) * C_FIELDS, n * C_FIELDS, C_FIELDS);
     this.cNo = no;
@@ -153,15 +160,15 @@ export class Series {
     const { rtSlots: n, rtSlotMs: ms, chunks } = shape;
     const nb = shape.layout.buckets;
     const no = Math.floor(now / ms);
-    if (this.hist === null) this.allocate();
-    if (no - this.hNo >= n) {
-      this.hist!.fill(0);
+    if (this.hist === null) this.allocate(true);
+    else if (no - this.hNo >= n) {
+      this.hist.fill(0);
       this.coarse!.fill(0);
       this.rt!.fill(0);
     } else {
       for (let k = this.hNo + 1; k <= no; k++) {
         const pos = ringPos(k, n);
-        clearSlot(this.hist!, pos * nb, n * nb, nb);
+        clearSlot(this.hist, pos * nb, n * nb, nb);
         clearSlot(this.coarse!, pos * chunks, n * chunks, chunks);
         clearSlot(this.rt!, pos * R_FIELDS, n * R_FIELDS, R_MAX); // count and sum leave the total; max just goes
         this.rt![pos * R_FIELDS + R_MAX] = 0;
