@@ -10,27 +10,21 @@
 // at a time over one keep-alive connection, a few ms apart, with time-driven work switched off (GEARSHIFT_TIMERS=off),
 // so each interval holds one request's work and an idle loop. The median interval is the figure. The read itself
 // allocates the same in every configuration, so it cancels in the difference with the bare host.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { option as arg } from './cli.mjs';
 import { sendOneByOne } from './one-by-one.mjs';
+import { ask, startServer } from './servers.mjs';
 
 const KINDS = arg('kinds', 'fastify,fastify-gearshift,fastify-async,fastify-gearshift-async,express,express-gearshift,express-async,express-gearshift-async').split(',');
 const WARMUP = Number(arg('warmup', 3000));
 const N = Number(arg('requests', 2000));
 
 async function measure(kind) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./http-server.mjs', import.meta.url)), kind], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, GEARSHIFT_ALLOC: '1', GEARSHIFT_TIMERS: 'off' },
-  });
-  const ask = (cmd) => new Promise((resolve) => { child.once('message', resolve); child.send({ cmd }); });
-  const { port } = await new Promise((resolve) => child.once('message', resolve));
-  await sendOneByOne(port, WARMUP, 2);
-  await ask('alloc'); // drops the warm-up's intervals
-  await sendOneByOne(port, N, 2);
-  const { deltas } = await ask('alloc');
-  child.send({ cmd: 'exit' });
+  const server = await startServer(kind, 0, { ...process.env, GEARSHIFT_ALLOC: '1', GEARSHIFT_TIMERS: 'off' });
+  await sendOneByOne(server.port, WARMUP, 2);
+  await ask(server, 'alloc'); // drops the warm-up's intervals
+  await sendOneByOne(server.port, N, 2);
+  const { deltas } = await ask(server, 'alloc');
+  server.child.send({ cmd: 'exit' });
   deltas.sort((a, b) => a - b);
   return { median: deltas[Math.floor(deltas.length / 2)], p25: deltas[Math.floor(deltas.length / 4)], p75: deltas[Math.floor((deltas.length * 3) / 4)], n: deltas.length };
 }

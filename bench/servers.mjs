@@ -27,11 +27,11 @@ export function startServer(kind, core = 0, env = process.env) {
   });
 }
 
-/** The server's process.cpuUsage() and its request count. */
-export const ask = (server) =>
+/** A server's answer to `cmd`: `cpu` (process.cpuUsage() and its request count) or `alloc` (its allocation deltas). */
+export const ask = (server, cmd = 'cpu') =>
   new Promise((resolve) => {
     server.child.once('message', resolve);
-    server.child.send({ cmd: 'cpu' });
+    server.child.send({ cmd });
   });
 
 export const median = (xs) => {
