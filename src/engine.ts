@@ -6,10 +6,11 @@ import { type Clock, systemClock } from './clock.js';
 import { diffConfigs } from './config/diff.js';
 import { ReleaseDiff } from './config/release.js';
 import type { GearshiftConfig } from './config/schema.js';
-import { resolveSense } from './config/schema-sense.js';
+import { type ResolvedSense, resolveSense } from './config/schema-sense.js';
 import { validateConfig } from './config/validate.js';
 import { ClosedError } from './errors.js';
 import { Decision, Reason } from './route/decision.js';
+import { namesProcessGoal } from './regulate/goals.js';
 import { Regulator } from './regulate/regulator.js';
 import { sensingSource } from './regulate/sensing-source.js';
 import { splitMoves } from './route/moves.js';
@@ -37,7 +38,7 @@ export class Gearshift {
   constructor(options: GearshiftOptions) {
     this.router = new Router(compileTables(validateConfig(options.config)));
     this.clock = options.clock ?? systemClock;
-    this.sense = new Sensing(resolveSense(this.router.tables.config.sense), this.clock);
+    this.sense = new Sensing(senseOf(this.router.tables.config), this.clock);
     this.sense.bind(this.router.tables.sceneList);
     this.sense.start();
     // The regulator reads sensing on its own unref'd timer (regulator.periodMs), never inside a request.
@@ -136,12 +137,12 @@ export class Gearshift {
     const gears = this.gearRegulator.snapshot();
     try {
       this.gearRegulator.reload(after.config);
-      this.sense.reconfigure(resolveSense(after.config.sense));
+      this.sense.reconfigure(senseOf(after.config));
       this.sense.bind(after.sceneList);
     } catch (err) {
       this.gearRegulator.reload(before.config);
       this.gearRegulator.restore(gears, { silent: true });
-      this.sense.reconfigure(resolveSense(before.config.sense));
+      this.sense.reconfigure(senseOf(before.config));
       this.sense.bind(before.sceneList);
       throw err;
     }
@@ -171,5 +172,8 @@ export class Gearshift {
     for (const release of this.closeHooks.splice(0)) release();
   }
 }
+
+/** Sensing's settings: the config's, with the event-loop delay monitor on when a process goal reads it (`auto`). */
+const senseOf = (config: GearshiftConfig): ResolvedSense => resolveSense(config.sense, namesProcessGoal(config.regulator, 'eventLoopDelayMs'));
 
 export const createGearshift = (options: GearshiftOptions): Gearshift => new Gearshift(options);

@@ -10,7 +10,7 @@ describe('process load', () => {
     const period = 100;
     const load = new ProcessLoad({
       enabled: true,
-      eventLoopDelay: { periodMs: period, samples: 3, resolutionMs: 5 },
+      eventLoopDelay: { sampled: true, periodMs: period, samples: 3, resolutionMs: 5 },
       eventLoopUtilization: { periodMs: period, samples: 3 },
       cpu: { periodMs: period, samples: 3 },
     });
@@ -37,7 +37,7 @@ describe('process load', () => {
   it('keeps no timer alive and samples nothing when disabled', () => {
     const load = new ProcessLoad({
       enabled: false,
-      eventLoopDelay: { periodMs: 10, samples: 3, resolutionMs: 5 },
+      eventLoopDelay: { sampled: true, periodMs: 10, samples: 3, resolutionMs: 5 },
       eventLoopUtilization: { periodMs: 10, samples: 3 },
       cpu: { periodMs: 10, samples: 3 },
     });
@@ -45,5 +45,23 @@ describe('process load', () => {
     load.sampleEventLoopDelay();
     load.sampleCpu();
     expect(load.stats().cpu.samples).toBe(0);
+  });
+
+  it('leaves the event-loop delay monitor off unless it is sampled, and samples the rest', async () => {
+    const load = new ProcessLoad({
+      enabled: true,
+      eventLoopDelay: { sampled: false, periodMs: 10, samples: 3, resolutionMs: 5 },
+      eventLoopUtilization: { periodMs: 10, samples: 3 },
+      cpu: { periodMs: 10, samples: 3 },
+    });
+    started.push(load);
+    load.start();
+    await sleep(60);
+    load.sampleEventLoopDelay(); // no monitor to read: nothing is pushed
+    const s = load.stats();
+    expect(s.eventLoopDelayP99.samples).toBe(0);
+    expect(s.eventLoopDelayMean.samples).toBe(0);
+    expect(s.eventLoopUtilization.samples).toBeGreaterThan(0);
+    expect(s.cpu.samples).toBeGreaterThan(0);
   });
 });

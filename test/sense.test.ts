@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { resolveSense, SENSE_DEFAULTS } from '../src/config/schema-sense.js';
 import { validateConfig } from '../src/config/validate.js';
+import { createGearshift } from '../src/engine.js';
 import { HistogramLayout } from '../src/sense/layout.js';
 import { classify, Outcome, outcomeOf } from '../src/sense/outcome.js';
 import { maxOfMeans, meanOf, SampleWindow } from '../src/sense/samples.js';
@@ -245,5 +246,43 @@ describe('sense config', () => {
     expect(() => validateConfig(doc({ rt: { precisionBits: 12 } }))).toThrow(/sense\.rt\.precisionBits/);
     expect(() => validateConfig(doc({ outcomes: { slots: 0 } }))).toThrow(/sense\.outcomes\.slots/);
     expect(() => validateConfig(doc({ process: { elu: {} } }))).toThrow(/sense\.process\.elu: unknown field/);
+    expect(() => validateConfig(doc({ process: { eventLoopDelay: { sample: 'sometimes' } } }))).toThrow(/sense\.process\.eventLoopDelay\.sample/);
+  });
+
+  it('samples event-loop delay only when asked, or (auto) when a process goal names it', () => {
+    const sampled = (process: unknown, goal: boolean) => resolveSense(validateConfig(doc({ process })).sense, goal).process.eventLoopDelay.sampled;
+    expect(sampled(undefined, false)).toBe(false);
+    expect(sampled(undefined, true)).toBe(true);
+    expect(sampled({ eventLoopDelay: { sample: 'always' } }, false)).toBe(true);
+    expect(sampled({ eventLoopDelay: { sample: 'never' } }, true)).toBe(false);
+    expect(sampled({ eventLoopDelay: { sample: 'auto', resolutionMs: 10 } }, true)).toBe(true);
+  });
+
+  it('turns the monitor on in the engine for an event-loop delay goal: the goals, a zone, a goal set, or by reload', () => {
+    const base = { scenes: { s: { versions: { v: { stage: 'base' } } } } };
+    const sampledIn = (regulator?: unknown) => {
+      const gs = createGearshift({ config: { ...base, regulator } });
+      try {
+        return gs.sensing.sampler.options.eventLoopDelay.sampled;
+      } finally {
+        gs.close();
+      }
+    };
+    const eld = { eventLoopDelayMs: { target: 50 } };
+    expect(sampledIn()).toBe(false); // the default goal is utilisation
+    expect(sampledIn({ goals: eld })).toBe(true);
+    expect(sampledIn({ goals: { elu: { target: 0.8 }, zones: { east: eld } } })).toBe(true);
+    expect(sampledIn({ goalSets: { peak: { process: eld } } })).toBe(true);
+    expect(sampledIn({ goals: { cpu: { target: 0.9 } } })).toBe(false);
+
+    const gs = createGearshift({ config: base });
+    try {
+      const before = gs.sensing.sampler;
+      gs.reload({ ...base, regulator: { goals: eld } });
+      expect(gs.sensing.sampler).not.toBe(before); // the samplers restarted with the monitor on
+      expect(gs.sensing.sampler.options.eventLoopDelay.sampled).toBe(true);
+    } finally {
+      gs.close();
+    }
   });
 });

@@ -3,14 +3,14 @@
  * document by schema.ts as the top-level `sense` field. The defaults live here, next to the shapes that document
  * them, and `resolveSense` fills them in: the sensing code only ever sees complete settings.
  */
-import { bool, type Infer, num, obj, opt } from './shape.js';
+import { bool, type Infer, num, obj, oneOf, opt } from './shape.js';
 
 export const SENSE_DEFAULTS: ResolvedSense = {
   rt: { slots: 10, slotMs: 1000, precisionBits: 3, maxMs: 60_000 },
   outcomes: { slots: 10, slotMs: 1000 },
   process: {
     enabled: true,
-    eventLoopDelay: { periodMs: 1000, samples: 10, resolutionMs: 20 },
+    eventLoopDelay: { sampled: false, periodMs: 1000, samples: 10, resolutionMs: 20 },
     eventLoopUtilization: { periodMs: 1000, samples: 10 },
     cpu: { periodMs: 1000, samples: 10 },
   },
@@ -18,6 +18,8 @@ export const SENSE_DEFAULTS: ResolvedSense = {
 };
 
 const D = SENSE_DEFAULTS;
+/** When the event-loop delay monitor runs: `auto` only while a process goal needs it. */
+export const EVENT_LOOP_DELAY_SAMPLING = ['auto', 'always', 'never'] as const;
 const slots = (d: number) => opt(num({ integer: true, min: 1, max: 3600 }), d, 'number of slots in the ring');
 const slotMs = (d: number) => opt(num({ min: 10, max: 3_600_000 }), d, 'length of one slot (ms); the window is slots × slotMs');
 const periodMs = (d: number) => opt(num({ min: 10, max: 3_600_000 }), d, 'sampling period (ms); each sample covers one period, never the time since start');
@@ -47,6 +49,11 @@ const processShape = obj(
     enabled: opt(bool('sample process load on unref\'d timers'), D.process.enabled),
     eventLoopDelay: opt(obj(
       {
+        sample: opt(
+          oneOf(EVENT_LOOP_DELAY_SAMPLING),
+          'auto',
+          'auto: only while a process goal (regulator.goals, its zones or a goal set) names eventLoopDelayMs, since the monitor costs CPU even idle; always; never',
+        ),
         periodMs: periodMs(D.process.eventLoopDelay.periodMs),
         samples: samples(D.process.eventLoopDelay.samples),
         resolutionMs: opt(num({ integer: true, min: 1, max: 1000 }), D.process.eventLoopDelay.resolutionMs, 'monitorEventLoopDelay sampling interval (ms): delays are measured exactly, this sets how often; 10 ms costs ~5 ms CPU per second even idle, 20 ms ~3'),
@@ -81,7 +88,8 @@ export interface ResolvedSense {
   readonly outcomes: { readonly slots: number; readonly slotMs: number };
   readonly process: {
     readonly enabled: boolean;
-    readonly eventLoopDelay: { readonly periodMs: number; readonly samples: number; readonly resolutionMs: number };
+    /** `sampled`: whether the monitor runs, `sample` resolved against the regulator's goals. */
+    readonly eventLoopDelay: { readonly sampled: boolean; readonly periodMs: number; readonly samples: number; readonly resolutionMs: number };
     readonly eventLoopUtilization: { readonly periodMs: number; readonly samples: number };
     readonly cpu: { readonly periodMs: number; readonly samples: number };
   };
@@ -95,14 +103,19 @@ function fill<T extends object>(dflt: T, given: Partial<T> | undefined): T {
   return out;
 }
 
-export function resolveSense(c: SenseConfig | undefined): ResolvedSense {
+/**
+ * @param eventLoopDelayGoal  a process goal of the config names `eventLoopDelayMs` (the engine asks the regulator's
+ *                            goals), so `sample: 'auto'` turns the event-loop delay monitor on
+ */
+export function resolveSense(c: SenseConfig | undefined, eventLoopDelayGoal = false): ResolvedSense {
   const p = c?.process;
+  const sample = p?.eventLoopDelay?.sample ?? 'auto';
   return {
     rt: fill(D.rt, c?.rt),
     outcomes: fill(D.outcomes, c?.outcomes),
     process: {
       enabled: p?.enabled ?? D.process.enabled,
-      eventLoopDelay: fill(D.process.eventLoopDelay, p?.eventLoopDelay),
+      eventLoopDelay: fill(D.process.eventLoopDelay, { ...p?.eventLoopDelay, sampled: sample === 'always' || (sample === 'auto' && eventLoopDelayGoal) }),
       eventLoopUtilization: fill(D.process.eventLoopUtilization, p?.eventLoopUtilization),
       cpu: fill(D.process.cpu, p?.cpu),
     },

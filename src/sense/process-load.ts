@@ -9,7 +9,8 @@ import { type SampleStats, SampleWindow } from './samples.js';
 
 export interface ProcessLoadOptions {
   readonly enabled: boolean;
-  readonly eventLoopDelay: { readonly periodMs: number; readonly samples: number; readonly resolutionMs: number };
+  /** `sampled` false: the delay monitor never starts (it costs CPU even idle); its figures stay empty. */
+  readonly eventLoopDelay: { readonly sampled: boolean; readonly periodMs: number; readonly samples: number; readonly resolutionMs: number };
   readonly eventLoopUtilization: { readonly periodMs: number; readonly samples: number };
   readonly cpu: { readonly periodMs: number; readonly samples: number };
 }
@@ -48,12 +49,14 @@ export class ProcessLoad {
   start(): void {
     if (!this.options.enabled || this.timers.length > 0) return;
     const o = this.options;
-    this.eld = monitorEventLoopDelay({ resolution: o.eventLoopDelay.resolutionMs });
-    this.eld.enable();
+    if (o.eventLoopDelay.sampled) {
+      this.eld = monitorEventLoopDelay({ resolution: o.eventLoopDelay.resolutionMs });
+      this.eld.enable();
+      this.every(o.eventLoopDelay.periodMs, () => this.sampleEventLoopDelay());
+    }
     this.elu = performance.eventLoopUtilization();
     this.cpuPrev = process.cpuUsage();
     this.cpuAt = performance.now();
-    this.every(o.eventLoopDelay.periodMs, () => this.sampleEventLoopDelay());
     this.every(o.eventLoopUtilization.periodMs, () => this.sampleUtilization());
     this.every(o.cpu.periodMs, () => this.sampleCpu());
   }
