@@ -247,6 +247,11 @@ describe('sense config', () => {
     expect(() => validateConfig(doc({ outcomes: { slots: 0 } }))).toThrow(/sense\.outcomes\.slots/);
     expect(() => validateConfig(doc({ process: { elu: {} } }))).toThrow(/sense\.process\.elu: unknown field/);
     expect(() => validateConfig(doc({ process: { eventLoopDelay: { sample: 'sometimes' } } }))).toThrow(/sense\.process\.eventLoopDelay\.sample/);
+    const never = doc({ process: { eventLoopDelay: { sample: 'never' } } });
+    expect(() => validateConfig(never)).not.toThrow();
+    expect(() => validateConfig({ ...never, regulator: { goalSets: { peak: { process: { eventLoopDelayMs: { target: 50 } } } } } })).toThrow(
+      /sense\.process\.eventLoopDelay\.sample: 'never' leaves the regulator's eventLoopDelayMs goal without a measurement/,
+    );
   });
 
   it('samples event-loop delay only when asked, or (auto) when a process goal names it', () => {

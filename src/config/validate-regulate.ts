@@ -3,7 +3,7 @@
  * real scenes, points and gears, times and the time zone parse. Shape errors are caught before this runs.
  */
 import type { ConfigIssue } from '../errors.js';
-import type { GearSet, PointConfig } from './schema-regulate.js';
+import type { GearSet, PointConfig, ProcessGoalsConfig, RegulatorConfig } from './schema-regulate.js';
 import type { GearshiftConfig } from './schema.js';
 import { isTimeZone, parseAbsolute, parseDaily } from './time-of-day.js';
 import { join } from './shape.js';
@@ -35,11 +35,25 @@ function checkGearSet(set: GearSet, config: GearshiftConfig, path: string, issue
   }
 }
 
+/**
+ * Whether any process goal the config can put in force (the goals, any zone's, any goal set's) is of this kind: what
+ * sensing must sample for it. Zones and goal sets count whether active or not, so a schedule's switch finds it
+ * sampled. Without `regulator.goals` the default holds utilisation only.
+ */
+export function namesProcessGoal(reg: RegulatorConfig | undefined, kind: Exclude<keyof ProcessGoalsConfig, 'zones'>): boolean {
+  const goals = reg?.goals;
+  if (goals?.[kind] || Object.values(goals?.zones ?? {}).some((z) => z[kind])) return true;
+  return Object.values(reg?.goalSets ?? {}).some((set) => set.process?.[kind]);
+}
+
 export function checkRegulate(config: GearshiftConfig, issues: ConfigIssue[]): void {
   for (const [id, scene] of Object.entries(config.scenes)) {
     for (const [name, p] of Object.entries(scene.points ?? {})) checkPoint(p, join(join(join('scenes', id), 'points'), name), issues);
   }
   const r = config.regulator;
+  if (config.sense?.process?.eventLoopDelay?.sample === 'never' && namesProcessGoal(r, 'eventLoopDelayMs')) {
+    issues.push({ path: 'sense.process.eventLoopDelay.sample', message: `'never' leaves the regulator's eventLoopDelayMs goal without a measurement: use 'auto' or drop the goal` });
+  }
   if (!r) return;
   const tz = r.timeZone ?? 'UTC';
   if (!isTimeZone(tz)) issues.push({ path: 'regulator.timeZone', message: `unknown IANA time zone ${JSON.stringify(tz)}` });

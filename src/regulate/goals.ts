@@ -45,16 +45,6 @@ export function processGoals(reg: RegulatorConfig | undefined, goalSet: string |
   return Object.entries(merged).map(([k, g]) => full(k as GoalKind, g));
 }
 
-/**
- * Whether any process goal the config can put in force (the goals, any zone's, any goal set's) is of this kind: what
- * sensing must sample for it. Zones and goal sets count whether active or not, so a schedule's switch finds it sampled.
- */
-export function namesProcessGoal(reg: RegulatorConfig | undefined, kind: ProcessGoalKind): boolean {
-  const cfg: ProcessGoalsConfig = reg?.goals ?? DEFAULT_PROCESS_GOALS;
-  if (cfg[kind] || Object.values(cfg.zones ?? {}).some((z) => z[kind])) return true;
-  return Object.values(reg?.goalSets ?? {}).some((set) => set.process?.[kind] !== undefined);
-}
-
 /** The quantile that matches a timeout-rate target: p99 for 1%, p999 for 0.1%, … (the nearest one sensed). */
 function quantileFor(rate: number, s: SceneSignals): number {
   if (rate <= 0.003) return s.p999;
