@@ -252,6 +252,11 @@ describe('sense config', () => {
     expect(() => validateConfig({ ...never, regulator: { goalSets: { peak: { process: { eventLoopDelayMs: { target: 50 } } } } } })).toThrow(
       /sense\.process\.eventLoopDelay\.sample: 'never' leaves the regulator's eventLoopDelayMs goal without a measurement/,
     );
+    const off = doc({ process: { enabled: false } });
+    expect(() => validateConfig(off)).not.toThrow(); // the implicit default goal just goes unmeasured
+    expect(() => validateConfig({ ...off, regulator: { goals: { cpu: { target: 0.9 } } } })).toThrow(
+      /sense\.process\.enabled: false leaves the regulator's cpu goal without a measurement/,
+    );
   });
 
   it('samples event-loop delay only when asked, or (auto) when a process goal names it', () => {

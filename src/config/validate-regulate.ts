@@ -46,14 +46,23 @@ export function namesProcessGoal(reg: RegulatorConfig | undefined, kind: Exclude
   return Object.values(reg?.goalSets ?? {}).some((set) => set.process?.[kind]);
 }
 
+/** A process goal the config names must have its measurement: sampling switched off would leave it idle silently. */
+function checkProcessGoalsMeasured(config: GearshiftConfig, issues: ConfigIssue[]): void {
+  const p = config.sense?.process;
+  const named = (['eventLoopDelayMs', 'elu', 'cpu'] as const).filter((kind) => namesProcessGoal(config.regulator, kind));
+  if (p?.enabled === false && named.length > 0) {
+    issues.push({ path: 'sense.process.enabled', message: `false leaves the regulator's ${named.join(', ')} goal without a measurement: sample process load or drop the goal` });
+  } else if (p?.eventLoopDelay?.sample === 'never' && named.includes('eventLoopDelayMs')) {
+    issues.push({ path: 'sense.process.eventLoopDelay.sample', message: `'never' leaves the regulator's eventLoopDelayMs goal without a measurement: use 'auto' or drop the goal` });
+  }
+}
+
 export function checkRegulate(config: GearshiftConfig, issues: ConfigIssue[]): void {
   for (const [id, scene] of Object.entries(config.scenes)) {
     for (const [name, p] of Object.entries(scene.points ?? {})) checkPoint(p, join(join(join('scenes', id), 'points'), name), issues);
   }
   const r = config.regulator;
-  if (config.sense?.process?.eventLoopDelay?.sample === 'never' && namesProcessGoal(r, 'eventLoopDelayMs')) {
-    issues.push({ path: 'sense.process.eventLoopDelay.sample', message: `'never' leaves the regulator's eventLoopDelayMs goal without a measurement: use 'auto' or drop the goal` });
-  }
+  checkProcessGoalsMeasured(config, issues);
   if (!r) return;
   const tz = r.timeZone ?? 'UTC';
   if (!isTimeZone(tz)) issues.push({ path: 'regulator.timeZone', message: `unknown IANA time zone ${JSON.stringify(tz)}` });
