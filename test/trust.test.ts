@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { cookieValue } from '../src/adapters/core.js';
 import { propagate, propagationHeaders, readBaggage } from '../src/adapters/propagate.js';
 import { ProxyRanges, Trust } from '../src/adapters/trust.js';
+import { UsageError } from '../src/errors.js';
 import { createGearshift } from '../src/engine.js';
 import { adapterConfig, KEY } from './adapters-helpers.js';
 
@@ -124,6 +125,27 @@ describe('signed hints', () => {
     const t = new Trust();
     expect(t.verify(trust.sign(hint))).toBe('no_key');
     expect(() => t.sign(hint)).toThrow(/no key/);
+  });
+});
+
+describe('trust options', () => {
+  it.each([
+    ['keys', 'a string', /^trust: expected an object/],
+    [{ keys: { k1: KEY } }, 'keys as an object', /trust\.keys: expected an array/],
+    [{ keys: [KEY, 42] }, 'a numeric key', /trust\.keys\[1\]: expected a string or byte array, got 42/],
+    [{ keys: [''] }, 'an empty key', /trust\.keys\[0\]: empty key/],
+    [{ proxies: '10.0.0.1' }, 'proxies as one string', /trust\.proxies: expected an array/],
+    [{ maxTtlSec: Infinity }, 'an endless lifetime', /trust\.maxTtlSec: expected a finite number > 0, got Infinity/],
+    [{ maxTtlSec: '300' }, 'a lifetime as a string', /trust\.maxTtlSec/],
+    [{ now: 123 }, 'a clock that is not a function', /trust\.now: expected a function/],
+  ])('refuses %j (%s) at construction, naming the field', (options, _what, message) => {
+    expect(() => new Trust(options as never)).toThrow(message);
+    expect(() => new Trust(options as never)).toThrow(UsageError);
+  });
+
+  it('accepts byte-array keys and the defaults', () => {
+    expect(new Trust({ keys: [new TextEncoder().encode(KEY)] }).canSign).toBe(true);
+    expect(new Trust().canSign).toBe(false);
   });
 });
 
