@@ -7,6 +7,7 @@ import { ResponseWatch } from '../src/adapters/response-watch.js';
 import { createGateway } from '../src/adapters/gateway.js';
 import { type GearshiftHandler, withGearshift } from '../src/adapters/http.js';
 import { Trust } from '../src/adapters/trust.js';
+import { UsageError } from '../src/errors.js';
 import { abortAfter, get, KEY, observedEngine, portOf, sleep, waitFor } from './adapters-helpers.js';
 
 const servers: Server[] = [];
@@ -232,6 +233,31 @@ describe('node:http adapter', () => {
   it('refuses path-parameter scenes (node:http has none)', () => {
     const { engine } = observedEngine();
     expect(() => withGearshift(engine, () => {}, { scene: { param: 'x' } })).toThrow(/path parameters/);
+  });
+
+  // Options a typo would otherwise make silently ineffective, or that would fail on a request instead of at start-up.
+  it.each([
+    ['options that are not an object', 'str', /options must be an object/],
+    ['hints that are not an object', { hints: 'x' }, /^hints: expected/],
+    ['a baggage switch that is not a boolean', { hints: { baggage: 'no' } }, /hints\.baggage: expected true or false, got no/],
+    ['a debug switch that is not a boolean', { debugHeaders: 'yes' }, /debugHeaders: expected true or false/],
+    ['rejections that are not an object', { rejections: 5 }, /^rejections: expected an object/],
+    ['a rejection for a reason that does not exist', { rejections: { unknown_secne: { status: 404 } } }, /rejections\.unknown_secne: not a rejection reason \(one of invalid_scene, unknown_scene/],
+    ['a rejection spec that is not an object', { rejections: { shed: 503 } }, /rejections\.shed: expected \{ status, body, headers \}/],
+    ['rejection headers that are not an object', { rejections: { shed: { headers: 'x' } } }, /rejections\.shed\.headers/],
+    ['a rejection body JSON cannot write', { rejections: { shed: { body: 1n } } }, /rejections\.shed\.body: cannot be written as JSON/],
+    ['a rejection status outside 400–599', { rejections: { not_deployed: { status: 200 } } }, /rejections\.not_deployed\.status: expected 400–599, got 200/],
+  ])('refuses %s with a UsageError naming the option', (_what, options, message) => {
+    const { engine } = observedEngine();
+    expect(() => withGearshift(engine, () => {}, options as never)).toThrow(message);
+    expect(() => withGearshift(engine, () => {}, options as never)).toThrow(UsageError);
+  });
+
+  it('the gateway refuses bad options the same way', () => {
+    const { engine } = observedEngine();
+    expect(() => createGateway(engine, 'str' as never)).toThrow(/options must be an object/);
+    expect(() => createGateway(engine, { rejections: { nope: {} } } as never)).toThrow(/rejections\.nope: not a rejection reason/);
+    expect(() => createGateway(engine, { trust: { keys: 'k' } } as never)).toThrow(/trust\.keys: expected an array/);
   });
 });
 

@@ -184,10 +184,13 @@ export class AdapterCore<Req> {
       { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) },
       (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it
     );
+    if (options === null || typeof options !== 'object') throw new UsageError('gearshift adapter: options must be an object');
     this.trust = options.trust instanceof Trust ? options.trust : new Trust(options.trust);
     this.scene = compileScene(options.scene, host);
     this.unit = compileUnit(options.unit);
     const h = options.hints ?? {};
+    if (h === null || typeof h !== 'object') throw new UsageError('hints: expected { version, loadTest, signed, baggage }');
+    if (h.baggage !== undefined && typeof h.baggage !== 'boolean') throw new UsageError(`hints.baggage: expected true or false, got ${String(h.baggage)}`);
     this.hVersion = lower(h.version ?? 'x-gearshift-version', 'hints.version');
     this.hLoadTest = lower(h.loadTest ?? 'x-gearshift-load-test', 'hints.loadTest');
     this.hSigned = lower(h.signed ?? 'x-gearshift-hint', 'hints.signed');
@@ -197,6 +200,7 @@ export class AdapterCore<Req> {
       throw new UsageError(`missingScene: expected 'skip' or 'reject', got ${String(options.missingScene)}`);
     }
     this.rejections = buildRejections(options.rejections);
+    if (options.debugHeaders !== undefined && typeof options.debugHeaders !== 'boolean') throw new UsageError(`debugHeaders: expected true or false, got ${String(options.debugHeaders)}`);
     this.debugHeaders = options.debugHeaders === true;
   }
 

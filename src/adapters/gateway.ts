@@ -55,6 +55,7 @@ export class Gateway {
     if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
       throw new UsageError('createGateway(engine): the first argument must be an engine from createGearshift()');
     }
+    if (options === null || typeof options !== 'object') throw new UsageError('createGateway(engine, options): options must be an object');
     this.trust = options.trust instanceof Trust ? options.trust : new Trust(options.trust);
     this.rejections = buildRejections(options.rejections);
     this.propagateOptions = { ...options.propagate, trust: this.trust };

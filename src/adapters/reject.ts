@@ -15,7 +15,7 @@ export interface RejectionSpec {
   headers?: Record<string, string>;
 }
 
-/** Per rejection reason (`unknown_scene`, `not_deployed`, `invalid_scene`, `no_lt_version`, `shed`, …) a replacement. */
+/** Per rejection reason (`invalid_scene`, `unknown_scene`, `not_deployed`, `no_lt_version`, `shed`) a replacement. */
 export type RejectionOverrides = Partial<Record<string, RejectionSpec>>;
 
 const DEFAULTS: Record<string, { status: number; message: string }> = {
@@ -43,7 +43,7 @@ export class Rejection {
   ) {
     if (!Number.isInteger(status) || status < 400 || status > 599) throw new UsageError(`rejections.${reason}.status: expected 400–599, got ${status}`);
     const isText = typeof body === 'string';
-    this.body = Buffer.from(isText ? body : JSON.stringify(body), 'utf8');
+    this.body = Buffer.from(isText ? body : jsonOf(body, `rejections.${reason}.body`), 'utf8');
     this.headers = Object.freeze({
       'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
       'cache-control': 'no-store',
@@ -73,6 +73,7 @@ export class Rejections {
   private readonly overrides: RejectionOverrides;
 
   constructor(overrides: RejectionOverrides = {}) {
+    checkOverrides(overrides);
     this.overrides = overrides;
     for (const reason of new Set([...Object.keys(DEFAULTS), ...Object.keys(overrides)])) this.byReason.set(reason, this.build(reason));
   }
@@ -96,6 +97,32 @@ export class Rejections {
 }
 
 export const buildRejections = (overrides?: RejectionOverrides): Rejections => new Rejections(overrides);
+
+const isPlainObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+
+/** Refuses overrides a typo would otherwise make silently ineffective (an unknown reason) or fail per request. */
+function checkOverrides(overrides: unknown): asserts overrides is RejectionOverrides {
+  if (!isPlainObject(overrides)) throw new UsageError('rejections: expected an object of reason → { status, body, headers }');
+  for (const [reason, spec] of Object.entries(overrides)) {
+    if (!(reason in DEFAULTS)) throw new UsageError(`rejections.${reason}: not a rejection reason (one of ${Object.keys(DEFAULTS).join(', ')})`);
+    if (spec === undefined) continue;
+    if (!isPlainObject(spec)) throw new UsageError(`rejections.${reason}: expected { status, body, headers }`);
+    const headers = spec.headers;
+    if (headers !== undefined && !isPlainObject(headers)) throw new UsageError(`rejections.${reason}.headers: expected an object of header → value`);
+  }
+}
+
+/** A body as JSON; a value JSON cannot write (a function, a BigInt, a cycle) is refused when the adapter is made. */
+function jsonOf(body: unknown, path: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(body);
+  } catch (err) {
+    throw new UsageError(`${path}: cannot be written as JSON (${(err as Error).message})`);
+  }
+  if (json === undefined) throw new UsageError(`${path}: cannot be written as JSON (${typeof body})`);
+  return json;
+}
 
 function lowerKeys(h: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
