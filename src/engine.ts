@@ -9,7 +9,7 @@ import type { GearshiftConfig } from './config/schema.js';
 import { type ResolvedSense, resolveSense } from './config/schema-sense.js';
 import { validateConfig } from './config/validate.js';
 import { namesProcessGoal } from './config/validate-regulate.js';
-import { ClosedError } from './errors.js';
+import { ClosedError, UsageError } from './errors.js';
 import { Decision, Reason } from './route/decision.js';
 import { Regulator } from './regulate/regulator.js';
 import { sensingSource } from './regulate/sensing-source.js';
@@ -36,8 +36,13 @@ export class Gearshift {
   private readonly closeHooks: (() => void)[] = [];
 
   constructor(options: GearshiftOptions) {
+    if (options === null || typeof options !== 'object') throw new UsageError('createGearshift(options): expected { config, clock? }');
+    const clock = options.clock ?? systemClock;
+    if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.wallNow !== 'function') {
+      throw new UsageError('createGearshift: clock must have now() (monotonic ms) and wallNow() (epoch ms)');
+    }
     this.router = new Router(compileTables(validateConfig(options.config)));
-    this.clock = options.clock ?? systemClock;
+    this.clock = clock;
     this.sense = new Sensing(senseOf(this.router.tables.config), this.clock);
     this.sense.bind(this.router.tables.sceneList);
     this.sense.start();
@@ -74,7 +79,7 @@ export class Gearshift {
    * otherwise the engine reads its clock. Load-test traffic counts toward process load only. Never throws.
    */
   complete(decision: Decision, outcome: OutcomeCode | OutcomeName = Outcome.Success, rtMs?: number): boolean {
-    if (decision.completed) return false;
+    if (!(decision instanceof Decision) || decision.completed) return false; // not one of ours: nothing to record
     decision.completed = true;
     let end: number;
     let rt: number;

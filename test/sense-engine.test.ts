@@ -99,6 +99,20 @@ describe('engine sensing', () => {
     expect([s.count, s.timeout, s.success, s.max]).toEqual([2, 1, 1, 250]);
   });
 
+  it('records nothing for what is not one of its decisions, and does not throw', () => {
+    const gs = engine(feedConfig());
+    const forged = { ...gs.route('feed', 'u1'), completed: false };
+    for (const x of [forged, {}, null, undefined, 'feed']) expect(gs.complete(x as unknown as Decision, Outcome.Success, 10)).toBe(false);
+    expect(gs.stats()!.count).toBe(0);
+  });
+
+  it('refuses options without a usable clock, naming it', () => {
+    expect(() => createGearshift(undefined as never)).toThrow(/createGearshift\(options\): expected \{ config, clock\? \}/);
+    for (const clock of [5, {}, { now: () => 0 }]) {
+      expect(() => createGearshift({ config: feedConfig(), clock: clock as never })).toThrow(/clock must have now\(\) .* and wallNow\(\)/);
+    }
+  });
+
   it('counts a good answer below the top gear as degraded', () => {
     const gs = engine(feedConfig());
     const d = gs.route('feed', 'u1');
