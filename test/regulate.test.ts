@@ -393,6 +393,52 @@ describe('state', () => {
     const { reg } = setup();
     expect(() => reg.applyTemplate('nope')).toThrow(/unknown template/);
   });
+
+  // Run-time commands bypass the config's validation: each is checked in full before anything moves.
+  it.each([
+    ['a mode that does not exist', (r: Regulator) => r.setMode('turbo' as never), /setMode: expected one of auto, fixed, frozen, shadow, got "turbo"/],
+    ['a fast-recovery window of NaN ms', (r: Regulator) => r.setFastRecovery(true, NaN), /setFastRecovery\.durationMs: expected a duration/],
+    ['pins on an unknown scene', (r: Regulator) => r.setFixed({ fed: { a: 1 } }), /setFixed\.fed: no such scene/],
+    ['pins on an unknown point', (r: Regulator) => r.setFixed({ feed: { z: 1 } }), /setFixed\.feed\.z: no such point \(a, b\)/],
+    ['a pin beyond the ladder', (r: Regulator) => r.setFixed({ feed: { a: 0, b: 3 } }), /setFixed\.feed\.b: expected a gear index 0–2, got 3/],
+    ['a fractional cap', (r: Regulator) => r.setCaps({ feed: { a: 1.5 } }), /setCaps\.feed\.a: expected a gear index 0–2, got 1\.5/],
+    ['caps that are not an object', (r: Regulator) => r.setCaps(5 as never), /setCaps: expected \{ scene: \{ point: gear index \} \}/],
+    ['an unknown goal set', (r: Regulator) => r.setGoalSet('promo'), /setGoalSet: unknown goal set "promo" \(configured: none\)/],
+  ])('refuses %s and changes nothing', (_what, command, message) => {
+    const { reg, script, tick } = setup();
+    script.set('feed', VIOLATED);
+    tick();
+    reg.setCaps({ tail: { c: 1 } });
+    const before = JSON.stringify({ ...reg.snapshot(), at: 0 });
+    expect(() => command(reg)).toThrow(message);
+    expect(JSON.stringify({ ...reg.snapshot(), at: 0 })).toBe(before);
+  });
+
+  it('refuses a malformed snapshot with the path of the bad field, before restoring any of it', () => {
+    const a = setup();
+    a.script.set('feed', VIOLATED);
+    a.tick();
+    const good = JSON.parse(JSON.stringify(a.reg.snapshot()));
+    const b = setup();
+    const before = JSON.stringify({ ...b.reg.snapshot(), at: 0 });
+    const feed = good.scenes.feed;
+    for (const [bad, message] of [
+      [null, /restore: expected a snapshot object/],
+      [{ ...good, mode: 'weird' }, /restore\.mode: expected one of/],
+      [{ ...good, processAllowance: 'x' }, /restore\.processAllowance/],
+      [{ ...good, scenes: { ...good.scenes, feed: { ...feed, allowance: -1 } } }, /restore\.scenes\.feed\.allowance/],
+      [{ ...good, scenes: { ...good.scenes, feed: { ...feed, gears: { a: 'z' } } } }, /restore\.scenes\.feed\.gears\.a: expected a gear index/],
+      [{ ...good, scenes: { ...good.scenes, feed: { ...feed, caps: null } } }, /restore\.scenes\.feed\.caps/],
+      [{ ...good, scenes: { ...good.scenes, feed: { ...feed, shedShare: 2 } } }, /restore\.scenes\.feed\.shedShare/],
+    ] as const) {
+      expect(() => b.reg.restore(bad as never)).toThrow(message);
+      expect(JSON.stringify({ ...b.reg.snapshot(), at: 0 })).toBe(before);
+    }
+    // What the config no longer has is skipped, as for scenes and points: a goal set falls back to the default goals.
+    b.reg.restore({ ...good, goalSet: 'gone', scenes: { ...good.scenes, gone: feed } });
+    expect(b.reg.gears()).toEqual(a.reg.gears());
+    expect(b.reg.snapshot().goalSet).toBe(null);
+  });
 });
 
 describe('config validation', () => {

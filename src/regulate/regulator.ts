@@ -20,6 +20,7 @@ import { compilePoints, type Point } from './points.js';
 import { SceneLoop, type StepContext } from './scene-loop.js';
 import { Scheduler } from './schedule.js';
 import { type SignalSource, silentSource } from './signals.js';
+import { checkDuration, checkGearSet, checkMode, checkSnapshot } from './operator-input.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
 export interface RegulatorOptions {
@@ -131,6 +132,7 @@ export class Regulator extends EventEmitter<RegulatorEvents> {
 
   /** Switches mode. Leaving shadow resumes from the live gears (shadow moves were never applied). */
   setMode(mode: RegulatorMode, reason = 'manual'): void {
+    checkMode(mode, 'setMode');
     const from = this.currentMode;
     if (from === mode) return;
     this.currentMode = mode;
@@ -178,6 +180,8 @@ export class Regulator extends EventEmitter<RegulatorEvents> {
 
   /** Starts a fast-recovery window now (or ends it with `false`). */
   setFastRecovery(on: boolean, durationMs = this.s.fastMs): void {
+    if (typeof on !== 'boolean') throw new UsageError(`setFastRecovery: expected true or false, got ${String(on)}`);
+    checkDuration(durationMs, 'setFastRecovery.durationMs');
     this.fastUntil = on ? this.clock.now() + durationMs : -Infinity;
     if (on) this.fastEpoch++;
   }
@@ -191,23 +195,30 @@ export class Regulator extends EventEmitter<RegulatorEvents> {
 
   /** Replaces the caps (max gear per point) with `set`; `{}` clears them. */
   setCaps(set: GearSet): void {
+    checkGearSet(set, this.pointsOf, 'setCaps');
     for (const sc of this.scenes) sc.caps.set(sc.points.map((p) => p.boostTop));
     this.forEachPoint(set, (sc, slot, gear) => (sc.caps[slot] = gear));
   }
 
   /** Replaces the pinned gears with `set`; `{}` clears them. */
   setFixed(set: GearSet): void {
+    checkGearSet(set, this.pointsOf, 'setFixed');
     for (const sc of this.scenes) sc.pins.fill(-1);
     this.forEachPoint(set, (sc, slot, gear) => (sc.pins[slot] = gear));
   }
 
   /** Switches to a named goal set (`null` or "default": the configured goals). */
   setGoalSet(name: string | null): void {
+    if (name !== null && name !== 'default' && !Object.hasOwn(this.config.regulator?.goalSets ?? {}, name)) {
+      throw new UsageError(`setGoalSet: unknown goal set ${JSON.stringify(name)} (configured: ${Object.keys(this.config.regulator?.goalSets ?? {}).join(', ') || 'none'})`);
+    }
     this.goalSet = name === 'default' ? null : name;
     const r = this.config.regulator;
     for (const [id, sc] of Object.entries(this.config.scenes)) this.byId.get(id)!.setGoals(sceneGoals(id, sc.goals, r, this.goalSet));
     this.process.setGoals(processGoals(r, this.goalSet));
   }
+
+  private readonly pointsOf = (scene: string) => this.byId.get(scene)?.points;
 
   private forEachPoint(set: GearSet, fn: (sc: SceneLoop, slot: number, gear: number) => void): void {
     for (const [scene, points] of Object.entries(set)) {
@@ -316,8 +327,9 @@ export class Regulator extends EventEmitter<RegulatorEvents> {
 
   /** Restores a snapshot: scenes and points that no longer exist are skipped, gears are clamped to what exists. */
   restore(snap: RegulatorSnapshot, o: { silent?: boolean } = {}): void {
-    if (snap.version !== SNAPSHOT_VERSION) throw new UsageError(`restore: snapshot version ${snap.version} is not ${SNAPSHOT_VERSION}`);
-    if (snap.goalSet !== this.goalSet) this.setGoalSet(snap.goalSet);
+    checkSnapshot(snap);
+    const goalSet = snap.goalSet !== null && Object.hasOwn(this.config.regulator?.goalSets ?? {}, snap.goalSet) ? snap.goalSet : null;
+    if (goalSet !== this.goalSet) this.setGoalSet(goalSet);
     this.currentMode = snap.mode;
     this.fastUntil = snap.fastRecoveryLeftMs > 0 ? this.clock.now() + snap.fastRecoveryLeftMs : -Infinity;
     this.process.allowance.u = snap.processAllowance;
