@@ -72,13 +72,16 @@ const ruleShape = obj(
   'a timed rule: at `at`, apply what it names',
 );
 
+/** Without `regulator.goals`, hold event-loop utilisation at 85%: the one saturation signal every Node service has. */
+export const DEFAULT_PROCESS_GOALS = Object.freeze({ elu: Object.freeze({ target: 0.85, band: 0.25, minSamples: 1 }) });
+
 export const regulatorShape = obj(
   {
     periodMs: opt(num({ min: 10, max: 600_000 }), 1000, 'control period (ms): one tick per period, on an unref\'d timer'),
     mode: opt(oneOf(MODES), 'auto', 'auto: feedback control; fixed: operator-pinned gears (templates, fixed); frozen: hold everything; shadow: compute and report every move, apply none'),
     zone: opt(str({ min: 1, max: 128 }), undefined, 'zone / data-centre label that picks goal overrides'),
     timeZone: opt(str({ min: 1, max: 64 }), 'UTC', 'IANA time zone of schedules'),
-    goals: opt(processGoalsShape, { elu: { target: 0.85, band: 0.25, minSamples: 1 } }, 'process-wide goals; {} for none'),
+    goals: opt(processGoalsShape, DEFAULT_PROCESS_GOALS, 'process-wide goals; {} for none'),
     goalSets: opt(
       rec(obj({ scenes: opt(rec(sceneGoalSet, { max: 100_000 })), process: opt(processGoalSet) }), { max: 100 }),
       undefined,

@@ -4,7 +4,7 @@
  * The timeout-rate goal is measured through the matching quantile against the RT budget: "p99 ≤ budget" is the same
  * statement as "at most 1% slower than budget", but graded where the rate itself reads zero most of the time.
  */
-import type { GoalConfig, ProcessGoalsConfig, RegulatorConfig, SceneGoalsConfig } from '../config/schema-regulate.js';
+import { DEFAULT_PROCESS_GOALS, type GoalConfig, type ProcessGoalsConfig, type RegulatorConfig, type SceneGoalsConfig } from '../config/schema-regulate.js';
 import type { ProcessSignals, SceneSignals } from './signals.js';
 
 export type SceneGoalKind = 'timeoutRate' | 'meanRtMs' | 'p99RtMs';
@@ -34,8 +34,7 @@ export function sceneGoals(scene: string, cfg: SceneGoalsConfig | undefined, reg
   return Object.entries(merged).map(([k, g]) => full(k as GoalKind, g));
 }
 
-/** Without `regulator.goals`, hold event-loop utilisation at 85%: the one saturation signal every Node service has. */
-export const DEFAULT_PROCESS_GOALS: ProcessGoalsConfig = { elu: { target: 0.85, band: 0.25, minSamples: 1 } };
+export { DEFAULT_PROCESS_GOALS };
 
 export function processGoals(reg: RegulatorConfig | undefined, goalSet: string | null): Goal[] {
   const cfg: ProcessGoalsConfig | undefined = reg?.goals ?? DEFAULT_PROCESS_GOALS;
