@@ -1,6 +1,7 @@
 // Routing as CPU instructions per decision, counted by valgrind (run: npm run bench:route-icount).
 //
-//   node bench/route-icount.mjs [--tasks a,b,…]   (task names as in route-subjects.mjs `decisions`)
+//   node bench/route-icount.mjs [--tasks a,b,…] [--jit]   (task names as in route-subjects.mjs `decisions`)
+//   --jit: instead, gearshift's tasks by JavaScript function (bench/jit-profile.mjs), minus noop's, in ~1 minute
 //
 // Why: bench/route.bench.mjs times decisions, and on these shared 2-core VMs its ratios move by 2× between runs of
 // the same code. Instructions are steady. Each task of route-subjects.mjs runs in its own process under
@@ -15,21 +16,37 @@
 //
 // Needs valgrind (Debian: apt-get install valgrind). Takes ~10 minutes; the two runs of a task go in parallel.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { option as arg } from './cli.mjs';
+import { CALLGRIND_ARGS, counting, haveCallgrind, NODE_ARGS, perfMapOf, perFunction } from './jit-profile.mjs';
 
 const self = fileURLToPath(import.meta.url);
 
 if (process.argv[2] === '--worker') {
-  // Worker: make `total` decisions of one task over fresh strings, then exit.
-  const [, , , task, total] = process.argv;
+  // Worker: make `total` decisions of one task over fresh strings, then exit. With an IPC channel (--jit), make
+  // `total` as a warm-up, say so, and make `counted` more once told to (the parent turns counting on in between).
+  const [, , , task, total, counted] = process.argv;
   const { BATCH, decisions, freshScenes, freshUnits } = await import('./route-subjects.mjs');
   const decide = decisions[task];
   let acc = 0;
-  for (let done = 0; done < Number(total); done += BATCH) {
-    const scenes = freshScenes('feed_main_page');
-    const units = freshUnits('user-', 1e6, 20);
-    for (let i = 0; i < BATCH; i++) acc += decide(scenes[i], units[i]);
+  const run = (n) => {
+    for (let done = 0; done < n; done += BATCH) {
+      const scenes = freshScenes('feed_main_page');
+      const units = freshUnits('user-', 1e6, 20);
+      for (let i = 0; i < BATCH; i++) acc += decide(scenes[i], units[i]);
+    }
+  };
+  run(Number(total));
+  if (process.send) {
+    const told = () => new Promise((resolve) => process.once('message', resolve));
+    process.send('warm');
+    await told();
+    run(Number(counted));
+    process.send('done');
+    await told();
   }
   if (acc === 0.5) console.log(acc); // keeps the work observable
   process.exit(0);
@@ -52,6 +69,51 @@ for (const t of tasks) if (!(t in PLAN)) throw new Error(`unknown task ${t}; tas
 if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.error('valgrind is not installed (Debian: apt-get install valgrind); nothing measured.');
   process.exit(2);
+}
+
+if (process.argv.includes('--jit')) {
+  // By JavaScript function (bench/jit-profile.mjs): each task warmed up, then N decisions counted, minus noop's.
+  if (!haveCallgrind()) {
+    console.error('valgrind (with callgrind_control) is not installed; nothing measured.');
+    process.exit(2);
+  }
+  const jitTasks = tasks.filter((t) => t === 'noop' || t.startsWith('gearshift'));
+  const profiles = await Promise.all(jitTasks.map((t) => profile(t, ...PLAN[t])));
+  const noop = profiles[0];
+  for (const [k, task] of jitTasks.entries()) {
+    if (task === 'noop') continue;
+    const rows = [...new Set([...profiles[k].keys(), ...noop.keys()])].map((name) => [name, (profiles[k].get(name) ?? 0) - (noop.get(name) ?? 0)]);
+    rows.sort((a, b) => b[1] - a[1]);
+    const total = rows.reduce((a, [, d]) => a + d, 0);
+    console.log(`\n${task}: ${Math.round(total).toLocaleString('en')} instructions per decision, by compiled function (what V8 inlined into it)\n`);
+    console.log('| function | instructions/decision |\n|---|---:|');
+    for (const [name, d] of rows.filter(([, d]) => Math.abs(d) >= 10)) console.log(`| ${name.replace(/file:\/\/\S*\/(dist\/esm|bench)\//, '').replace(/^JS:/, '')} | ${Math.round(d).toLocaleString('en')} |`);
+  }
+  process.exit(0);
+}
+
+/** One worker under callgrind, counted only for its `n` decisions after `w` of warm-up: instructions per decision by function. */
+async function profile(task, w, n) {
+  const dir = mkdtempSync(join(tmpdir(), 'gearshift-route-jit-'));
+  const out = join(dir, 'callgrind.out');
+  const child = spawn('valgrind', [...CALLGRIND_ARGS(out), process.execPath, ...NODE_ARGS, self, '--worker', task, String(w), String(n)], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, GEARSHIFT_BENCH_SMALL: '1' },
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const next = () => new Promise((resolve) => child.once('message', resolve));
+  await next();
+  counting(child.pid, true);
+  child.send('go');
+  await next();
+  counting(child.pid, false);
+  child.send('exit');
+  await exited;
+  try {
+    return perFunction(readFileSync(out, 'utf8'), readFileSync(perfMapOf(child.pid), 'utf8'), n);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(perfMapOf(child.pid), { force: true });
+  }
 }
 
 /** Instructions of one worker run making `total` decisions. */
