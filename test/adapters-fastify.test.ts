@@ -67,19 +67,26 @@ describe('Fastify plugin', () => {
     expect(completions.filter((c) => c.recorded)).toHaveLength(2);
   });
 
-  it('answers a route with a malformed config.gearshift with a clear 500, recording nothing, and keeps serving', async () => {
-    const { app, recorded } = await build({}, (a) => {
-      a.get('/bad', { config: { gearshift: { scene: 42 } as unknown as { scene: string } } }, async () => 'unreachable');
-      a.get('/empty', { config: { gearshift: {} as unknown as { scene: string } } }, async () => 'unreachable');
-      a.get('/ok', async (request) => request.gearshift?.scene ?? 'none');
-    });
+  it('refuses a route with a malformed config.gearshift when it is declared, naming the route', async () => {
+    const { app } = await build({}, () => undefined);
+    expect(() => app.get('/bad', { config: { gearshift: { scene: 42 } as unknown as { scene: string } } }, async () => 'unreachable')).toThrow(
+      /route GET \/bad: config\.gearshift must be false or \{ scene: string \}/,
+    );
+    expect(() => app.get('/empty', { config: { gearshift: {} as unknown as { scene: string } } }, async () => 'unreachable')).toThrow(/route GET \/empty/);
+  });
+
+  it('answers a malformed route declared before the plugin (unseen at declaration) with a clear 500, recording nothing', async () => {
+    const obs = observedEngine();
+    const app = Fastify();
+    apps.push(app);
+    app.get('/bad', { config: { gearshift: { scene: 42 } as unknown as { scene: string } } }, async () => 'unreachable');
+    app.get('/ok', async (request) => request.gearshift?.scene ?? 'none');
+    await app.register(gearshiftPlugin, { engine: obs.engine });
     const headers = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
-    for (const url of ['/bad', '/empty']) {
-      const r = await app.inject({ url, headers });
-      expect(r.statusCode).toBe(500);
-      expect(r.json().message).toMatch(/config\.gearshift must be false or \{ scene: string \}/);
-    }
-    expect(recorded()).toHaveLength(0);
+    const r = await app.inject({ url: '/bad', headers });
+    expect(r.statusCode).toBe(500);
+    expect(r.json().message).toMatch(/route GET \/bad: config\.gearshift must be false or \{ scene: string \}/);
+    expect(obs.recorded()).toHaveLength(0);
     expect((await app.inject({ url: '/ok', headers })).body).toBe('feed');
   });
 

@@ -73,6 +73,12 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     return c;
   };
 
+  // A malformed route config is refused when the route is declared, with its method and path. Routes declared before
+  // the plugin are not seen here: the request hook answers theirs with a 500 naming the same fault.
+  fastify.addHook('onRoute', (route) => {
+    const cfg = (route.config as { gearshift?: unknown } | undefined)?.gearshift;
+    if (cfg !== undefined && cfg !== false && coreOfRoute(cfg) === null) throw new UsageError(`route ${String(route.method)} ${route.url}: ${BAD_ROUTE_CONFIG}`);
+  });
   fastify.decorateRequest('gearshift', null);
   fastify.decorateRequest('gearshiftSignal', {
     getter(this: FastifyRequest): AbortSignal {
@@ -98,7 +104,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     if (cfg !== undefined) {
       if (cfg === false) return next();
       const fixed = coreOfRoute(cfg);
-      if (fixed === null) return next(new UsageError(`route config.gearshift must be false or { scene: string }`));
+      if (fixed === null) return next(new UsageError(`route ${request.method} ${request.url}: ${BAD_ROUTE_CONFIG}`));
       c = fixed;
     }
     const d = c.decide(request, request.raw.headers);
@@ -116,6 +122,8 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   });
   done();
 };
+
+const BAD_ROUTE_CONFIG = 'config.gearshift must be false or { scene: string }';
 
 /** The symbol under which Fastify keeps a request's route context (found once, by its description). */
 let kContext: symbol | null | undefined;
