@@ -43,7 +43,7 @@ if (!haveCallgrind()) {
 async function countWindow(kind, dir) {
   const out = join(dir, `${kind}.callgrind`);
   const args = [...CALLGRIND_ARGS(out), process.execPath, ...NODE_ARGS, here('./http-server.mjs'), kind];
-  const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, GEARSHIFT_TIMERS: 'off' } });
+  const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, GEARSHIFT_TIMERS: 'off' }, cwd: dir });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -39,6 +39,7 @@ const data = join(tmpdir(), `gearshift-perf-${process.pid}.data`);
 const child = spawn('perf', ['record', '-q', '-g', '-F', '4000', '-D', String((warmup + 1) * 1000), '-o', data, process.execPath, '--perf-basic-prof', here('./http-server.mjs'), kind], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   env: { ...process.env, GEARSHIFT_TIMERS: 'off' },
+  cwd: tmpdir(), // --perf-basic-prof also writes a V8 log file (isolate-…-v8.log) into the working directory
 });
 const { port } = await new Promise((resolve, reject) => {
   child.once('message', resolve);

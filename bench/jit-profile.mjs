@@ -9,7 +9,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 
 /** valgrind's arguments, before node's path. */
 export const CALLGRIND_ARGS = (outFile) => ['--tool=callgrind', '--dump-instr=yes', '--instr-atstart=no', `--callgrind-out-file=${outFile}`];
-/** node's arguments: the perf map, no code compaction, and V8's randomness fixed (as in bench/http-icount.mjs). */
+/**
+ * node's arguments: the perf map, no code compaction, and V8's randomness fixed (as in bench/http-icount.mjs).
+ * `--perf-basic-prof` also writes a V8 log (isolate-…-v8.log) into the working directory: run it in a temporary one.
+ */
 export const NODE_ARGS = ['--perf-basic-prof', '--no-compact-code-space', '--predictable', '--predictable-gc-schedule', '--no-memory-reducer', '--hash-seed=42', '--random-seed=42'];
 
 /** Whether valgrind and callgrind_control are here. */

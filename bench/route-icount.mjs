@@ -97,7 +97,7 @@ async function profile(task, w, n) {
   const dir = mkdtempSync(join(tmpdir(), 'gearshift-route-jit-'));
   const out = join(dir, 'callgrind.out');
   const child = spawn('valgrind', [...CALLGRIND_ARGS(out), process.execPath, ...NODE_ARGS, self, '--worker', task, String(w), String(n)], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, GEARSHIFT_BENCH_SMALL: '1' },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, GEARSHIFT_BENCH_SMALL: '1' }, cwd: dir,
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const next = () => new Promise((resolve) => child.once('message', resolve));
