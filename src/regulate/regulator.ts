@@ -88,7 +88,7 @@ export class Regulator extends EventEmitter<RegulatorEvents> {
     const before = this.snapshot();
     const period = this.s.periodMs;
     this.load(config, false);
-    this.restore(before, { silent: true });
+    this.apply(before, { silent: true });
     if (this.timer && this.s.periodMs !== period) {
       clearInterval(this.timer);
       this.timer = null;
@@ -325,9 +325,17 @@ export class Regulator extends EventEmitter<RegulatorEvents> {
     };
   }
 
-  /** Restores a snapshot: scenes and points that no longer exist are skipped, gears are clamped to what exists. */
+  /**
+   * Restores a snapshot: scenes, points and a goal set that no longer exist are skipped, gears are clamped to what
+   * exists. A malformed snapshot throws UsageError before anything changes.
+   */
   restore(snap: RegulatorSnapshot, o: { silent?: boolean } = {}): void {
     checkSnapshot(snap);
+    this.apply(snap, o);
+  }
+
+  /** `restore` without the check: for the regulator's own snapshot, carried across a reload. */
+  private apply(snap: RegulatorSnapshot, o: { silent?: boolean }): void {
     const goalSet = snap.goalSet !== null && Object.hasOwn(this.config.regulator?.goalSets ?? {}, snap.goalSet) ? snap.goalSet : null;
     if (goalSet !== this.goalSet) this.setGoalSet(goalSet);
     this.currentMode = snap.mode;
