@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProcessLoad } from '../src/sense/process-load.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,6 +45,33 @@ describe('process load', () => {
     load.sampleEventLoopDelay();
     load.sampleCpu();
     expect(load.stats().cpu.samples).toBe(0);
+  });
+
+  it('wakes once per distinct period: samplers with the same period share a timer', () => {
+    const intervals = vi.spyOn(globalThis, 'setInterval');
+    try {
+      const same = new ProcessLoad({
+        enabled: true,
+        eventLoopDelay: { sampled: true, periodMs: 1000, samples: 3, resolutionMs: 20 },
+        eventLoopUtilization: { periodMs: 1000, samples: 3 },
+        cpu: { periodMs: 1000, samples: 3 },
+      });
+      started.push(same);
+      same.start();
+      expect(intervals).toHaveBeenCalledTimes(1);
+      intervals.mockClear();
+      const mixed = new ProcessLoad({
+        enabled: true,
+        eventLoopDelay: { sampled: false, periodMs: 1000, samples: 3, resolutionMs: 20 },
+        eventLoopUtilization: { periodMs: 1000, samples: 3 },
+        cpu: { periodMs: 500, samples: 3 },
+      });
+      started.push(mixed);
+      mixed.start();
+      expect(intervals.mock.calls.map((c) => c[1] as number).sort((a, b) => a - b)).toEqual([500, 1000]);
+    } finally {
+      intervals.mockRestore();
+    }
   });
 
   it('leaves the event-loop delay monitor off unless it is sampled, and samples the rest', async () => {

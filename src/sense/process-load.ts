@@ -1,7 +1,7 @@
 /**
- * Process load, sampled per period on unref'd timers (each metric its own period and window), never cumulative since
- * start: event-loop delay (mean and p99 of each period, from `monitorEventLoopDelay`, which is reset after each
- * read), event-loop utilization and CPU time as a share of one core. All traffic counts here, load tests included,
+ * Process load, sampled per period on unref'd timers (each metric its own period and window; one timer per distinct
+ * period), never cumulative since start: event-loop delay (mean and p99 of each period, from `monitorEventLoopDelay`,
+ * which is reset after each read), event-loop utilization and CPU time as a share of one core. All traffic counts here, load tests included,
  * because they load the same process. These read the real process, so they use real time, not the injected Clock.
  */
 import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -37,6 +37,8 @@ export class ProcessLoad {
   private cpuPrev: NodeJS.CpuUsage | null = null;
   private cpuAt = 0;
   private timers: NodeJS.Timeout[] = [];
+  /** The samplers run by each timer, by period (ms). */
+  private readonly byPeriod = new Map<number, (() => void)[]>();
 
   constructor(readonly options: ProcessLoadOptions) {
     this.eventLoopDelayMean = new SampleWindow(options.eventLoopDelay.samples);
@@ -64,6 +66,7 @@ export class ProcessLoad {
   stop(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.byPeriod.clear();
     this.eld?.disable();
     this.eld = null;
   }
@@ -108,8 +111,21 @@ export class ProcessLoad {
     return out;
   }
 
+  /**
+   * Runs `fn` every `ms` on the timer of that period, made on first use: samplers with the same period (by default
+   * all of them, every second) share one wake-up instead of each waking an idle process on its own.
+   */
   private every(ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms);
+    const shared = this.byPeriod.get(ms);
+    if (shared !== undefined) {
+      shared.push(fn);
+      return;
+    }
+    const fns = [fn];
+    this.byPeriod.set(ms, fns);
+    const t = setInterval(() => {
+      for (const f of fns) f();
+    }, ms);
     t.unref();
     this.timers.push(t);
   }
