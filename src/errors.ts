@@ -28,6 +28,10 @@ export class ConfigError extends GearshiftError {
   }
 }
 
+/** A bad argument as a UsageError message quotes it: short strings and numbers as they are, anything else by its kind. */
+export const shown = (x: unknown): string =>
+  typeof x === 'string' ? JSON.stringify(x.slice(0, 60)) : typeof x === 'number' || typeof x === 'boolean' ? String(x) : x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
+
 /** An API was called with an argument it cannot use (a programming error, not bad traffic). */
 export class UsageError extends GearshiftError {
   constructor(message: string) {

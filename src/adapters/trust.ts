@@ -10,7 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { UsageError } from '../errors.js';
+import { shown, UsageError } from '../errors.js';
 
 /** A decision or hint as a signed token carries it. */
 export interface SignedHint {
@@ -193,20 +193,20 @@ export class Trust {
   constructor(options: TrustOptions = {}) {
     // Checked here, at start-up: a wrong shape would otherwise fail on the first hinted request, or (a string of
     // proxies iterated as characters) trust nothing with a misleading message.
-    if (options === null || typeof options !== 'object') throw new UsageError(`trust: expected an object or a Trust, got ${describe(options)}`);
+    if (options === null || typeof options !== 'object') throw new UsageError(`trust: expected an object or a Trust, got ${shown(options)}`);
     const { keys = [], proxies = [], maxTtlSec = 300, now = Date.now } = options;
-    if (!Array.isArray(keys)) throw new UsageError(`trust.keys: expected an array of strings or byte arrays, got ${describe(keys)}`);
+    if (!Array.isArray(keys)) throw new UsageError(`trust.keys: expected an array of strings or byte arrays, got ${shown(keys)}`);
     this.keys = keys.map((k: unknown, i) => {
-      if (typeof k !== 'string' && !(k instanceof Uint8Array)) throw new UsageError(`trust.keys[${i}]: expected a string or byte array, got ${describe(k)}`);
+      if (typeof k !== 'string' && !(k instanceof Uint8Array)) throw new UsageError(`trust.keys[${i}]: expected a string or byte array, got ${shown(k)}`);
       const b = typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k);
       if (b.length === 0) throw new UsageError(`trust.keys[${i}]: empty key`);
       return b;
     });
-    if (!Array.isArray(proxies)) throw new UsageError(`trust.proxies: expected an array of CIDR strings, got ${describe(proxies)}`);
+    if (!Array.isArray(proxies)) throw new UsageError(`trust.proxies: expected an array of CIDR strings, got ${shown(proxies)}`);
     this.proxies = new ProxyRanges(proxies);
-    if (typeof maxTtlSec !== 'number' || !(maxTtlSec > 0 && maxTtlSec < Infinity)) throw new UsageError(`trust.maxTtlSec: expected a finite number > 0, got ${describe(maxTtlSec)}`);
+    if (typeof maxTtlSec !== 'number' || !(maxTtlSec > 0 && maxTtlSec < Infinity)) throw new UsageError(`trust.maxTtlSec: expected a finite number > 0, got ${shown(maxTtlSec)}`);
     this.maxTtlSec = maxTtlSec;
-    if (typeof now !== 'function') throw new UsageError(`trust.now: expected a function returning unix ms, got ${describe(now)}`);
+    if (typeof now !== 'function') throw new UsageError(`trust.now: expected a function returning unix ms, got ${shown(now)}`);
     this.now = now;
   }
 
@@ -283,5 +283,3 @@ export class Trust {
 }
 
 export const createTrust = (options?: TrustOptions): Trust => new Trust(options);
-
-const describe = (x: unknown): string => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'string' ? JSON.stringify(x.slice(0, 40)) : typeof x === 'number' ? String(x) : typeof x);

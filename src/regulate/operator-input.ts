@@ -4,29 +4,28 @@
  * leave the gears in a state nobody asked for. A bad value throws UsageError with the path of the bad field.
  */
 import { type GearSet, MODES, type RegulatorMode } from '../config/schema-regulate.js';
-import { UsageError } from '../errors.js';
+import { shown, UsageError } from '../errors.js';
 import type { Point } from './points.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
 const isRecord = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
-const show = (x: unknown): string => (typeof x === 'string' ? JSON.stringify(x.slice(0, 60)) : x === null ? 'null' : typeof x === 'object' ? typeof x : String(x));
 
 export function checkMode(mode: unknown, path: string): asserts mode is RegulatorMode {
-  if (!(MODES as readonly unknown[]).includes(mode)) throw new UsageError(`${path}: expected one of ${MODES.join(', ')}, got ${show(mode)}`);
+  if (!(MODES as readonly unknown[]).includes(mode)) throw new UsageError(`${path}: expected one of ${MODES.join(', ')}, got ${shown(mode)}`);
 }
 
 /** Caps or pins: scene → point → gear index, every scene and point known, every index on its point's ladder. */
 export function checkGearSet(set: unknown, pointsOf: (scene: string) => readonly Point[] | undefined, path: string): asserts set is GearSet {
-  if (!isRecord(set)) throw new UsageError(`${path}: expected { scene: { point: gear index } }, got ${show(set)}`);
+  if (!isRecord(set)) throw new UsageError(`${path}: expected { scene: { point: gear index } }, got ${shown(set)}`);
   for (const [scene, points] of Object.entries(set)) {
     const known = pointsOf(scene);
     if (known === undefined) throw new UsageError(`${path}.${scene}: no such scene`);
-    if (!isRecord(points)) throw new UsageError(`${path}.${scene}: expected { point: gear index }, got ${show(points)}`);
+    if (!isRecord(points)) throw new UsageError(`${path}.${scene}: expected { point: gear index }, got ${shown(points)}`);
     for (const [name, gear] of Object.entries(points)) {
       const p = known.find((q) => q.name === name);
       if (p === undefined) throw new UsageError(`${path}.${scene}.${name}: no such point (${known.map((q) => q.name).join(', ') || 'the scene has none'})`);
       if (!Number.isInteger(gear) || (gear as number) < 0 || (gear as number) > p.boostTop) {
-        throw new UsageError(`${path}.${scene}.${name}: expected a gear index 0–${p.boostTop}, got ${show(gear)}`);
+        throw new UsageError(`${path}.${scene}.${name}: expected a gear index 0–${p.boostTop}, got ${shown(gear)}`);
       }
     }
   }
@@ -34,14 +33,14 @@ export function checkGearSet(set: unknown, pointsOf: (scene: string) => readonly
 
 /** A duration in ms: finite and not negative. */
 export function checkDuration(ms: unknown, path: string): asserts ms is number {
-  if (typeof ms !== 'number' || !(ms >= 0 && ms < Infinity)) throw new UsageError(`${path}: expected a duration in ms ≥ 0, got ${show(ms)}`);
+  if (typeof ms !== 'number' || !(ms >= 0 && ms < Infinity)) throw new UsageError(`${path}: expected a duration in ms ≥ 0, got ${shown(ms)}`);
 }
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 function checkIndexes(x: unknown, path: string): void {
-  if (!isRecord(x)) throw new UsageError(`${path}: expected { point: gear index }, got ${show(x)}`);
-  for (const [k, v] of Object.entries(x)) if (!Number.isInteger(v)) throw new UsageError(`${path}.${k}: expected a gear index, got ${show(v)}`);
+  if (!isRecord(x)) throw new UsageError(`${path}: expected { point: gear index }, got ${shown(x)}`);
+  for (const [k, v] of Object.entries(x)) if (!Number.isInteger(v)) throw new UsageError(`${path}.${k}: expected a gear index, got ${shown(v)}`);
 }
 
 /**
@@ -49,22 +48,22 @@ function checkIndexes(x: unknown, path: string): void {
  * a snapshot outlives config changes, and restore skips them.
  */
 export function checkSnapshot(snap: unknown, path = 'restore'): asserts snap is RegulatorSnapshot {
-  if (!isRecord(snap)) throw new UsageError(`${path}: expected a snapshot object, got ${show(snap)}`);
-  if (snap.version !== SNAPSHOT_VERSION) throw new UsageError(`${path}: snapshot version ${show(snap.version)} is not ${SNAPSHOT_VERSION}`);
+  if (!isRecord(snap)) throw new UsageError(`${path}: expected a snapshot object, got ${shown(snap)}`);
+  if (snap.version !== SNAPSHOT_VERSION) throw new UsageError(`${path}: snapshot version ${shown(snap.version)} is not ${SNAPSHOT_VERSION}`);
   checkMode(snap.mode, `${path}.mode`);
-  if (snap.goalSet !== null && typeof snap.goalSet !== 'string') throw new UsageError(`${path}.goalSet: expected a goal set name or null, got ${show(snap.goalSet)}`);
+  if (snap.goalSet !== null && typeof snap.goalSet !== 'string') throw new UsageError(`${path}.goalSet: expected a goal set name or null, got ${shown(snap.goalSet)}`);
   checkDuration(snap.fastRecoveryLeftMs, `${path}.fastRecoveryLeftMs`);
-  if (!finite(snap.processAllowance) || snap.processAllowance < 0) throw new UsageError(`${path}.processAllowance: expected a number ≥ 0, got ${show(snap.processAllowance)}`);
-  if (!isRecord(snap.scenes)) throw new UsageError(`${path}.scenes: expected { scene: state }, got ${show(snap.scenes)}`);
+  if (!finite(snap.processAllowance) || snap.processAllowance < 0) throw new UsageError(`${path}.processAllowance: expected a number ≥ 0, got ${shown(snap.processAllowance)}`);
+  if (!isRecord(snap.scenes)) throw new UsageError(`${path}.scenes: expected { scene: state }, got ${shown(snap.scenes)}`);
   for (const [id, s] of Object.entries(snap.scenes)) {
     const at = `${path}.scenes.${id}`;
-    if (!isRecord(s)) throw new UsageError(`${at}: expected a scene state, got ${show(s)}`);
+    if (!isRecord(s)) throw new UsageError(`${at}: expected a scene state, got ${shown(s)}`);
     for (const k of ['gears', 'live', 'caps', 'pins'] as const) checkIndexes(s[k], `${at}.${k}`);
-    if (!finite(s.allowance) || s.allowance < 0) throw new UsageError(`${at}.allowance: expected a number ≥ 0, got ${show(s.allowance)}`);
-    if (!finite(s.shedShare) || s.shedShare < 0 || s.shedShare > 1) throw new UsageError(`${at}.shedShare: expected a share 0–1, got ${show(s.shedShare)}`);
-    for (const k of ['boosted', 'shedLoadTest'] as const) if (typeof s[k] !== 'boolean') throw new UsageError(`${at}.${k}: expected true or false, got ${show(s[k])}`);
-    if (!isRecord(s.pressures)) throw new UsageError(`${at}.pressures: expected { goal: pressure }, got ${show(s.pressures)}`);
+    if (!finite(s.allowance) || s.allowance < 0) throw new UsageError(`${at}.allowance: expected a number ≥ 0, got ${shown(s.allowance)}`);
+    if (!finite(s.shedShare) || s.shedShare < 0 || s.shedShare > 1) throw new UsageError(`${at}.shedShare: expected a share 0–1, got ${shown(s.shedShare)}`);
+    for (const k of ['boosted', 'shedLoadTest'] as const) if (typeof s[k] !== 'boolean') throw new UsageError(`${at}.${k}: expected true or false, got ${shown(s[k])}`);
+    if (!isRecord(s.pressures)) throw new UsageError(`${at}.pressures: expected { goal: pressure }, got ${shown(s.pressures)}`);
     // A pressure is NaN before a goal's first measurement, and JSON writes NaN as null.
-    for (const [k, v] of Object.entries(s.pressures)) if (v !== null && !finite(v) && !Number.isNaN(v)) throw new UsageError(`${at}.pressures.${k}: expected a number, got ${show(v)}`);
+    for (const [k, v] of Object.entries(s.pressures)) if (v !== null && !finite(v) && !Number.isNaN(v)) throw new UsageError(`${at}.pressures.${k}: expected a number, got ${shown(v)}`);
   }
 }
