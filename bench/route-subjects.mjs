@@ -105,8 +105,14 @@ export const unleashBig = unleashWith(1000);
 // --- one decision per call, for counting instructions ----------------------------------------------------------
 // route.bench.mjs writes its timed loops out instead (a call per decision would be in every timing); the count
 // subtracts `noop`, the same loop and call with no work, so the call and the fresh strings cancel out.
+/** The routing budget's baseline (route.bench.mjs): a fresh 25-character key that hits a 10,000-entry Map. */
+export const baselineMap = new Map(Array.from({ length: 10_000 }, (_, i) => [`user-${String(i).padStart(20, '0')}`, i]));
 export const decisions = {
   noop: () => 0,
+  // The baseline's keys cycle through its Map's 10,000 (the others' through 1,000,000), so it has a noop of its own:
+  // shorter numbers make the strings cheaper to build.
+  'noop (baseline keys)': () => 0,
+  'baseline: fresh-key Map.get': (_s, u) => baselineMap.get(u) ?? 0,
   'gearshift: split + 2 layers (2 params read)': (s, u) => {
     const d = gs.route(s, u);
     return d.param('recallDepth') + (d.param('model') === 'large' ? 1 : 0);

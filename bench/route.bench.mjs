@@ -7,7 +7,7 @@
 import { bytesPerCall } from './alloc.mjs';
 import { Bench } from 'tinybench';
 import { Decision } from '../dist/esm/route/decision.js';
-import { BATCH, engine, freshScenes, freshUnits, gb, gs, unleash, unleash100, unleashBig, unleashFull, whitelist } from './route-subjects.mjs';
+import { BATCH, baselineMap, engine, freshScenes, freshUnits, gb, gs, unleash, unleash100, unleashBig, unleashFull, whitelist } from './route-subjects.mjs';
 
 const quick = process.argv.includes('--quick');
 
@@ -36,7 +36,6 @@ const prepare = (sceneName, unitPrefix, modulo, width) => () => {
 // measured within one round, so a slow minute on a shared machine moves numerator and denominator together.
 const ROUNDS = quick ? 2 : 5;
 const bench = new Bench({ time: quick ? 200 : 400, warmupTime: quick ? 50 : 100, retainSamples: false });
-const baselineMap = new Map(Array.from({ length: 10_000 }, (_, i) => [`user-${String(i).padStart(20, '0').slice(-20)}`, i]));
 const cachedKey = 'user-00000000000000000042';
 baselineMap.get(cachedKey);
 
