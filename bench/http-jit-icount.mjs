@@ -15,7 +15,7 @@
 // under callgrind, so per-request work that depends on elapsed time (a window slot rolling over) weighs ~50× too much
 // here: such functions are marked.
 //
-// Needs valgrind (Debian: apt-get install valgrind). About 3 minutes; the two servers run at once.
+// Needs valgrind (Debian: apt-get install valgrind). About 2 minutes; the two servers run at once.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
