@@ -253,6 +253,16 @@ describe('node:http adapter', () => {
     expect(() => withGearshift(engine, () => {}, options as never)).toThrow(UsageError);
   });
 
+  it('the gateway refuses what is not a decision where it needs one', () => {
+    const { engine } = observedEngine();
+    const gw = createGateway(engine);
+    for (const x of [null, {}, 'feed']) {
+      expect(() => gw.rejection(x as never)).toThrow(/rejection\(decision\): expected a decision/);
+      expect(() => gw.propagationHeaders(x as never)).toThrow(/propagationHeaders\(decision\): expected a decision/);
+    }
+    expect(gw.complete(null as never, 200)).toBe(false);
+  });
+
   it('the gateway refuses bad options the same way', () => {
     const { engine } = observedEngine();
     expect(() => createGateway(engine, 'str' as never)).toThrow(/options must be an object/);

@@ -9,7 +9,7 @@
  * `done` takes an HTTP status (≥ 500 → error) or an outcome name, and records once however often it is called.
  */
 import type { Gearshift } from '../engine.js';
-import type { Decision } from '../route/decision.js';
+import { Decision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { propagationHeaders as buildPropagation, type PropagateOptions } from './propagate.js';
@@ -98,6 +98,7 @@ export class Gateway {
 
   /** The prebuilt response for a refused decision. */
   rejection(decision: Decision): Rejected {
+    if (!(decision instanceof Decision)) throw new UsageError('rejection(decision): expected a decision from begin() or route()');
     const r = this.rejections.of(decision);
     return { status: r.status, headers: r.headersFor(decision), body: r.body };
   }

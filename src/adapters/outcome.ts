@@ -11,7 +11,7 @@ export { Outcome, type OutcomeCode, type OutcomeName };
 
 /** Reports how a decision's request ended, once; later calls for the same decision do nothing. Returns whether it recorded. */
 export function reportOutcome(engine: Gearshift, decision: Decision, outcome: OutcomeCode | OutcomeName, rtMs?: number): boolean {
-  if (decision.completed) return false;
+  if (decision?.completed !== false) return false; // recorded already, or not a decision (null, a plain object)
   try {
     return engine.complete(decision, outcome, rtMs);
   } catch {
