@@ -25,6 +25,22 @@ describe('adapters in the published package', () => {
     ).toBe(want);
   });
 
+  it('mixes the two builds: an ESM engine and Trust with the CJS gateway (decisions and trust are recognised across them)', () => {
+    const out = run(
+      'module',
+      `import { createRequire } from 'node:module'; import { createGearshift } from 'gearshift'; import { createTrust } from 'gearshift/gateway';
+       const { createGateway } = createRequire(process.cwd() + '/')('gearshift/gateway');
+       const engine = createGearshift({ config: { scenes: { s: { versions: { v: { stage: 'base' }, d: { stage: 'dev' } } } } } });
+       const trust = createTrust({ keys: ['${'k'.repeat(32)}'] });
+       const gw = createGateway(engine, { trust });
+       const { decision, done } = gw.begin('nope', 'u');
+       const signed = gw.begin('s', 'u', { signed: trust.sign({ scene: 's', version: 'd' }) }).decision;
+       console.log([gw.rejection(decision).status, Object.keys(gw.propagationHeaders(gw.begin('s', 'u').decision)).join(), done(200), gw.trust === trust, signed.version].join(' '));
+       engine.close();`,
+    );
+    expect(out).toBe('404 x-gearshift-hint false true d');
+  });
+
   it('registers the CJS Fastify plugin in a real Fastify app', () => {
     const out = run(
       'commonjs',

@@ -13,7 +13,7 @@ import { readBaggage } from './propagate.js';
 import { ResponseWatch } from './response-watch.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { deadlineHit, lazySignalOn } from './signal.js';
-import { Trust, type TrustOptions } from './trust.js';
+import { type Trust, type TrustOptions, trustOf } from './trust.js';
 
 /** Where the scene id comes from: a header, a path parameter, a fixed value, or your function. */
 export type SceneSource<Req> = { header: string } | { param: string } | { value: string } | ((req: Req) => string | null | undefined);
@@ -185,7 +185,7 @@ export class AdapterCore<Req> {
       (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it
     );
     if (options === null || typeof options !== 'object') throw new UsageError('gearshift adapter: options must be an object');
-    this.trust = options.trust instanceof Trust ? options.trust : new Trust(options.trust);
+    this.trust = trustOf(options.trust);
     this.scene = compileScene(options.scene, host);
     this.unit = compileUnit(options.unit);
     const h = options.hints ?? {};

@@ -9,12 +9,12 @@
  * `done` takes an HTTP status (≥ 500 → error) or an outcome name, and records once however often it is called.
  */
 import type { Gearshift } from '../engine.js';
-import { Decision } from '../route/decision.js';
+import { type Decision, isDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { propagationHeaders as buildPropagation, type PropagateOptions } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
-import { Trust, type TrustOptions } from './trust.js';
+import { type Trust, type TrustOptions, trustOf } from './trust.js';
 import { UsageError } from '../errors.js';
 
 export interface GatewayHints extends RouteHints {
@@ -56,7 +56,7 @@ export class Gateway {
       throw new UsageError('createGateway(engine): the first argument must be an engine from createGearshift()');
     }
     if (options === null || typeof options !== 'object') throw new UsageError('createGateway(engine, options): options must be an object');
-    this.trust = options.trust instanceof Trust ? options.trust : new Trust(options.trust);
+    this.trust = trustOf(options.trust);
     this.rejections = buildRejections(options.rejections);
     this.propagateOptions = { ...options.propagate, trust: this.trust };
   }
@@ -98,7 +98,7 @@ export class Gateway {
 
   /** The prebuilt response for a refused decision. */
   rejection(decision: Decision): Rejected {
-    if (!(decision instanceof Decision)) throw new UsageError('rejection(decision): expected a decision from begin() or route()');
+    if (!isDecision(decision)) throw new UsageError('rejection(decision): expected a decision from begin() or route()');
     const r = this.rejections.of(decision);
     return { status: r.status, headers: r.headersFor(decision), body: r.body };
   }

@@ -9,7 +9,7 @@
  *   `gearshift.lt`, merged into any baggage already there. Unsigned: honoured downstream only from trusted-proxy peers.
  */
 import { UsageError } from '../errors.js';
-import { Decision } from '../route/decision.js';
+import { type Decision, isDecision } from '../route/decision.js';
 import type { Trust } from './trust.js';
 
 export interface PropagateOptions {
@@ -39,7 +39,7 @@ const PREFIX = 'gearshift.';
  * With `existingBaggage`, the result's `baggage` keeps its foreign entries and replaces any old gearshift ones.
  */
 export function propagationHeaders(decision: Decision, options: PropagateOptions = {}, existingBaggage?: string): Record<string, string> {
-  if (!(decision instanceof Decision)) throw new UsageError('propagationHeaders(decision): expected a decision from route()');
+  if (!isDecision(decision)) throw new UsageError('propagationHeaders(decision): expected a decision from route()');
   if (!decision.ok || decision.scene === null || decision.version === null) return {};
   const mode = options.mode ?? (options.trust?.canSign ? 'signed' : 'baggage');
   if (mode === 'signed') {

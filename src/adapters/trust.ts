@@ -283,3 +283,11 @@ export class Trust {
 }
 
 export const createTrust = (options?: TrustOptions): Trust => new Trust(options);
+
+/** Marks every Trust, also across the package's ESM and CommonJS builds (where `instanceof` would not see it). */
+const TRUST = Symbol.for('gearshift.trust');
+Object.defineProperty(Trust.prototype, TRUST, { value: true });
+
+/** A Trust to share as is, or options to make one from. */
+export const trustOf = (t: Trust | TrustOptions | undefined): Trust =>
+  typeof t === 'object' && t !== null && (t as Record<symbol, unknown>)[TRUST] === true ? (t as Trust) : new Trust(t as TrustOptions | undefined);

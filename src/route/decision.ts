@@ -226,3 +226,13 @@ export class Decision {
     return lo > 0xffff ? 0 : layer.arm.ownerOf(bucketOf(layer.salt, (this.unitHi << 16) | lo));
   }
 }
+
+/**
+ * Marks every Decision, also across the package's two builds: an app may load the engine as ESM and an adapter as
+ * CommonJS, and then `instanceof` would tell a real decision from the other build apart from ours.
+ */
+const DECISION = Symbol.for('gearshift.decision');
+Object.defineProperty(Decision.prototype, DECISION, { value: true });
+
+/** Is `x` a decision made by a gearshift router (not a copy, not a look-alike)? */
+export const isDecision = (x: unknown): x is Decision => typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[DECISION] === true;
