@@ -10,7 +10,7 @@ import { type ResolvedSense, resolveSense } from './config/schema-sense.js';
 import { validateConfig } from './config/validate.js';
 import { namesProcessGoal } from './config/validate-regulate.js';
 import { ClosedError, UsageError } from './errors.js';
-import { Decision, isDecision, Reason } from './route/decision.js';
+import { Decision, Reason } from './route/decision.js';
 import { Regulator } from './regulate/regulator.js';
 import { sensingSource } from './regulate/sensing-source.js';
 import { splitMoves } from './route/moves.js';
@@ -79,7 +79,7 @@ export class Gearshift {
    * otherwise the engine reads its clock. Load-test traffic counts toward process load only. Never throws.
    */
   complete(decision: Decision, outcome: OutcomeCode | OutcomeName = Outcome.Success, rtMs?: number): boolean {
-    if (!isDecision(decision) || decision.completed) return false; // not a decision: nothing to record
+    if (!(decision instanceof Decision) || decision.completed) return false; // not one of this engine's decisions
     decision.completed = true;
     let end: number;
     let rt: number;

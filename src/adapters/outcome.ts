@@ -9,9 +9,11 @@ import { Outcome, type OutcomeCode, type OutcomeName } from '../sense/outcome.js
 
 export { Outcome, type OutcomeCode, type OutcomeName };
 
-/** Reports how a decision's request ended, once; later calls for the same decision do nothing. Returns whether it recorded. */
+/**
+ * Reports how a decision's request ended, once; later calls for the same decision do nothing. Returns whether it
+ * recorded. The engine refuses what is not one of its decisions (null, a plain object) and a second report.
+ */
 export function reportOutcome(engine: Gearshift, decision: Decision, outcome: OutcomeCode | OutcomeName, rtMs?: number): boolean {
-  if (decision?.completed !== false) return false; // recorded already, or not a decision (null, a plain object)
   try {
     return engine.complete(decision, outcome, rtMs);
   } catch {
