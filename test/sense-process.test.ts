@@ -5,15 +5,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started: ProcessLoad[] = [];
 afterEach(() => started.splice(0).forEach((p) => p.stop()));
 
+/** A sampler, every metric every `periodMs` over 3 samples, with the delay monitor's resolution `resolutionMs`. */
+const loadWith = (o: { enabled?: boolean; sampled?: boolean; periodMs: number; resolutionMs?: number; cpuPeriodMs?: number }) =>
+  new ProcessLoad({
+    enabled: o.enabled ?? true,
+    eventLoopDelay: { sampled: o.sampled ?? true, periodMs: o.periodMs, samples: 3, resolutionMs: o.resolutionMs ?? 5 },
+    eventLoopUtilization: { periodMs: o.periodMs, samples: 3 },
+    cpu: { periodMs: o.cpuPeriodMs ?? o.periodMs, samples: 3 },
+  });
+
 describe('process load', () => {
   it('sees a deliberately blocked event loop within one sampling interval, then forgets it', async () => {
     const period = 100;
-    const load = new ProcessLoad({
-      enabled: true,
-      eventLoopDelay: { sampled: true, periodMs: period, samples: 3, resolutionMs: 5 },
-      eventLoopUtilization: { periodMs: period, samples: 3 },
-      cpu: { periodMs: period, samples: 3 },
-    });
+    const load = loadWith({ periodMs: period });
     started.push(load);
     load.start();
     await sleep(period * 3.5); // a few quiet samples first
@@ -35,12 +39,7 @@ describe('process load', () => {
   });
 
   it('keeps no timer alive and samples nothing when disabled', () => {
-    const load = new ProcessLoad({
-      enabled: false,
-      eventLoopDelay: { sampled: true, periodMs: 10, samples: 3, resolutionMs: 5 },
-      eventLoopUtilization: { periodMs: 10, samples: 3 },
-      cpu: { periodMs: 10, samples: 3 },
-    });
+    const load = loadWith({ enabled: false, periodMs: 10 });
     load.start();
     load.sampleEventLoopDelay();
     load.sampleCpu();
@@ -50,22 +49,12 @@ describe('process load', () => {
   it('wakes once per distinct period: samplers with the same period share a timer', () => {
     const intervals = vi.spyOn(globalThis, 'setInterval');
     try {
-      const same = new ProcessLoad({
-        enabled: true,
-        eventLoopDelay: { sampled: true, periodMs: 1000, samples: 3, resolutionMs: 20 },
-        eventLoopUtilization: { periodMs: 1000, samples: 3 },
-        cpu: { periodMs: 1000, samples: 3 },
-      });
+      const same = loadWith({ periodMs: 1000, resolutionMs: 20 });
       started.push(same);
       same.start();
       expect(intervals).toHaveBeenCalledTimes(1);
       intervals.mockClear();
-      const mixed = new ProcessLoad({
-        enabled: true,
-        eventLoopDelay: { sampled: false, periodMs: 1000, samples: 3, resolutionMs: 20 },
-        eventLoopUtilization: { periodMs: 1000, samples: 3 },
-        cpu: { periodMs: 500, samples: 3 },
-      });
+      const mixed = loadWith({ sampled: false, periodMs: 1000, cpuPeriodMs: 500 });
       started.push(mixed);
       mixed.start();
       expect(intervals.mock.calls.map((c) => c[1] as number).sort((a, b) => a - b)).toEqual([500, 1000]);
@@ -75,12 +64,7 @@ describe('process load', () => {
   });
 
   it('leaves the event-loop delay monitor off unless it is sampled, and samples the rest', async () => {
-    const load = new ProcessLoad({
-      enabled: true,
-      eventLoopDelay: { sampled: false, periodMs: 10, samples: 3, resolutionMs: 5 },
-      eventLoopUtilization: { periodMs: 10, samples: 3 },
-      cpu: { periodMs: 10, samples: 3 },
-    });
+    const load = loadWith({ sampled: false, periodMs: 10 });
     started.push(load);
     load.start();
     await sleep(60);
