@@ -32,6 +32,9 @@ export class ConfigError extends GearshiftError {
 export const shown = (x: unknown): string =>
   typeof x === 'string' ? JSON.stringify(x.slice(0, 60)) : typeof x === 'number' || typeof x === 'boolean' ? String(x) : x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
 
+/** An argument that must be a plain object (not null, not an array): the first thing most UsageError checks ask. */
+export const isPlainObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+
 /** An API was called with an argument it cannot use (a programming error, not bad traffic). */
 export class UsageError extends GearshiftError {
   constructor(message: string) {

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Gearshift } from '../engine.js';
-import { UsageError } from '../errors.js';
+import { isPlainObject, UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
@@ -184,12 +184,12 @@ export class AdapterCore<Req> {
       { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) },
       (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it
     );
-    if (options === null || typeof options !== 'object') throw new UsageError('gearshift adapter: options must be an object');
+    if (!isPlainObject(options as unknown)) throw new UsageError('gearshift adapter: options must be an object');
     this.trust = trustOf(options.trust);
     this.scene = compileScene(options.scene, host);
     this.unit = compileUnit(options.unit);
     const h = options.hints ?? {};
-    if (h === null || typeof h !== 'object') throw new UsageError('hints: expected { version, loadTest, signed, baggage }');
+    if (!isPlainObject(h as unknown)) throw new UsageError('hints: expected { version, loadTest, signed, baggage }');
     if (h.baggage !== undefined && typeof h.baggage !== 'boolean') throw new UsageError(`hints.baggage: expected true or false, got ${String(h.baggage)}`);
     this.hVersion = lower(h.version ?? 'x-gearshift-version', 'hints.version');
     this.hLoadTest = lower(h.loadTest ?? 'x-gearshift-load-test', 'hints.loadTest');

@@ -15,7 +15,7 @@ import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } fr
 import { propagationHeaders as buildPropagation, type PropagateOptions } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
-import { UsageError } from '../errors.js';
+import { isPlainObject, UsageError } from '../errors.js';
 
 export interface GatewayHints extends RouteHints {
   /** A signed hint token (`x-gearshift-hint`): when it verifies, its version / load-test flag are trusted. */
@@ -55,7 +55,7 @@ export class Gateway {
     if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
       throw new UsageError('createGateway(engine): the first argument must be an engine from createGearshift()');
     }
-    if (options === null || typeof options !== 'object') throw new UsageError('createGateway(engine, options): options must be an object');
+    if (!isPlainObject(options as unknown)) throw new UsageError('createGateway(engine, options): options must be an object');
     this.trust = trustOf(options.trust);
     this.rejections = buildRejections(options.rejections);
     this.propagateOptions = { ...options.propagate, trust: this.trust };

@@ -2,7 +2,7 @@
  * Rejections: what a refused request gets back. Built once per adapter (status, headers, body bytes), so refusing a
  * flood of bad traffic costs no JSON building. Overridable per reason.
  */
-import { UsageError } from '../errors.js';
+import { isPlainObject, UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import { Outcome, type OutcomeCode } from './outcome.js';
 
@@ -97,8 +97,6 @@ export class Rejections {
 }
 
 export const buildRejections = (overrides?: RejectionOverrides): Rejections => new Rejections(overrides);
-
-const isPlainObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 /** Refuses overrides a typo would otherwise make silently ineffective (an unknown reason) or fail per request. */
 function checkOverrides(overrides: unknown): asserts overrides is RejectionOverrides {

@@ -10,7 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { shown, UsageError } from '../errors.js';
+import { isPlainObject, shown, UsageError } from '../errors.js';
 
 /** A decision or hint as a signed token carries it. */
 export interface SignedHint {
@@ -193,7 +193,7 @@ export class Trust {
   constructor(options: TrustOptions = {}) {
     // Checked here, at start-up: a wrong shape would otherwise fail on the first hinted request, or (a string of
     // proxies iterated as characters) trust nothing with a misleading message.
-    if (options === null || typeof options !== 'object') throw new UsageError(`trust: expected an object or a Trust, got ${shown(options)}`);
+    if (!isPlainObject(options as unknown)) throw new UsageError(`trust: expected an object or a Trust, got ${shown(options)}`);
     const { keys = [], proxies = [], maxTtlSec = 300, now = Date.now } = options;
     if (!Array.isArray(keys)) throw new UsageError(`trust.keys: expected an array of strings or byte arrays, got ${shown(keys)}`);
     this.keys = keys.map((k: unknown, i) => {

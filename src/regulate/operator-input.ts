@@ -4,11 +4,10 @@
  * leave the gears in a state nobody asked for. A bad value throws UsageError with the path of the bad field.
  */
 import { type GearSet, MODES, type RegulatorMode } from '../config/schema-regulate.js';
-import { shown, UsageError } from '../errors.js';
+import { isPlainObject, shown, UsageError } from '../errors.js';
 import type { Point } from './points.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
-const isRecord = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 export function checkMode(mode: unknown, path: string): asserts mode is RegulatorMode {
   if (!(MODES as readonly unknown[]).includes(mode)) throw new UsageError(`${path}: expected one of ${MODES.join(', ')}, got ${shown(mode)}`);
@@ -16,11 +15,11 @@ export function checkMode(mode: unknown, path: string): asserts mode is Regulato
 
 /** Caps or pins: scene → point → gear index, every scene and point known, every index on its point's ladder. */
 export function checkGearSet(set: unknown, pointsOf: (scene: string) => readonly Point[] | undefined, path: string): asserts set is GearSet {
-  if (!isRecord(set)) throw new UsageError(`${path}: expected { scene: { point: gear index } }, got ${shown(set)}`);
+  if (!isPlainObject(set)) throw new UsageError(`${path}: expected { scene: { point: gear index } }, got ${shown(set)}`);
   for (const [scene, points] of Object.entries(set)) {
     const known = pointsOf(scene);
     if (known === undefined) throw new UsageError(`${path}.${scene}: no such scene`);
-    if (!isRecord(points)) throw new UsageError(`${path}.${scene}: expected { point: gear index }, got ${shown(points)}`);
+    if (!isPlainObject(points)) throw new UsageError(`${path}.${scene}: expected { point: gear index }, got ${shown(points)}`);
     for (const [name, gear] of Object.entries(points)) {
       const p = known.find((q) => q.name === name);
       if (p === undefined) throw new UsageError(`${path}.${scene}.${name}: no such point (${known.map((q) => q.name).join(', ') || 'the scene has none'})`);
@@ -39,7 +38,7 @@ export function checkDuration(ms: unknown, path: string): asserts ms is number {
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 function checkIndexes(x: unknown, path: string): void {
-  if (!isRecord(x)) throw new UsageError(`${path}: expected { point: gear index }, got ${shown(x)}`);
+  if (!isPlainObject(x)) throw new UsageError(`${path}: expected { point: gear index }, got ${shown(x)}`);
   for (const [k, v] of Object.entries(x)) if (!Number.isInteger(v)) throw new UsageError(`${path}.${k}: expected a gear index, got ${shown(v)}`);
 }
 
@@ -48,21 +47,21 @@ function checkIndexes(x: unknown, path: string): void {
  * a snapshot outlives config changes, and restore skips them.
  */
 export function checkSnapshot(snap: unknown, path = 'restore'): asserts snap is RegulatorSnapshot {
-  if (!isRecord(snap)) throw new UsageError(`${path}: expected a snapshot object, got ${shown(snap)}`);
+  if (!isPlainObject(snap)) throw new UsageError(`${path}: expected a snapshot object, got ${shown(snap)}`);
   if (snap.version !== SNAPSHOT_VERSION) throw new UsageError(`${path}: snapshot version ${shown(snap.version)} is not ${SNAPSHOT_VERSION}`);
   checkMode(snap.mode, `${path}.mode`);
   if (snap.goalSet !== null && typeof snap.goalSet !== 'string') throw new UsageError(`${path}.goalSet: expected a goal set name or null, got ${shown(snap.goalSet)}`);
   checkDuration(snap.fastRecoveryLeftMs, `${path}.fastRecoveryLeftMs`);
   if (!finite(snap.processAllowance) || snap.processAllowance < 0) throw new UsageError(`${path}.processAllowance: expected a number ≥ 0, got ${shown(snap.processAllowance)}`);
-  if (!isRecord(snap.scenes)) throw new UsageError(`${path}.scenes: expected { scene: state }, got ${shown(snap.scenes)}`);
+  if (!isPlainObject(snap.scenes)) throw new UsageError(`${path}.scenes: expected { scene: state }, got ${shown(snap.scenes)}`);
   for (const [id, s] of Object.entries(snap.scenes)) {
     const at = `${path}.scenes.${id}`;
-    if (!isRecord(s)) throw new UsageError(`${at}: expected a scene state, got ${shown(s)}`);
+    if (!isPlainObject(s)) throw new UsageError(`${at}: expected a scene state, got ${shown(s)}`);
     for (const k of ['gears', 'live', 'caps', 'pins'] as const) checkIndexes(s[k], `${at}.${k}`);
     if (!finite(s.allowance) || s.allowance < 0) throw new UsageError(`${at}.allowance: expected a number ≥ 0, got ${shown(s.allowance)}`);
     if (!finite(s.shedShare) || s.shedShare < 0 || s.shedShare > 1) throw new UsageError(`${at}.shedShare: expected a share 0–1, got ${shown(s.shedShare)}`);
     for (const k of ['boosted', 'shedLoadTest'] as const) if (typeof s[k] !== 'boolean') throw new UsageError(`${at}.${k}: expected true or false, got ${shown(s[k])}`);
-    if (!isRecord(s.pressures)) throw new UsageError(`${at}.pressures: expected { goal: pressure }, got ${shown(s.pressures)}`);
+    if (!isPlainObject(s.pressures)) throw new UsageError(`${at}.pressures: expected { goal: pressure }, got ${shown(s.pressures)}`);
     // A pressure is NaN before a goal's first measurement, and JSON writes NaN as null.
     for (const [k, v] of Object.entries(s.pressures)) if (v !== null && !finite(v) && !Number.isNaN(v)) throw new UsageError(`${at}.pressures.${k}: expected a number, got ${shown(v)}`);
   }

@@ -1,8 +1,9 @@
 /**
  * Process load, sampled per period on unref'd timers (each metric its own period and window; one timer per distinct
  * period), never cumulative since start: event-loop delay (mean and p99 of each period, from `monitorEventLoopDelay`,
- * which is reset after each read), event-loop utilization and CPU time as a share of one core. All traffic counts here, load tests included,
- * because they load the same process. These read the real process, so they use real time, not the injected Clock.
+ * which is reset after each read), event-loop utilization and CPU time as a share of one core. All traffic counts
+ * here, load tests included, because they load the same process. These read the real process, so they use real time,
+ * not the injected Clock.
  */
 import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { type SampleStats, SampleWindow } from './samples.js';
