@@ -1,9 +1,7 @@
 // HTTP overhead as CPU instructions per request, counted by valgrind (run: npm run bench:http-icount).
 //
-//   node bench/http-icount.mjs [--kinds a,b,…] [--warmup N] [--requests N] [--no-idle] [--functions]
-//   --functions: also print, per gearshift configuration, the functions whose instructions per request grew most over
-//                its bare host (from cachegrind's per-function counts; V8's generated code has no symbols and is one
-//                line, `???`, but its builtins and runtime functions and Node's C++ are named)
+//   node bench/http-icount.mjs [--kinds a,b,…] [--warmup N] [--requests N] [--no-idle]
+//   (by function, V8's generated code included: bench/http-jit-icount.mjs)
 //
 // Why: CPU time per request swings more on these shared 2-core machines than the budget it is judged against (3% of
 // Fastify), even interleaved and pinned. Instructions executed are deterministic: each server from
@@ -28,9 +26,6 @@
 //
 // Needs valgrind (Debian: apt-get install valgrind). Takes ~7 minutes per configuration.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { option as arg } from './cli.mjs';
 import { sendOneByOne } from './one-by-one.mjs';
@@ -47,9 +42,9 @@ if (spawnSync('valgrind', ['--version']).status !== 0) {
 }
 
 /** One server run under cachegrind serving `total` requests; resolves to its user-space instruction count. */
-function countRun(kind, total, idleMs = 0, timers = true, outFile = '/dev/null') {
+function countRun(kind, total, idleMs = 0, timers = true) {
   const args = [
-    '--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${outFile}`,
+    '--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null',
     process.execPath, '--predictable', '--predictable-gc-schedule', '--no-memory-reducer', '--hash-seed=42', '--random-seed=42', here('./http-server.mjs'), kind,
   ];
   const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, GEARSHIFT_TIMERS: timers ? 'on' : 'off' } });
@@ -84,9 +79,6 @@ function countRun(kind, total, idleMs = 0, timers = true, outFile = '/dev/null')
  * time-driven part of the extra run's wall time taken out. Runs of one kind go in parallel (one per core).
  */
 const IDLE_MS = 20_000;
-const FUNCTIONS = process.argv.includes('--functions');
-const outDir = FUNCTIONS ? mkdtempSync(join(tmpdir(), 'gearshift-icount-')) : null;
-const outOf = (kind, run) => (outDir ? join(outDir, `${kind}.${run}.out`) : '/dev/null');
 const results = {};
 for (const kind of KINDS) {
   let perSecond = 0;
@@ -94,9 +86,9 @@ for (const kind of KINDS) {
     const [plain, idle] = await Promise.all([countRun(kind, WARMUP, 0), countRun(kind, WARMUP, IDLE_MS)]);
     perSecond = Math.max(0, (idle.instructions - plain.instructions) / (idle.seconds - plain.seconds));
   }
-  const [short, long] = await Promise.all([countRun(kind, WARMUP + N, 0, false, outOf(kind, 'short')), countRun(kind, WARMUP + 2 * N, 0, false, outOf(kind, 'long'))]);
+  const [short, long] = await Promise.all([countRun(kind, WARMUP + N, 0, false), countRun(kind, WARMUP + 2 * N, 0, false)]);
   const perRequest = (long.instructions - short.instructions) / N;
-  results[kind] = { perRequest, perSecond, functions: FUNCTIONS ? perFunction(outOf(kind, 'long'), outOf(kind, 'short')) : null };
+  results[kind] = { perRequest, perSecond };
   console.log(`${kind.padEnd(24)} ${Math.round(perRequest).toLocaleString('en').padStart(9)} instructions/request, ${Math.round(perSecond).toLocaleString('en').padStart(10)} instructions per idle second`);
 }
 
@@ -115,36 +107,4 @@ for (const kind of KINDS) {
   const added = b ? pct(r.perRequest - b.perRequest, b.perRequest) : '—';
   const withTime = b ? pct(r.perRequest - b.perRequest + (r.perSecond - b.perSecond) / rateOf(kind), b.perRequest + b.perSecond / rateOf(kind)) : '—';
   console.log(`| ${kind} | ${Math.round(r.perRequest).toLocaleString('en')} | ${added} | ${Math.round(r.perSecond).toLocaleString('en')} | ${withTime} |`);
-}
-
-/** Instructions per function (`file:function`) in a cachegrind output file. */
-function functionCounts(file) {
-  const counts = new Map();
-  let fl = '';
-  let fn = '';
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.startsWith('fl=')) fl = line.slice(3);
-    else if (line.startsWith('fn=')) fn = `${fl.split('/').pop()}:${line.slice(3)}`;
-    else if (/^\d/.test(line)) counts.set(fn, (counts.get(fn) ?? 0) + Number(line.split(' ')[1]));
-  }
-  return counts;
-}
-
-/** Per function, its instructions per request: the difference of the two runs over N, as for the totals. */
-function perFunction(longFile, shortFile) {
-  const [long, short] = [functionCounts(longFile), functionCounts(shortFile)];
-  const out = new Map();
-  for (const [fn, n] of long) out.set(fn, (n - (short.get(fn) ?? 0)) / N);
-  return out;
-}
-
-if (FUNCTIONS) {
-  for (const [kind, host] of pairs) {
-    const [mine, theirs] = [results[kind].functions, results[host].functions];
-    const diffs = [...new Set([...mine.keys(), ...theirs.keys()])].map((fn) => [fn, (mine.get(fn) ?? 0) - (theirs.get(fn) ?? 0)]);
-    diffs.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
-    console.log(`\n${kind} over ${host}, instructions per request by function (the 30 largest changes):`);
-    for (const [fn, d] of diffs.slice(0, 30)) console.log(`${(d >= 0 ? '+' : '') + Math.round(d)}`.padStart(9) + `  ${fn}`);
-  }
-  rmSync(outDir, { recursive: true, force: true });
 }
