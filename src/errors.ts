@@ -28,12 +28,24 @@ export class ConfigError extends GearshiftError {
   }
 }
 
+/**
+ * Whether `x` is a plain object: an object literal, `JSON.parse` output or `Object.create(null)`, from any realm.
+ * Records (a whitelist, trust keys, gear sets, rejection overrides) are read with `Object.entries`, which sees none
+ * of a `Map`'s entries nor a class instance's accessors: accepting those would run on an empty record without a word.
+ */
+export const isPlainObject = (x: unknown): x is Record<string, unknown> => {
+  if (x === null || typeof x !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(x);
+  return proto === null || Object.getPrototypeOf(proto) === null;
+};
+
+/** What a value is, for an error message: `null`, `array`, the class of an object that is not plain (`Map`), or its type. */
+export const kindOf = (x: unknown): string =>
+  x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x === 'object' && !isPlainObject(x) ? ((x as object).constructor?.name || 'object') + ' instance' : typeof x;
+
 /** A bad argument as a UsageError message quotes it: short strings and numbers as they are, anything else by its kind. */
 export const shown = (x: unknown): string =>
-  typeof x === 'string' ? JSON.stringify(x.slice(0, 60)) : typeof x === 'number' || typeof x === 'boolean' ? String(x) : x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
-
-/** An argument that must be a plain object (not null, not an array): the first thing most UsageError checks ask. */
-export const isPlainObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  typeof x === 'string' ? JSON.stringify(x.slice(0, 60)) : typeof x === 'number' || typeof x === 'boolean' ? String(x) : Array.isArray(x) ? 'an array' : kindOf(x);
 
 /** An API was called with an argument it cannot use (a programming error, not bad traffic). */
 export class UsageError extends GearshiftError {

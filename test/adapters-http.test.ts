@@ -242,6 +242,7 @@ describe('node:http adapter', () => {
     ['a baggage switch that is not a boolean', { hints: { baggage: 'no' } }, /hints\.baggage: expected true or false, got no/],
     ['a debug switch that is not a boolean', { debugHeaders: 'yes' }, /debugHeaders: expected true or false/],
     ['rejections that are not an object', { rejections: 5 }, /^rejections: expected an object/],
+    ['rejections given as a Map', { rejections: new Map([['shed', { status: 429 }]]) }, /^rejections: expected an object/],
     ['a rejection for a reason that does not exist', { rejections: { unknown_secne: { status: 404 } } }, /rejections\.unknown_secne: not a rejection reason \(one of invalid_scene, unknown_scene/],
     ['a rejection spec that is not an object', { rejections: { shed: 503 } }, /rejections\.shed: expected \{ status, body, headers \}/],
     ['rejection headers that are not an object', { rejections: { shed: { headers: 'x' } } }, /rejections\.shed\.headers/],

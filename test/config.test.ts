@@ -81,6 +81,25 @@ describe('config validation', () => {
     expectIssue((c) => (c.deployedHere = ['feed', 'ghost']), 'deployedHere[1]', /not configured/);
     expectIssue((c) => (c.deployedHere = ['feed', 'feed']), 'deployedHere[1]', /duplicate scene id/);
   });
+  it('refuses a Map or a class instance where a record is read (its entries would be invisible)', () => {
+    expectIssue((c) => (c.scenes.feed.whitelist = new Map([['carol', 'wip']])), 'scenes.feed.whitelist', /expected a plain object \{ … \}, got Map instance/);
+    expectIssue((c) => (c.scenes = new Map(Object.entries(c.scenes))), 'scenes', /got Map instance/);
+    expectIssue((c) => (c.scenes.feed.params.at = new Date(0)), 'scenes.feed.params.at', /got Date instance/);
+    expect(issuesOf((c) => (c.scenes.feed.params.nested = Object.assign(Object.create(null), { a: [1, { b: 'x' }] })))).toEqual([]);
+  });
+  it('refuses holes and oversized arrays in params', () => {
+    expectIssue((c) => (c.scenes.feed.params.ids = [1, , 3]), 'scenes.feed.params.ids[1]', /expected a JSON value, got undefined/);
+    expectIssue((c) => (c.scenes.feed.params.ids = new Array(100_001).fill(0)), 'scenes.feed.params.ids', /at most 100000 items/);
+  });
+  it('refuses a document that throws when read, as a ConfigError', () =>
+    expectIssue((c) => Object.defineProperty(c.scenes.feed, 'params', { enumerable: true, get: () => { throw new Error('boom'); } }), '', /could not be read: boom/));
+  it('names the bound a value breaks: lengths, counts, integers', () => {
+    expectIssue((c) => (c.scenes.feed.whitelist[''] = 'wip'), 'scenes.feed.whitelist[""]', /key: expected at least 1 character$/);
+    expectIssue((c) => (c.scenes.feed.points = { a: { gears: [1, 2], boost: 0.5 } }), 'scenes.feed.points.a.boost', /expected an integer, got 0.5/);
+    expectIssue((c) => (c.scenes.feed.points = { a: { gears: [] } }), 'scenes.feed.points.a.gears', /expected at least 1 item$/);
+    expectIssue((c) => (c.scenes.feed.points = { a: { gears: new Array(65).fill(1) } }), 'scenes.feed.points.a.gears', /expected at most 64 items, got 65/);
+    expectIssue((c) => (c.regulator = { goals: { zones: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`z${i}`, {}])) } }), 'regulator.goals.zones', /expected at most 100 entries, got 101/);
+  });
   it('reports every issue at once, each with its path', () => {
     const issues = issuesOf((c) => {
       c.scenes.feed.split[2].weight = 1;

@@ -403,6 +403,7 @@ describe('state', () => {
     ['a pin beyond the ladder', (r: Regulator) => r.setFixed({ feed: { a: 0, b: 3 } }), /setFixed\.feed\.b: expected a gear index 0–2, got 3/],
     ['a fractional cap', (r: Regulator) => r.setCaps({ feed: { a: 1.5 } }), /setCaps\.feed\.a: expected a gear index 0–2, got 1\.5/],
     ['caps that are not an object', (r: Regulator) => r.setCaps(5 as never), /setCaps: expected \{ scene: \{ point: gear index \} \}/],
+    ['caps given as a Map (its entries would be invisible)', (r: Regulator) => r.setCaps(new Map([['feed', { a: 0 }]]) as never), /setCaps: expected \{ scene: \{ point: gear index \} \}, got Map instance/],
     ['an unknown goal set', (r: Regulator) => r.setGoalSet('promo'), /setGoalSet: unknown goal set "promo" \(configured: none\)/],
   ])('refuses %s and changes nothing', (_what, command, message) => {
     const { reg, script, tick } = setup();
@@ -465,6 +466,10 @@ describe('config validation', () => {
     expect(bad({}, { a: { gears: [1, 2], value: [2, 1] } })[0]).toMatch(/must not decrease/);
     expect(bad({}, { a: { gears: [1, 2], boost: 2 } })[0]).toMatch(/boost/);
     expect(bad({}, { a: { gears: [1, 2, 3], boost: 1, floor: 2 } })[0]).toMatch(/floor 2 is above the normal top gear 1/);
+    expect(bad({}, { a: { gears: [1, 2, 3], boost: 1, default: 2 } })[0]).toMatch(/^scenes.feed.points.a.default: default 2 is above the normal top gear 1/);
+    expect(bad({ goalSets: { night: { scenes: { ghost: {} } } } })).toEqual(['regulator.goalSets.night.scenes.ghost: unknown scene "ghost"']);
+    expect(bad({ schedules: [{ at: '10:00:00', fixed: { feed: { a: 2 } } }] })[0]).toMatch(/^regulator.schedules\[0\].fixed.feed.a: gear 2 does not exist/);
+    expect(bad({ schedules: [{ at: '10:00:00', caps: { feed: { b: 0 } } }] })[0]).toMatch(/^regulator.schedules\[0\].caps.feed.b: scene "feed" has no point "b"/);
     expect(bad({ control: { kp: -1 } })[0]).toMatch(/^regulator.control.kp/);
     expect(bad({ templates: { t: { feed: { a: 1 } } }, schedules: [{ at: '19:59:00', template: 't', mode: 'fixed' }] })).toEqual([]);
   });

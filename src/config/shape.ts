@@ -3,7 +3,7 @@
  * and carries its TypeScript type, so the types, the validator and the published schema come from one source.
  * (A 150-line module instead of a dependency: the config needs only these few forms, and every error must carry a path.)
  */
-import type { ConfigIssue } from '../errors.js';
+import { type ConfigIssue, isPlainObject, kindOf as kind } from '../errors.js';
 
 export interface Shape<T> {
   /** Phantom: the TypeScript type this shape accepts. */
@@ -16,8 +16,9 @@ export type Infer<S> = S extends Shape<infer T> ? T : never;
 /** Keys that could reach an object's prototype if a consumer ever copies the document naively. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export const MAX_STRING = 256;
+/** Items in one array of a JSON value (a param): bounds the work and the issues a hostile document can cause. */
+const MAX_JSON_ITEMS = 100_000;
 
-const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 export const join = (path: string, key: string | number): string =>
   typeof key === 'number' ? `${path}[${key}]` : /^[A-Za-z_$][\w$-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
 
@@ -71,15 +72,15 @@ export function arr<T>(item: Shape<T>, o: { min?: number; max?: number; descript
       if (!Array.isArray(v)) return void issues.push({ path, message: `expected an array, got ${kind(v)}` });
       if (v.length > max) return void issues.push({ path, message: `expected at most ${max} items, got ${v.length}` });
       if (o.min !== undefined && v.length < o.min) issues.push({ path, message: `expected at least ${o.min} item${o.min === 1 ? '' : 's'}` });
-      v.forEach((x, i) => item.check(x, join(path, i), issues));
+      for (let i = 0; i < v.length; i++) item.check(v[i], join(path, i), issues); // a hole reads as undefined: refused
     },
     schema: () => ({ type: 'array', items: item.schema(), minItems: o.min, maxItems: max, description: o.description }),
   };
 }
 
 function plainObject(v: unknown, path: string, issues: ConfigIssue[]): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    issues.push({ path, message: `expected an object, got ${kind(v)}` });
+  if (!isPlainObject(v)) {
+    issues.push({ path, message: `expected ${v !== null && typeof v === 'object' && !Array.isArray(v) ? 'a plain object { … }' : 'an object'}, got ${kind(v)}` });
     return false;
   }
   for (const k of Object.keys(v)) {
@@ -180,12 +181,13 @@ export function json(o: { maxDepth?: number; description?: string } = {}): Shape
     if (v === null || typeof v === 'boolean') return;
     if (typeof v === 'number') return num().check(v, path, issues);
     if (typeof v === 'string') return s.check(v, path, issues);
-    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, join(path, i), issues, depth + 1));
-    if (typeof v === 'object' && plainObject(v, path, issues)) {
-      for (const [k, x] of Object.entries(v)) if (!FORBIDDEN_KEYS.has(k)) walk(x, join(path, k), issues, depth + 1);
+    if (Array.isArray(v)) {
+      if (v.length > MAX_JSON_ITEMS) return void issues.push({ path, message: `expected at most ${MAX_JSON_ITEMS} items, got ${v.length}` });
+      for (let i = 0; i < v.length; i++) walk(v[i], join(path, i), issues, depth + 1); // a hole reads as undefined: refused
       return;
     }
-    issues.push({ path, message: `expected a JSON value, got ${kind(v)}` });
+    if (typeof v !== 'object') return void issues.push({ path, message: `expected a JSON value, got ${kind(v)}` });
+    if (plainObject(v, path, issues)) for (const [k, x] of Object.entries(v)) if (!FORBIDDEN_KEYS.has(k)) walk(x, join(path, k), issues, depth + 1);
   };
   return { check: (v, path, issues) => walk(v, path, issues, 0), schema: () => ({ description: o.description }) };
 }

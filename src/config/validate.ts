@@ -13,8 +13,14 @@ export const BUCKETS = 10_000;
 /** Returns the document typed, or throws ConfigError listing every issue. */
 export function validateConfig(doc: unknown): GearshiftConfig {
   const issues: ConfigIssue[] = [];
-  configShape.check(doc, '', issues);
-  if (issues.length === 0) crossCheck(doc as GearshiftConfig, issues);
+  try {
+    configShape.check(doc, '', issues);
+    if (issues.length === 0) crossCheck(doc as GearshiftConfig, issues);
+  } catch (e) {
+    // Only a document that runs code when read gets here (a getter or a Proxy that throws): still a refused config,
+    // with the code callers branch on, not a stray error from inside the validator.
+    issues.push({ path: '', message: `the document could not be read: ${e instanceof Error ? e.message : String(e)}` });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return doc as GearshiftConfig;
 }
