@@ -230,6 +230,42 @@ describe('node:http adapter', () => {
     expect((await get(s.port, '/')).body).toBe('null');
   });
 
+  it('takes the scene and the unit from a header of your own, from a function, or routes without a unit', async () => {
+    const show = (req: Parameters<GearshiftHandler>[0], res: ServerResponse) => res.end(`${req.gearshift?.scene}/${req.gearshift?.version}/${req.gearshift?.reason}`);
+    const byHeader = await serve(show, { scene: { header: 'X-Scene' }, unit: { header: 'X-User' } });
+    expect((await get(byHeader.port, '/', { 'x-scene': 'feed', 'x-user': 'alice' })).body).toBe('feed/wip/whitelist');
+    const byFunction = await serve(show, { scene: (req) => new URL(req.url!, 'http://x').pathname.slice(1), unit: (req) => new URL(req.url!, 'http://x').searchParams.get('u') });
+    expect((await get(byFunction.port, '/feed?u=alice')).body).toBe('feed/wip/whitelist');
+    const noUnit = await serve(show, { unit: false });
+    expect((await get(noUnit.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' })).body).toBe('feed/main/no_unit');
+  });
+
+  it('counts a throwing extractor as an absent scene or unit, never as a host error', async () => {
+    const show = (req: Parameters<GearshiftHandler>[0], res: ServerResponse) => res.end(`${req.gearshift?.reason ?? 'none'}`);
+    const badUnit = await serve(show, { unit: () => { throw new Error('no cookie jar'); } });
+    expect((await get(badUnit.port, '/', { 'x-gearshift-scene': 'feed' })).body).toBe('no_unit');
+    const badScene = await serve(show, { scene: () => { throw new Error('bad path'); } });
+    const r = await get(badScene.port, '/');
+    expect([r.status, r.body]).toEqual([200, 'none']); // missingScene 'skip': the handler runs without a decision
+  });
+
+  it('writes the debug headers when asked', async () => {
+    const s = await serve((_req, res) => res.end(), { debugHeaders: true });
+    const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' });
+    expect(r.headers).toMatchObject({ 'x-gearshift-version': 'wip', 'x-gearshift-reason': 'whitelist' });
+  });
+
+  it('records an error and cuts the connection when the handler throws after the headers went out', async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(200);
+      res.write('partial');
+      throw new Error('mid-stream');
+    });
+    await expect(get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'u' })).rejects.toThrow();
+    await waitFor(() => s.recorded().length === 1);
+    expect(s.recorded()[0]!.outcome).toBe('error');
+  });
+
   it('refuses path-parameter scenes (node:http has none)', () => {
     const { engine } = observedEngine();
     expect(() => withGearshift(engine, () => {}, { scene: { param: 'x' } })).toThrow(/path parameters/);
@@ -238,6 +274,14 @@ describe('node:http adapter', () => {
   // Options a typo would otherwise make silently ineffective, or that would fail on a request instead of at start-up.
   it.each([
     ['options that are not an object', 'str', /options must be an object/],
+    ['options that are null', null, /options must be an object/],
+    ['a scene source given as a bare header name', { scene: 'x-scene' }, /^scene: expected \{ header \}, \{ param \}, \{ value \} or a function, got "x-scene"/],
+    ['a fixed scene that is not a string', { scene: { value: 5 } }, /^scene\.value: expected a scene id, got 5/],
+    ['a scene header that is empty', { scene: { header: '' } }, /^scene\.header: expected a header name, got ""/],
+    ['a unit source given as null', { unit: null }, /^unit: expected \{ header \}, \{ cookie \}, a function or false, got null/],
+    ['a unit cookie without a name', { unit: { cookie: '' } }, /^unit\.cookie: expected a cookie name/],
+    ['a unit source of an unknown kind', { unit: { query: 'u' } }, /^unit: expected \{ header \}, \{ cookie \}, a function or false$/],
+    ['a missingScene that does not exist', { missingScene: 'drop' }, /^missingScene: expected 'skip' or 'reject', got drop/],
     ['hints that are not an object', { hints: 'x' }, /^hints: expected/],
     ['a baggage switch that is not a boolean', { hints: { baggage: 'no' } }, /hints\.baggage: expected true or false, got no/],
     ['a debug switch that is not a boolean', { debugHeaders: 'yes' }, /debugHeaders: expected true or false/],

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Gearshift } from '../engine.js';
-import { isPlainObject, UsageError } from '../errors.js';
+import { isPlainObject, shown, UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
@@ -113,41 +113,46 @@ export const PLAIN_RESPONSE: Pick<HostAccess<unknown>, 'ended' | 'status'> = {
 function compileScene<Req>(src: SceneSource<Req> | undefined, host: HostAccess<Req>): Extract<Req> {
   if (src === undefined) return (_r, h) => headerValue(h, DEFAULT_SCENE_HEADER);
   if (typeof src === 'function') return (r) => src(r);
+  const expected = 'scene: expected { header }, { param }, { value } or a function';
+  if (!isPlainObject(src)) throw new UsageError(`${expected}, got ${shown(src)}`);
   if ('header' in src) {
     const name = lower(src.header, 'scene.header');
     return (_r, h) => headerValue(h, name);
   }
   if ('param' in src) {
-    const name = src.param;
+    const name = nonEmpty(src.param, 'scene.param', 'a path parameter name');
     return (r) => host.params(r)?.[name];
   }
   if ('value' in src) {
-    const value = src.value;
+    const value = nonEmpty(src.value, 'scene.value', 'a scene id');
     return () => value;
   }
-  throw new UsageError('scene: expected { header }, { param }, { value } or a function');
+  throw new UsageError(expected);
 }
 
 function compileUnit<Req>(src: UnitSource<Req> | undefined): Extract<Req> | null {
   if (src === false) return null;
   if (src === undefined) return (_r, h) => headerValue(h, DEFAULT_UNIT_HEADER);
   if (typeof src === 'function') return (r) => src(r);
+  const expected = 'unit: expected { header }, { cookie }, a function or false';
+  if (!isPlainObject(src)) throw new UsageError(`${expected}, got ${shown(src)}`);
   if ('header' in src) {
     const name = lower(src.header, 'unit.header');
     return (_r, h) => headerValue(h, name);
   }
   if ('cookie' in src) {
-    const name = src.cookie;
-    if (typeof name !== 'string' || name.length === 0) throw new UsageError('unit.cookie: expected a cookie name');
+    const name = nonEmpty(src.cookie, 'unit.cookie', 'a cookie name');
     return (_r, h) => cookieValue(headerValue(h, 'cookie'), name);
   }
-  throw new UsageError('unit: expected { header }, { cookie }, a function or false');
+  throw new UsageError(expected);
 }
 
-function lower(name: unknown, what: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw new UsageError(`${what}: expected a header name`);
-  return name.toLowerCase();
+function nonEmpty(x: unknown, what: string, expected: string): string {
+  if (typeof x !== 'string' || x.length === 0) throw new UsageError(`${what}: expected ${expected}, got ${shown(x)}`);
+  return x;
 }
+
+const lower = (name: unknown, what: string): string => nonEmpty(name, what, 'a header name').toLowerCase();
 
 /** What the peer address is read from (a net.Socket). */
 export interface PeerSocket {

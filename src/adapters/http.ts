@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
-import { UsageError } from '../errors.js';
+import { isPlainObject, UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { Outcome } from './outcome.js';
@@ -44,7 +44,7 @@ const NODE_HOST: HostAccess<IncomingMessage> = { params: () => undefined, socket
 /** Wraps a request handler. */
 export function withGearshift(engine: Gearshift, handler: GearshiftHandler, options: HttpOptions = {}): GearshiftListener {
   if (typeof handler !== 'function') throw new UsageError('withGearshift(engine, handler, options): handler must be a function');
-  if (options.scene && typeof options.scene === 'object' && 'param' in options.scene) {
+  if (isPlainObject(options as unknown) && isPlainObject(options.scene) && 'param' in options.scene) {
     throw new UsageError('gearshift/http: node:http has no path parameters; use { header }, { value } or a function for scene');
   }
   const core = new AdapterCore<IncomingMessage>(engine, options, NODE_HOST);
