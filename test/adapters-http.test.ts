@@ -298,6 +298,13 @@ describe('node:http adapter', () => {
     expect(() => withGearshift(engine, () => {}, options as never)).toThrow(UsageError);
   });
 
+  it('the gateway checks its propagation options at start-up', () => {
+    const { engine } = observedEngine();
+    expect(() => createGateway(engine, { propagate: 'baggage' as never })).toThrow(/^propagate: expected \{ mode, ttlSec, header \}, got "baggage"/);
+    expect(() => createGateway(engine, { propagate: { mode: 'signed' } })).toThrow(/mode "signed" needs `trust` with a key/);
+    expect(() => createGateway(engine, { trust: { keys: [KEY] }, propagate: { mode: 'signed', ttlSec: -1 } })).toThrow(/^propagate\.ttlSec/);
+  });
+
   it('the gateway refuses what is not a decision where it needs one', () => {
     const { engine } = observedEngine();
     const gw = createGateway(engine);

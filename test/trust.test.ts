@@ -191,6 +191,25 @@ describe('propagation', () => {
     expect(propagationHeaders(engine.route('nope', 'u'), { trust })).toEqual({});
   });
 
+  it('carries the load-test flag, in baggage and in a signed token', () => {
+    const lt = engine.route('feed', 'user-7', { trusted: true, loadTest: true });
+    expect(lt.version).toBe('soak');
+    expect(readBaggage(propagationHeaders(lt, { mode: 'baggage' }).baggage!)).toMatchObject({ version: 'soak', loadTest: true });
+    expect(trust.verify(propagationHeaders(lt, { trust })['x-gearshift-hint']!, 'feed')).toMatchObject({ version: 'soak', loadTest: true });
+  });
+
+  it.each([
+    ['options that are not an object', 'baggage', /^propagate: expected \{ mode, trust, ttlSec, header \}, got "baggage"/],
+    ['a mode that does not exist', { mode: 'sined', trust }, /^propagate\.mode: expected 'signed' or 'baggage', got "sined"/],
+    ['signed mode without a key', { mode: 'signed' }, /mode "signed" needs `trust` with a key/],
+    ['trust options where a Trust belongs (no key: it would quietly send unsigned baggage)', { trust: { keys: [KEY] } }, /^propagate\.trust: expected a Trust/],
+    ['a lifetime that is not a positive number', { trust, ttlSec: 0 }, /^propagate\.ttlSec: expected seconds > 0, got 0/],
+    ['an empty header name', { trust, header: '' }, /^propagate\.header: expected a header name/],
+  ])('refuses %s, even for a rejected decision', (_what, options, message) => {
+    expect(() => propagationHeaders(d, options as never)).toThrow(message);
+    expect(() => propagationHeaders(engine.route('nope', 'u'), options as never)).toThrow(UsageError);
+  });
+
   it('reads only gearshift baggage entries', () => {
     expect(readBaggage('a=1,b=2')).toBeNull();
     expect(readBaggage('gearshift.version=v%201;prop=x, gearshift.lt=1, gearshift.bucket=99999')).toEqual({ scene: undefined, version: 'v 1', configVersion: undefined, bucket: -1, loadTest: true });

@@ -12,10 +12,10 @@ import type { Gearshift } from '../engine.js';
 import { type Decision, isDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
-import { propagationHeaders as buildPropagation, type PropagateOptions } from './propagate.js';
+import { propagationHeaders as buildPropagation, checkPropagateOptions, type PropagateOptions } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
-import { isPlainObject, UsageError } from '../errors.js';
+import { isPlainObject, shown, UsageError } from '../errors.js';
 
 export interface GatewayHints extends RouteHints {
   /** A signed hint token (`x-gearshift-hint`): when it verifies, its version / load-test flag are trusted. */
@@ -58,7 +58,9 @@ export class Gateway {
     if (!isPlainObject(options as unknown)) throw new UsageError('createGateway(engine, options): options must be an object');
     this.trust = trustOf(options.trust);
     this.rejections = buildRejections(options.rejections);
+    if (options.propagate !== undefined && !isPlainObject(options.propagate)) throw new UsageError(`propagate: expected { mode, ttlSec, header }, got ${shown(options.propagate)}`);
     this.propagateOptions = { ...options.propagate, trust: this.trust };
+    checkPropagateOptions(this.propagateOptions); // at start-up, not on the first forwarded request
   }
 
   /** Routes one request; a rejected decision is recorded at once (its `done` then does nothing). */

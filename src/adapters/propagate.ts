@@ -8,9 +8,9 @@
  * - `baggage`: W3C `baggage` entries `gearshift.scene`, `gearshift.version`, `gearshift.config`, `gearshift.bucket`,
  *   `gearshift.lt`, merged into any baggage already there. Unsigned: honoured downstream only from trusted-proxy peers.
  */
-import { UsageError } from '../errors.js';
+import { isPlainObject, shown, UsageError } from '../errors.js';
 import { type Decision, isDecision } from '../route/decision.js';
-import type { Trust } from './trust.js';
+import { isTrust, type Trust } from './trust.js';
 
 export interface PropagateOptions {
   /** `signed` needs `trust` with a key. Default: `signed` when `trust` can sign, else `baggage`. */
@@ -40,22 +40,38 @@ const PREFIX = 'gearshift.';
  */
 export function propagationHeaders(decision: Decision, options: PropagateOptions = {}, existingBaggage?: string): Record<string, string> {
   if (!isDecision(decision)) throw new UsageError('propagationHeaders(decision): expected a decision from route()');
+  const mode = checkPropagateOptions(options);
   if (!decision.ok || decision.scene === null || decision.version === null) return {};
-  const mode = options.mode ?? (options.trust?.canSign ? 'signed' : 'baggage');
   if (mode === 'signed') {
-    if (!options.trust?.canSign) throw new UsageError('propagate: mode "signed" needs `trust` with a key');
-    const token = options.trust.sign(
+    const token = options.trust!.sign(
       { scene: decision.scene, version: decision.version, loadTest: decision.loadTest, configVersion: decision.configVersion, bucket: decision.bucket },
       options.ttlSec ?? 30,
     );
     return { [(options.header ?? 'x-gearshift-hint').toLowerCase()]: token };
   }
-  if (mode !== 'baggage') throw new UsageError(`propagate: unknown mode ${String(mode)}`);
   let entries = `${PREFIX}scene=${enc(decision.scene)},${PREFIX}version=${enc(decision.version)},${PREFIX}config=${enc(decision.configVersion)}`;
   if (decision.bucket >= 0) entries += `,${PREFIX}bucket=${decision.bucket}`;
   if (decision.loadTest) entries += `,${PREFIX}lt=1`;
   const kept = existingBaggage ? stripOurs(existingBaggage) : '';
   return { baggage: kept ? `${kept},${entries}` : entries };
+}
+
+/**
+ * Checks propagation options whole (a gateway does at start-up; `propagate` on every call, before it looks at the
+ * decision, so a typo fails on the first request and not on the first one that happens to be routed) and returns the
+ * mode in force. `trust` must be a Trust: options in its place would have no key, and the mode would quietly drop to
+ * unsigned baggage.
+ */
+export function checkPropagateOptions(options: unknown): 'signed' | 'baggage' {
+  if (!isPlainObject(options)) throw new UsageError(`propagate: expected { mode, trust, ttlSec, header }, got ${shown(options)}`);
+  const { mode, trust, ttlSec, header } = options as PropagateOptions;
+  if (trust !== undefined && !isTrust(trust)) throw new UsageError(`propagate.trust: expected a Trust (createTrust({ keys }) or an adapter's .trust), got ${shown(trust)}`);
+  if (mode !== undefined && mode !== 'signed' && mode !== 'baggage') throw new UsageError(`propagate.mode: expected 'signed' or 'baggage', got ${shown(mode)}`);
+  if (ttlSec !== undefined && (typeof ttlSec !== 'number' || !(ttlSec > 0 && ttlSec < Infinity))) throw new UsageError(`propagate.ttlSec: expected seconds > 0, got ${shown(ttlSec)}`);
+  if (header !== undefined && (typeof header !== 'string' || header.length === 0)) throw new UsageError(`propagate.header: expected a header name, got ${shown(header)}`);
+  const inForce = mode ?? (trust?.canSign ? 'signed' : 'baggage');
+  if (inForce === 'signed' && !trust?.canSign) throw new UsageError('propagate: mode "signed" needs `trust` with a key');
+  return inForce;
 }
 
 /**

@@ -288,6 +288,8 @@ export const createTrust = (options?: TrustOptions): Trust => new Trust(options)
 const TRUST = Symbol.for('gearshift.trust');
 Object.defineProperty(Trust.prototype, TRUST, { value: true });
 
+/** Whether `t` is a Trust, from this build or the other one (ESM and CommonJS may both be loaded). */
+export const isTrust = (t: unknown): t is Trust => typeof t === 'object' && t !== null && (t as Record<symbol, unknown>)[TRUST] === true;
+
 /** A Trust to share as is, or options to make one from. */
-export const trustOf = (t: Trust | TrustOptions | undefined): Trust =>
-  typeof t === 'object' && t !== null && (t as Record<symbol, unknown>)[TRUST] === true ? (t as Trust) : new Trust(t as TrustOptions | undefined);
+export const trustOf = (t: Trust | TrustOptions | undefined): Trust => (isTrust(t) ? t : new Trust(t));
