@@ -54,6 +54,19 @@ export class UsageError extends GearshiftError {
   }
 }
 
+/**
+ * Code of the host's that gearshift calls (an event listener, a signal source) threw. gearshift carries on without it;
+ * `source` names what threw (`a "change" listener`), `cause` is what it threw.
+ */
+export class ListenerError extends GearshiftError {
+  constructor(
+    readonly source: string,
+    cause: unknown,
+  ) {
+    super('GEARSHIFT_LISTENER', `${source} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 /** The engine was used after `close()`. */
 export class ClosedError extends GearshiftError {
   constructor(what: string) {

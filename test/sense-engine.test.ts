@@ -194,5 +194,10 @@ describe('engine sensing', () => {
     expect(gs.sensing.recent('feed', 1)!.count).toBe(10); // the current slot is empty, so it reaches back one
     expect(gs.sensing.recent('feed', 15)!.count).toBe(20);
     expect(gs.sensing.recent('feed', 1000)!.count).toBe(50);
+    const served = new Set(Array.from({ length: 10 }, (_, i) => gs.route('feed', `u${i}`).version!));
+    const perVersion = [...served].map((v) => gs.sensing.recent('feed', 1000, v)!.count);
+    expect(perVersion.every((n) => n > 0 && n % 5 === 0)).toBe(true); // each unit sent 5 requests to its one version
+    expect(perVersion.reduce((a, b) => a + b, 0)).toBe(50);
+    expect(gs.sensing.recent('feed', 1000, 'ghost')).toBeUndefined();
   });
 });

@@ -3,15 +3,15 @@
  * timer (never in a request), applies schedules, templates, caps, pins and modes, emits every change with its reason,
  * keeps a bounded history and can snapshot and restore its state. Requests read the gears through `live(index)`.
  */
-import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
 import type { GearSet, RegulatorConfig, RegulatorMode, ScheduleRule } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
-import { UsageError } from '../errors.js';
+import { ListenerError, UsageError } from '../errors.js';
 import type { AllowanceLimits } from './allowance.js';
 import type { GearChange, RegulatorEvents, SceneReport, TickReport } from './events.js';
 import { processGoals, sceneGoals } from './goals.js';
 import { Ring } from './history.js';
+import { GuardedEmitter } from './guarded-emitter.js';
 import { Ladder } from './ladder.js';
 import type { LiveScene } from './live.js';
 import type { LawOptions } from './pid.js';
@@ -53,7 +53,7 @@ function settings(r: RegulatorConfig | undefined): Settings {
   };
 }
 
-export class Regulator extends EventEmitter<RegulatorEvents> {
+export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private readonly clock: Clock;
   private signals: SignalSource;
   private config!: GearshiftConfig;
@@ -297,7 +297,8 @@ export class Regulator extends EventEmitter<RegulatorEvents> {
       try {
         this.tick();
       } catch (e) {
-        this.emit('error', e);
+        // Listeners cannot get here (the emitter guards them): a signal source that threw, or a fault of our own.
+        this.fault(new ListenerError('a regulator tick', e));
       }
     }, this.s.periodMs);
     this.timer.unref();
