@@ -4,7 +4,7 @@
  * Shared by validation (is it well-formed?) and the scheduler (when does it fire?).
  */
 const DAILY = /^([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$/;
-const ABSOLUTE = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(Z|[+-]\d{2}:\d{2})?$/;
+const ABSOLUTE = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$/;
 export const DAY_MS = 86_400_000;
 
 /** Seconds after local midnight of a daily "HH:MM:SS", or undefined if malformed. */
@@ -50,8 +50,12 @@ export function parseAbsolute(at: string, timeZone: string): number | undefined 
   const off = m[7];
   if (off === 'Z') return wall;
   if (off) return wall - (off[0] === '-' ? -1 : 1) * (Number(off.slice(1, 3)) * 60 + Number(off.slice(4, 6))) * 60_000;
-  // Wall time in the zone: guess with the offset at `wall`, then correct once with the offset at the guess (DST edges).
-  let guess = wall - (localMs(wall, timeZone) - wall);
-  guess = wall - (localMs(guess, timeZone) - guess);
-  return guess;
+  // Wall time in the zone. The zone's offsets a day either side of it are the only candidates (no zone changes its
+  // offset twice in two days). A time that occurs twice (the repeated hour of autumn) is its first occurrence; a time
+  // the clocks skip (the spring-forward gap) is read with the offset from before the jump, so it falls as long after
+  // the jump as it is after the gap's start (02:30 → 03:30), as calendars do, never an hour early.
+  const offsetBefore = localMs(wall - DAY_MS, timeZone) - (wall - DAY_MS);
+  const offsetAfter = localMs(wall + DAY_MS, timeZone) - (wall + DAY_MS);
+  const fits = [wall - offsetBefore, wall - offsetAfter].filter((t) => localMs(t, timeZone) === wall);
+  return fits.length > 0 ? Math.min(...fits) : wall - offsetBefore;
 }

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { parseAbsolute } from '../src/config/time-of-day.js';
+
+const at = (a: string, zone = 'UTC') => {
+  const t = parseAbsolute(a, zone);
+  return t === undefined ? undefined : new Date(t).toISOString();
+};
+
+describe('absolute schedule times', () => {
+  it('honours an explicit Z or ±HH:MM offset over the zone', () => {
+    expect(at('2026-03-01T10:00:00Z', 'Asia/Kolkata')).toBe('2026-03-01T10:00:00.000Z');
+    expect(at('2026-03-01T10:00:00+05:30', 'America/New_York')).toBe('2026-03-01T04:30:00.000Z');
+    expect(at('2026-03-01T10:00:00-08:00')).toBe('2026-03-01T18:00:00.000Z');
+  });
+
+  it('refuses offsets and dates that do not exist', () => {
+    for (const bad of ['2026-03-01T10:00:00+25:00', '2026-03-01T10:00:00+05:60', '2026-02-30T10:00:00', '2026-03-01T24:00:00Z', '2026-03-01 10:00:00']) {
+      expect(at(bad), bad).toBeUndefined();
+    }
+  });
+
+  it('reads a wall time in the zone', () => {
+    expect(at('2026-03-01T10:00:00', 'Asia/Kolkata')).toBe('2026-03-01T04:30:00.000Z');
+    expect(at('2026-07-01T12:00:00', 'Australia/Lord_Howe')).toBe('2026-07-01T01:30:00.000Z');
+  });
+
+  it.each([
+    ['2026-03-08T02:30:00', 'America/New_York', '2026-03-08T07:30:00.000Z'], // 03:30 EDT
+    ['2026-03-29T02:30:00', 'Europe/Berlin', '2026-03-29T01:30:00.000Z'], // 03:30 CEST
+    ['2026-10-04T02:15:00', 'Australia/Lord_Howe', '2026-10-03T15:45:00.000Z'], // a half-hour jump: 02:45
+  ])('puts %s in %s, which the clocks skip, as far after the jump as it is after the gap\'s start', (wall, zone, want) => {
+    expect(at(wall, zone)).toBe(want);
+  });
+
+  it.each([
+    ['2026-11-01T01:30:00', 'America/New_York', '2026-11-01T05:30:00.000Z'], // EDT, not EST (06:30Z)
+    ['2026-10-25T02:30:00', 'Europe/Berlin', '2026-10-25T00:30:00.000Z'], // CEST, not CET (01:30Z)
+    ['2026-04-05T01:45:00', 'Australia/Lord_Howe', '2026-04-04T14:45:00.000Z'],
+  ])('puts %s in %s, which occurs twice, at its first occurrence', (wall, zone, want) => {
+    expect(at(wall, zone)).toBe(want);
+  });
+});
