@@ -128,6 +128,23 @@ describe('signed hints', () => {
   });
 });
 
+describe('a host clock that fails', () => {
+  it.each([
+    ['returns nothing (a missing return)', () => undefined],
+    ['returns NaN', () => Number.NaN],
+    ['throws', () => {
+      throw new Error('clock source down');
+    }],
+  ])('refuses every token when trust.now %s, instead of letting none expire', (_what, now) => {
+    const good = new Trust({ keys: [KEY] });
+    const token = good.sign({ scene: 'feed', version: 'wip' }, 10);
+    const t = new Trust({ keys: [KEY], now: now as () => number });
+    expect(t.verify(token, 'feed')).toBe('bad_clock');
+    expect(t.counts().refused.bad_clock).toBe(1);
+    expect(() => t.sign({ scene: 'feed' })).toThrow(/trust\.sign: trust\.now\(\) threw or returned no finite unix ms/);
+  });
+});
+
 describe('trust options', () => {
   it.each([
     ['keys', 'a string', /^trust: expected an object/],

@@ -41,7 +41,7 @@ export interface TrustOptions {
 }
 
 /** Why a signed token was refused, counted per reason. */
-export type TrustRefusal = 'malformed' | 'bad_signature' | 'expired' | 'too_long_lived' | 'scene_mismatch' | 'no_key';
+export type TrustRefusal = 'malformed' | 'bad_signature' | 'expired' | 'too_long_lived' | 'scene_mismatch' | 'no_key' | 'bad_clock';
 
 export interface TrustCounts {
   /** Signed tokens accepted. */
@@ -187,7 +187,7 @@ export class Trust {
     signed: 0,
     proxy: 0,
     untrusted: 0,
-    refused: { malformed: 0, bad_signature: 0, expired: 0, too_long_lived: 0, scene_mismatch: 0, no_key: 0 },
+    refused: { malformed: 0, bad_signature: 0, expired: 0, too_long_lived: 0, scene_mismatch: 0, no_key: 0, bad_clock: 0 },
   };
 
   constructor(options: TrustOptions = {}) {
@@ -223,7 +223,9 @@ export class Trust {
     const scene = hint.scene;
     const version = hint.version ?? '';
     if (scene.includes(';') || version.includes(';')) throw new UsageError('trust.sign: scene and version cannot contain ";"');
-    const exp = Math.floor(this.now() / 1000) + Math.ceil(ttlSec);
+    const nowSec = this.nowSec();
+    if (Number.isNaN(nowSec)) throw new UsageError('trust.sign: trust.now() threw or returned no finite unix ms');
+    const exp = Math.floor(nowSec) + Math.ceil(ttlSec);
     const body = `${TOKEN_PREFIX}${exp};${hint.loadTest ? 'l' : ''};${scene};${version};${encodeURIComponent(hint.configVersion ?? '')};${hint.bucket ?? -1}`;
     return `${body};${createHmac('sha256', key).update(body).digest('base64url')}`;
   }
@@ -258,7 +260,8 @@ export class Trust {
     const flags = f[2]!;
     const tokenScene = f[3]!;
     if (!Number.isSafeInteger(exp) || (flags !== '' && flags !== 'l') || tokenScene === '') return 'malformed';
-    const nowSec = this.now() / 1000;
+    const nowSec = this.nowSec();
+    if (Number.isNaN(nowSec)) return 'bad_clock'; // fail closed: NaN would compare false, and no token would expire
     if (exp <= nowSec) return 'expired';
     if (exp - nowSec > this.maxTtlSec + 1) return 'too_long_lived';
     if (scene != null && scene !== tokenScene) return 'scene_mismatch';
@@ -270,6 +273,16 @@ export class Trust {
     }
     const bucket = Number(f[6]);
     return { scene: tokenScene, version: f[4]!, loadTest: flags === 'l', expiresAt: exp, configVersion, bucket: Number.isInteger(bucket) ? bucket : -1 };
+  }
+
+  /** Unix seconds from the configured clock; NaN when it throws or returns no finite number (a host's bug, per request). */
+  private nowSec(): number {
+    try {
+      const ms: unknown = this.now();
+      return typeof ms === 'number' && Number.isFinite(ms) ? ms / 1000 : Number.NaN;
+    } catch {
+      return Number.NaN;
+    }
   }
 
   /** Is this peer address a trusted proxy? */
