@@ -492,11 +492,15 @@ describe('engine integration', () => {
     expect(d.gear('b')).toBe('z');
     expect(d.gear('nope')).toBeUndefined();
     expect(d.gearIndex('a')).toBe(2);
+    expect(d.gearFor('a', Number.NaN)).toBe(10); // a score that is no number gets the floor, never an error
     expect(d.degraded).toBe(false);
     gs.regulator.applyTemplate('low');
     const e = gs.route('feed', 'u1');
     expect(e.gear('a')).toBe(10);
     expect(e.degraded).toBe(true);
+    expect(e.gearFor('a', 1)).toBe(e.gear('a')); // DCAF through the decision: an average request, the regulated gear
+    expect(e.gearFor('nope', 2)).toBeUndefined();
+    expect(gs.route('nope', 'u1').gearFor('a', 2)).toBeUndefined();
     expect(gs.route('nope', 'u1').gear('a')).toBeUndefined();
   });
 
