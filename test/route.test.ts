@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createGearshift } from '../src/engine.js';
+import { ClosedError } from '../src/errors.js';
 import { type Decision, Ignored, Reason } from '../src/route/decision.js';
 import { internalized } from '../src/config/boxed-values.js';
 import { chooseSceneKey, fullKey, sampledKey } from '../src/route/scene-key.js';
@@ -281,6 +282,30 @@ describe('atomic swap under concurrent decisions', () => {
     expect(() => gs.reload({ scenes: { feed: { versions: {} } } })).toThrowError(/exactly one version with stage "base"/);
     expect(gs.configVersion).toBe('v1');
     expect(units(100).map((u) => gs.route('feed', u).explain())).toEqual(before);
+  });
+});
+
+describe('the config the engine holds', () => {
+  it('is its own frozen copy: changing the document after a reload changes neither routing nor the next release diff', () => {
+    const doc = feedConfig({ version: 'v1' });
+    const gs = createGearshift({ config: doc });
+    doc.scenes.feed!.split![1]!.weight = 20; // the caller edits its document in place …
+    doc.scenes.feed!.split![2]!.weight = 70;
+    doc.version = 'v2';
+    expect(gs.config.scenes.feed!.split![1]!.weight).toBe(5); // … and the engine still holds what it was given
+    expect(Object.isFrozen(gs.config.scenes.feed!.split![1])).toBe(true);
+    expect(() => ((gs.config.scenes.feed!.split![1] as { weight: number }).weight = 50)).toThrow(TypeError);
+    const diff = gs.reload(doc);
+    expect(diff.changes.filter((c) => c.path.startsWith('scenes.feed.split')).map((c) => [c.before, c.after])).toEqual([[5, 20], [85, 70]]);
+    expect(gs.configVersion).toBe('v2');
+  });
+
+  it('refuses a reload after close, and keeps routing from the last config', () => {
+    const gs = createGearshift({ config: feedConfig({ version: 'v1' }) });
+    gs.close();
+    expect(() => gs.reload(feedConfig({ version: 'v2' }))).toThrow(ClosedError);
+    expect(gs.route('feed', 'alice').version).toBe('wip');
+    expect(gs.configVersion).toBe('v1');
   });
 });
 
