@@ -347,11 +347,6 @@ export class AdapterCore<Req> {
     if (decision.bucket >= 0) set('x-gearshift-bucket', String(decision.bucket));
   }
 
-  /** Absolute deadline of a request on the engine clock (`engine.now()`): start + the scene's RT budget. */
-  deadline(decision: Decision): number {
-    return decision.startedAt + decision.rtBudgetMs;
-  }
-
   /** Milliseconds left of the request's RT budget (negative once exceeded). */
   remainingMs(decision: Decision): number {
     return decision.startedAt + decision.rtBudgetMs - this.engine.now();
