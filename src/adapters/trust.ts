@@ -10,6 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import { brand } from '../brand.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
 
 /** A decision or hint as a signed token carries it. */
@@ -297,12 +298,8 @@ export class Trust {
 
 export const createTrust = (options?: TrustOptions): Trust => new Trust(options);
 
-/** Marks every Trust, also across the package's ESM and CommonJS builds (where `instanceof` would not see it). */
-const TRUST = Symbol.for('gearshift.trust');
-Object.defineProperty(Trust.prototype, TRUST, { value: true });
-
 /** Whether `t` is a Trust, from this build or the other one (ESM and CommonJS may both be loaded). */
-export const isTrust = (t: unknown): t is Trust => typeof t === 'object' && t !== null && (t as Record<symbol, unknown>)[TRUST] === true;
+export const isTrust = brand(Trust, 'trust');
 
 /** A Trust to share as is, or options to make one from. */
 export const trustOf = (t: Trust | TrustOptions | undefined): Trust => (isTrust(t) ? t : new Trust(t));

@@ -4,6 +4,7 @@
  * decision was made with, so a request that never reads a param pays nothing for layers, and a config swap never
  * changes a decision already handed out.
  */
+import { brand } from '../brand.js';
 import type { Stage } from '../config/schema.js';
 import type { JsonValue } from '../config/shape.js';
 import { bucketOf } from './hash.js';
@@ -228,13 +229,8 @@ export class Decision {
 }
 
 /**
- * Marks every Decision, also across the package's two builds: an app may load the engine as ESM and an adapter as
- * CommonJS, and then `instanceof` would tell a decision of the other build apart from ours. The engine itself checks
- * with `instanceof` (it only ever sees decisions of its own router, and on Fastify that costs 7 instructions per
- * request where reading this mark costs 30); adapters, which may come from the other build, check the mark.
+ * Is `x` a decision made by a gearshift router of either build (not a copy, not a look-alike)? For adapters, which
+ * may come from the other build. The engine itself checks with `instanceof`: it only ever sees decisions of its own
+ * router, and on Fastify that costs 7 instructions per request where reading the mark costs 30.
  */
-const DECISION = Symbol.for('gearshift.decision');
-Object.defineProperty(Decision.prototype, DECISION, { value: true });
-
-/** Is `x` a decision made by a gearshift router of either build (not a copy, not a look-alike)? */
-export const isDecision = (x: unknown): x is Decision => typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[DECISION] === true;
+export const isDecision = brand(Decision, 'decision');
