@@ -12,7 +12,7 @@ import type { Gearshift } from '../engine.js';
 import { type Decision, isDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
-import { propagationHeaders as buildPropagation, checkPropagateOptions, type PropagateOptions } from './propagate.js';
+import { checkPropagateOptions, headersFor, type PropagateOptions } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
@@ -47,6 +47,7 @@ export class Gateway {
   readonly trust: Trust;
   private readonly rejections: Rejections;
   private readonly propagateOptions: PropagateOptions;
+  private readonly propagateMode: 'signed' | 'baggage';
 
   constructor(
     readonly engine: Gearshift,
@@ -60,7 +61,7 @@ export class Gateway {
     this.rejections = buildRejections(options.rejections);
     if (options.propagate !== undefined && !isPlainObject(options.propagate)) throw new UsageError(`propagate: expected { mode, ttlSec, header }, got ${shown(options.propagate)}`);
     this.propagateOptions = { ...options.propagate, trust: this.trust };
-    checkPropagateOptions(this.propagateOptions); // at start-up, not on the first forwarded request
+    this.propagateMode = checkPropagateOptions(this.propagateOptions); // once, at start-up: not per forwarded request
   }
 
   /** Routes one request; a rejected decision is recorded at once (its `done` then does nothing). */
@@ -107,7 +108,7 @@ export class Gateway {
 
   /** Headers that carry the decision to the upstream (signed token or baggage). */
   propagationHeaders(decision: Decision, existingBaggage?: string): Record<string, string> {
-    return buildPropagation(decision, this.propagateOptions, existingBaggage);
+    return headersFor(decision, this.propagateOptions, this.propagateMode, existingBaggage);
   }
 
   /** Milliseconds left of the decision's RT budget, on the engine clock. */

@@ -39,8 +39,12 @@ const PREFIX = 'gearshift.';
  * With `existingBaggage`, the result's `baggage` keeps its foreign entries and replaces any old gearshift ones.
  */
 export function propagationHeaders(decision: Decision, options: PropagateOptions = {}, existingBaggage?: string): Record<string, string> {
+  return headersFor(decision, options, checkPropagateOptions(options), existingBaggage);
+}
+
+/** `propagationHeaders` for options checked once, at start-up (a gateway's): `mode` is what the check returned. */
+export function headersFor(decision: Decision, options: PropagateOptions, mode: 'signed' | 'baggage', existingBaggage?: string): Record<string, string> {
   if (!isDecision(decision)) throw new UsageError('propagationHeaders(decision): expected a decision from route()');
-  const mode = checkPropagateOptions(options);
   if (!decision.ok || decision.scene === null || decision.version === null) return {};
   if (mode === 'signed') {
     const token = options.trust!.sign(
