@@ -67,6 +67,22 @@ export class ListenerError extends GearshiftError {
   }
 }
 
+/**
+ * A completed request ended past the engine's clock's now (by `aheadMs`): the host's RT or start disagrees with the
+ * engine's clock. Never thrown: written once per engine as a process warning (README, Sensing).
+ */
+export class HostTimeError extends GearshiftError {
+  constructor(readonly aheadMs: number) {
+    super(
+      'GEARSHIFT_HOST_TIME',
+      `a completed request ended ${Math.round(aheadMs)} ms after the engine's clock's now: the host's RT or start is ` +
+        `on another clock or unit (an RT in ns or µs given as ms, a start from Date.now() against the engine's ` +
+        `monotonic clock), or its RT counts time before route() and route() was not given the host's start. The ` +
+        `record is placed at now and counted in engine.sensing.aheadOfClock; its RT is kept as given`,
+    );
+  }
+}
+
 /** The engine was used after `close()`. */
 export class ClosedError extends GearshiftError {
   constructor(what: string) {

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, ManualClock } from '../src/clock.js';
 import type { GearshiftConfig } from '../src/config/schema.js';
 import { createGearshift, type Gearshift } from '../src/engine.js';
+import { HostTimeError } from '../src/errors.js';
 import type { Decision } from '../src/route/decision.js';
 import { Outcome, OUTCOME_NAMES } from '../src/sense/outcome.js';
 import type { WindowStats } from '../src/sense/stats.js';
@@ -199,5 +200,70 @@ describe('engine sensing', () => {
     expect(perVersion.every((n) => n > 0 && n % 5 === 0)).toBe(true); // each unit sent 5 requests to its one version
     expect(perVersion.reduce((a, b) => a + b, 0)).toBe(50);
     expect(gs.sensing.recent('feed', 1000, 'ghost')).toBeUndefined();
+  });
+
+  describe('host times ahead of the clock', () => {
+    const warnings: unknown[] = [];
+    const original = process.emitWarning;
+    beforeEach(() => {
+      warnings.length = 0;
+      process.emitWarning = ((w: unknown) => void warnings.push(w)) as typeof process.emitWarning;
+    });
+    afterEach(() => {
+      process.emitWarning = original;
+    });
+    const burst = (gs: Gearshift, n: number, rtMs: number, start?: number) => {
+      for (let i = 0; i < n; i++) gs.complete(gs.route('feed', `u${i}`, null, start), Outcome.Success, rtMs);
+    };
+
+    it('keeps the window rolling after an RT in nanoseconds, places it at now, counts it and warns once', () => {
+      const clock = new ManualClock(1000);
+      const gs = engine(feedConfig(), clock);
+      burst(gs, 100, 5);
+      burst(gs, 1, 5e6); // 5 ms in nanoseconds: an end 83 minutes ahead, which froze the window until then
+      for (let sec = 0; sec < 30; sec++) {
+        clock.advance(1000);
+        burst(gs, 100, 5);
+      }
+      const s = gs.stats('feed')!;
+      expect(s.count).toBe(1000); // the 10 s window: the last ten bursts, not every burst since the bad one
+      expect(s.max).toBe(5);
+      expect(gs.sensing.aheadOfClock).toBe(1);
+      burst(gs, 1, 1e308);
+      expect(gs.sensing.aheadOfClock).toBe(2);
+      expect(warnings).toHaveLength(1);
+      const w = warnings[0] as HostTimeError;
+      expect(w).toBeInstanceOf(HostTimeError);
+      expect([w.code, w.aheadMs]).toEqual(['GEARSHIFT_HOST_TIME', 5e6]); // started at now, so it claims to end 5e6 ms ahead
+      expect(w.message).toMatch(/^a completed request ended 5000000 ms after the engine's clock's now: .*ns or µs/);
+      expect(gs.stats('feed')!.max).toBe(1e308); // the RT is the host's to give; only its place in time is not
+    });
+
+    it('places a start from another clock (Date.now() against the monotonic clock) at now', () => {
+      const clock = new ManualClock(1000);
+      const gs = engine(feedConfig(), clock);
+      burst(gs, 10, 5, Date.now());
+      clock.advance(20_000); // two windows later, the series must have rolled past those ten
+      burst(gs, 1, 5);
+      expect(gs.stats('feed')!.count).toBe(1);
+      expect(gs.sensing.aheadOfClock).toBe(10);
+      expect(warnings).toHaveLength(1);
+    });
+
+    it('lets honest ends through with about one clock read a second, and ends up to a second ahead without a word', () => {
+      let reads = 0;
+      const manual = new ManualClock(1000);
+      const clock: Clock = { now: () => (reads++, manual.now()), wallNow: () => manual.wallNow() };
+      const gs = engine(feedConfig(), clock);
+      reads = 0;
+      for (let i = 0; i < 1000; i++) {
+        manual.advance(10); // 10 s of traffic, each request timestamped by the host and reporting its own RT
+        gs.complete(gs.route('feed', 'u', null, manual.now()), Outcome.Success, 3);
+      }
+      expect(reads).toBeLessThanOrEqual(11); // the horizon moved about once a second, and nothing else read the clock
+      const before = gs.stats('feed')!.count;
+      gs.complete(gs.route('feed', 'u', null, manual.now()), Outcome.Success, 999); // its host counted queueing
+      expect([gs.sensing.aheadOfClock, warnings.length, gs.stats('feed')!.count]).toEqual([0, 0, before + 1]);
+    });
   });
 });

@@ -12,6 +12,7 @@
  * It knows the router's tables only by shape (SceneRef/VersionRef): sensing imports nothing from route or config.
  */
 import type { Clock } from '../clock.js';
+import { Horizon } from './horizon.js';
 import { HistogramLayout } from './layout.js';
 import { type ProcessLoadOptions, ProcessLoad, type ProcessLoadStats } from './process-load.js';
 import { Series, SeriesShape } from './series.js';
@@ -71,11 +72,13 @@ export class Sensing {
   private orphans!: Series;
   private processLoad: ProcessLoad;
   private running = false;
+  private readonly horizon: Horizon;
 
   constructor(
     private options: SenseOptions,
     private readonly clock: Clock,
   ) {
+    this.horizon = new Horizon(clock);
     this.reset();
     this.processLoad = new ProcessLoad(options.process);
   }
@@ -143,9 +146,11 @@ export class Sensing {
   /**
    * Records one finished request. O(1), allocation-free once the series has storage. `version` is null for
    * rejections; `scene` is null when the scene is unknown (counted in one process-level bucket, never a series per
-   * requested string). `now` is the request's end on the injected clock.
+   * requested string). `now` is the request's end on the injected clock; an end past the clock's now by more than
+   * a second is placed at now and counted (`aheadOfClock`).
    */
   record(scene: SceneRef | null, version: VersionRef | null, loadTest: boolean, outcome: number, rtMs: number, now: number): void {
+    if (now > this.horizon.limit) now = this.horizon.place(now);
     if (loadTest) return this.lt.record(outcome, rtMs, now);
     if (scene === null) return this.unknown.record(outcome, rtMs, now);
     const b = this.bound[scene.index];
@@ -204,6 +209,14 @@ export class Sensing {
    */
   orphanStats(lastSlots = 0, out: WindowStats = new Stats()): WindowStats {
     return this.read(this.orphans, lastSlots, this.clock.now(), out);
+  }
+
+  /**
+   * Completions that claimed to end more than a second past the engine's clock's now (host RT or start on another
+   * clock or unit), since the engine started. Each was placed at now; the first one was also a process warning.
+   */
+  get aheadOfClock(): number {
+    return this.horizon.ahead;
   }
 
   /** Scene ids with series, configured ones and recently removed ones. */
