@@ -1,5 +1,5 @@
 export { createGearshift, Gearshift, type GearshiftOptions } from './engine.js';
-export { ClosedError, type ConfigIssue, ConfigError, GearshiftError, ListenerError, UsageError } from './errors.js';
+export { ClosedError, type ConfigIssue, ConfigError, GearshiftError, HostTimeError, ListenerError, UsageError } from './errors.js';
 export { configJsonSchema, STAGES, type ArmConfig, type GearshiftConfig, type LayerConfig, type SceneConfig, type SplitEntry, type Stage, type VersionConfig } from './config/schema.js';
 export type { JsonValue } from './config/shape.js';
 export { validateConfig } from './config/validate.js';
