@@ -398,6 +398,7 @@ describe('state', () => {
   it.each([
     ['a mode that does not exist', (r: Regulator) => r.setMode('turbo' as never), /setMode: expected one of auto, fixed, frozen, shadow, got "turbo"/],
     ['a fast-recovery window of NaN ms', (r: Regulator) => r.setFastRecovery(true, NaN), /setFastRecovery\.durationMs: expected a duration/],
+    ['a fast-recovery switch with no prototype', (r: Regulator) => r.setFastRecovery(Object.create(null)), /^setFastRecovery: expected true or false, got object$/],
     ['pins on an unknown scene', (r: Regulator) => r.setFixed({ fed: { a: 1 } }), /setFixed\.fed: no such scene/],
     ['pins on an unknown point', (r: Regulator) => r.setFixed({ feed: { z: 1 } }), /setFixed\.feed\.z: no such point \(a, b\)/],
     ['a pin beyond the ladder', (r: Regulator) => r.setFixed({ feed: { a: 0, b: 3 } }), /setFixed\.feed\.b: expected a gear index 0–2, got 3/],

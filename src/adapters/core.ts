@@ -195,17 +195,17 @@ export class AdapterCore<Req> {
     this.unit = compileUnit(options.unit);
     const h = options.hints ?? {};
     if (!isPlainObject(h as unknown)) throw new UsageError('hints: expected { version, loadTest, signed, baggage }');
-    if (h.baggage !== undefined && typeof h.baggage !== 'boolean') throw new UsageError(`hints.baggage: expected true or false, got ${String(h.baggage)}`);
+    if (h.baggage !== undefined && typeof h.baggage !== 'boolean') throw new UsageError(`hints.baggage: expected true or false, got ${shown(h.baggage)}`);
     this.hVersion = lower(h.version ?? 'x-gearshift-version', 'hints.version');
     this.hLoadTest = lower(h.loadTest ?? 'x-gearshift-load-test', 'hints.loadTest');
     this.hSigned = lower(h.signed ?? 'x-gearshift-hint', 'hints.signed');
     this.useBaggage = h.baggage !== false;
     this.skipMissing = (options.missingScene ?? 'skip') === 'skip';
     if (options.missingScene !== undefined && options.missingScene !== 'skip' && options.missingScene !== 'reject') {
-      throw new UsageError(`missingScene: expected 'skip' or 'reject', got ${String(options.missingScene)}`);
+      throw new UsageError(`missingScene: expected 'skip' or 'reject', got ${shown(options.missingScene)}`);
     }
     this.rejections = buildRejections(options.rejections);
-    if (options.debugHeaders !== undefined && typeof options.debugHeaders !== 'boolean') throw new UsageError(`debugHeaders: expected true or false, got ${String(options.debugHeaders)}`);
+    if (options.debugHeaders !== undefined && typeof options.debugHeaders !== 'boolean') throw new UsageError(`debugHeaders: expected true or false, got ${shown(options.debugHeaders)}`);
     this.debugHeaders = options.debugHeaders === true;
   }
 

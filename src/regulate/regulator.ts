@@ -6,7 +6,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import type { GearSet, RegulatorConfig, RegulatorMode, ScheduleRule } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
-import { ListenerError, UsageError } from '../errors.js';
+import { ListenerError, shown, UsageError } from '../errors.js';
 import type { AllowanceLimits } from './allowance.js';
 import type { GearChange, RegulatorEvents, SceneReport, TickReport } from './events.js';
 import { processGoals, sceneGoals } from './goals.js';
@@ -180,7 +180,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   /** Starts a fast-recovery window now (or ends it with `false`). */
   setFastRecovery(on: boolean, durationMs = this.s.fastMs): void {
-    if (typeof on !== 'boolean') throw new UsageError(`setFastRecovery: expected true or false, got ${String(on)}`);
+    if (typeof on !== 'boolean') throw new UsageError(`setFastRecovery: expected true or false, got ${shown(on)}`);
     checkDuration(durationMs, 'setFastRecovery.durationMs');
     this.fastUntil = on ? this.clock.now() + durationMs : -Infinity;
     if (on) this.fastEpoch++;
