@@ -16,6 +16,12 @@ const engine = (config: GearshiftConfig, clock: Clock = new ManualClock(0)) => {
 };
 afterEach(() => engines.splice(0).forEach((e) => e.close()));
 
+/** A manual clock at 1000 ms that counts its `now()` reads. */
+const countingClock = () => {
+  const manual = new ManualClock(1000);
+  const clock: Clock & { reads: number } = { reads: 0, now: () => (clock.reads++, manual.now()), wallNow: () => manual.wallNow() };
+  return { manual, clock };
+};
 const outcomeSum = (s: WindowStats) => OUTCOME_NAMES.reduce((n, k) => n + s[k], 0);
 const trusted = { trusted: true, loadTest: true };
 
@@ -83,19 +89,17 @@ describe('engine sensing', () => {
   });
 
   it('times with its clock, or with the host RT and no clock read, and counts RT over budget as timeout', () => {
-    let reads = 0;
-    const manual = new ManualClock(1000);
-    const clock: Clock = { now: () => (reads++, manual.now()), wallNow: () => manual.wallNow() };
+    const { manual, clock } = countingClock();
     const gs = engine(feedConfig(), clock);
-    reads = 0;
+    clock.reads = 0;
     const a = gs.route('feed', 'u1');
-    expect([a.startedAt, reads]).toEqual([1000, 1]);
+    expect([a.startedAt, clock.reads]).toEqual([1000, 1]);
     manual.advance(250);
     gs.complete(a); // 250 ms > 200 ms budget
-    expect(reads).toBe(2);
+    expect(clock.reads).toBe(2);
     const b = gs.route('feed', 'u2', null, 1100); // host timestamp: no read
     gs.complete(b, 'success', 30); // host RT: no read
-    expect(reads).toBe(2);
+    expect(clock.reads).toBe(2);
     const s = gs.stats('feed')!;
     expect([s.count, s.timeout, s.success, s.max]).toEqual([2, 1, 1, 250]);
   });
@@ -251,16 +255,14 @@ describe('engine sensing', () => {
     });
 
     it('lets honest ends through with about one clock read a second, and ends up to a second ahead without a word', () => {
-      let reads = 0;
-      const manual = new ManualClock(1000);
-      const clock: Clock = { now: () => (reads++, manual.now()), wallNow: () => manual.wallNow() };
+      const { manual, clock } = countingClock();
       const gs = engine(feedConfig(), clock);
-      reads = 0;
+      clock.reads = 0;
       for (let i = 0; i < 1000; i++) {
         manual.advance(10); // 10 s of traffic, each request timestamped by the host and reporting its own RT
         gs.complete(gs.route('feed', 'u', null, manual.now()), Outcome.Success, 3);
       }
-      expect(reads).toBeLessThanOrEqual(11); // the horizon moved about once a second, and nothing else read the clock
+      expect(clock.reads).toBeLessThanOrEqual(11); // the horizon moved about once a second, and nothing else read the clock
       const before = gs.stats('feed')!.count;
       gs.complete(gs.route('feed', 'u', null, manual.now()), Outcome.Success, 999); // its host counted queueing
       expect([gs.sensing.aheadOfClock, warnings.length, gs.stats('feed')!.count]).toEqual([0, 0, before + 1]);
