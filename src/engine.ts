@@ -75,8 +75,9 @@ export class Gearshift {
   /**
    * Records how a request ended, once: a second call for the same decision is a no-op returning false. `outcome` is
    * what the host saw (default success); the recorded class also follows from the decision (rejected, degraded) and
-   * the RT (over the scene's budget: timeout). `rtMs` is the host's own RT if it measured one (no clock read then);
-   * otherwise the engine reads its clock. Load-test traffic counts toward process load only. Never throws.
+   * the RT (over the scene's budget: timeout). `rtMs` is the host's own RT if it measured one: no clock read per
+   * request then (sensing's horizon reads it about once a second); otherwise the engine reads its clock. Load-test
+   * traffic counts toward process load only. Never throws.
    */
   complete(decision: Decision, outcome: OutcomeCode | OutcomeName = Outcome.Success, rtMs?: number): boolean {
     if (!(decision instanceof Decision) || decision.completed) return false; // not one of this engine's decisions
