@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /**
  * What `npm publish` would ship, used as a user would: the packed tarball unpacked into a fresh project's
  * node_modules, type-checked by TypeScript with Node16 resolution (ESM and CommonJS, each a program of its own, with
- * library checking on) and run both ways. package.test.ts imports the working tree by self-reference; this catches
+ * library checking on) and run both ways, and once more as CommonJS with Node10 resolution, the default of `module:
+ * CommonJS`. package.test.ts imports the working tree by self-reference; this catches
  * what only the tarball can get wrong: a file left out of `files`, an `exports` target that was not built, types of
  * the wrong module kind, source maps pointing at sources that are not shipped.
  */
@@ -38,9 +39,9 @@ engine.close();
 `;
 const expected = 'v true GEARSHIFT_CONFIG_INVALID function function,function,function,function,function';
 
-const tsconfig = (file: string, module: string) =>
+const tsconfig = (file: string, module: string, moduleResolution = module) =>
   JSON.stringify({
-    compilerOptions: { module, moduleResolution: module, target: 'ES2022', strict: true, skipLibCheck: false, types: ['node'], outDir: 'out' },
+    compilerOptions: { module, moduleResolution, esModuleInterop: true, target: 'ES2022', strict: true, skipLibCheck: false, types: ['node'], outDir: 'out' },
     files: [file],
   });
 
@@ -66,10 +67,12 @@ beforeAll(() => {
   }
   writeFileSync(join(app, 'esm.mts'), consumer);
   writeFileSync(join(app, 'cjs.cts'), consumer);
-  mkdirSync(join(app, 'esm'));
-  mkdirSync(join(app, 'cjs'));
+  writeFileSync(join(app, 'node10.ts'), consumer);
+  for (const kind of ['esm', 'cjs', 'node10']) mkdirSync(join(app, kind));
   writeFileSync(join(app, 'esm', 'tsconfig.json'), tsconfig('../esm.mts', 'Node16'));
   writeFileSync(join(app, 'cjs', 'tsconfig.json'), tsconfig('../cjs.cts', 'Node16'));
+  // `module: CommonJS` alone means Node10 resolution, which knows no `exports`: subpaths resolve via `typesVersions`.
+  writeFileSync(join(app, 'node10', 'tsconfig.json'), tsconfig('../node10.ts', 'CommonJS', 'Node10'));
 }, 60_000);
 
 afterAll(() => {
@@ -84,9 +87,9 @@ describe('the packed tarball', () => {
     expect(shipped.filter((f) => /^(test|bench|examples|scripts|node_modules)\/|tsconfig|vitest/.test(f))).toEqual([]);
   });
 
-  it('has every file its exports map names', () => {
-    const leaves = (v: unknown): string[] => (typeof v === 'string' ? [v] : Object.values(v as object).flatMap(leaves));
-    const targets = leaves(pkg.exports).map((t) => t.slice(2));
+  it('has every file its exports map, typesVersions, main and types name', () => {
+    const leaves = (v: unknown): string[] => (typeof v === 'string' ? [v] : v == null ? [] : Object.values(v).flatMap(leaves));
+    const targets = leaves([pkg.exports, pkg.typesVersions, pkg.main, pkg.types]).map((t) => t.slice(2));
     expect(targets.length).toBeGreaterThan(20);
     expect(targets.filter((t) => !shipped.includes(t))).toEqual([]);
   });
@@ -101,19 +104,16 @@ describe('the packed tarball', () => {
     expect(missing).toEqual([]);
   });
 
-  it('type-checks and runs as ESM and as CommonJS (Node16 resolution, library checking on)', async () => {
+  it('type-checks and runs as ESM and as CommonJS (Node16 resolution), and as CommonJS with Node10 resolution, library checking on', async () => {
     const tsc = join(app, 'node_modules/typescript/bin/tsc');
     const compile = (kind: string) =>
-      run(process.execPath, [tsc, '-p', join(app, kind)]).catch((e: { stdout: string }) => {
-        throw new Error(`${kind} consumer does not type-check:\n${e.stdout}`);
+      run(process.execPath, [tsc, '-p', join(app, kind)]).catch((e: { stdout: string; message: string }) => {
+        throw new Error(`${kind} consumer does not type-check:\n${e.stdout || e.message}`);
       });
-    await Promise.all([compile('esm'), compile('cjs')]);
-    expect(existsSync(join(app, 'esm/out/esm.mjs')) && existsSync(join(app, 'cjs/out/cjs.cjs'))).toBe(true);
-    const [esm, cjs] = await Promise.all([
-      run(process.execPath, [join(app, 'esm/out/esm.mjs')], { cwd: app }),
-      run(process.execPath, [join(app, 'cjs/out/cjs.cjs')], { cwd: app }),
-    ]);
-    expect(esm.stdout.trim()).toBe(expected);
-    expect(cjs.stdout.trim()).toBe(expected);
+    await Promise.all([compile('esm'), compile('cjs'), compile('node10')]);
+    const outputs = ['esm/out/esm.mjs', 'cjs/out/cjs.cjs', 'node10/out/node10.js'].map((f) => join(app, f));
+    expect(outputs.filter((f) => !existsSync(f))).toEqual([]);
+    const runs = await Promise.all(outputs.map((f) => run(process.execPath, [f], { cwd: app })));
+    expect(runs.map((r) => r.stdout.trim())).toEqual([expected, expected, expected]);
   }, 60_000);
 });
