@@ -399,8 +399,8 @@ describe('state', () => {
     ['a mode that does not exist', (r: Regulator) => r.setMode('turbo' as never), /setMode: expected one of auto, fixed, frozen, shadow, got "turbo"/],
     ['a fast-recovery window of NaN ms', (r: Regulator) => r.setFastRecovery(true, NaN), /setFastRecovery\.durationMs: expected a duration/],
     ['a fast-recovery switch with no prototype', (r: Regulator) => r.setFastRecovery(Object.create(null)), /^setFastRecovery: expected true or false, got object$/],
-    ['pins on an unknown scene', (r: Regulator) => r.setFixed({ fed: { a: 1 } }), /setFixed\.fed: no such scene/],
-    ['pins on an unknown point', (r: Regulator) => r.setFixed({ feed: { z: 1 } }), /setFixed\.feed\.z: no such point \(a, b\)/],
+    ['pins on an unknown scene', (r: Regulator) => r.setFixed({ fed: { a: 1 } }), /^setFixed\.fed: unknown scene "fed"$/],
+    ['pins on an unknown point', (r: Regulator) => r.setFixed({ feed: { z: 1 } }), /^setFixed\.feed\.z: unknown point "z" \(the scene has a, b\)$/],
     ['a pin beyond the ladder', (r: Regulator) => r.setFixed({ feed: { a: 0, b: 3 } }), /setFixed\.feed\.b: expected a gear index 0–2, got 3/],
     ['a fractional cap', (r: Regulator) => r.setCaps({ feed: { a: 1.5 } }), /setCaps\.feed\.a: expected a gear index 0–2, got 1\.5/],
     ['caps that are not an object', (r: Regulator) => r.setCaps(5 as never), /setCaps: expected \{ scene: \{ point: gear index \} \}/],
@@ -454,8 +454,8 @@ describe('config validation', () => {
   };
 
   it('names the path of every cross-field problem', () => {
-    expect(bad({ templates: { t: { feed: { nope: 0 } } } })).toEqual(['regulator.templates.t.feed.nope: scene "feed" has no point "nope"']);
-    expect(bad({ templates: { t: { feed: { a: 5 } } } })[0]).toMatch(/gear 5 does not exist/);
+    expect(bad({ templates: { t: { feed: { nope: 0 } } } })).toEqual(['regulator.templates.t.feed.nope: unknown point "nope" (the scene has a)']);
+    expect(bad({ templates: { t: { feed: { a: 5 } } } })[0]).toMatch(/^regulator.templates.t.feed.a: expected a gear index 0–\d, got 5$/);
     expect(bad({ templates: { t: { other: { a: 0 } } } })[0]).toMatch(/unknown scene "other"/);
     expect(bad({ schedules: [{ at: '25:00:00', mode: 'auto' }] })[0]).toMatch(/^regulator.schedules\[0\].at: expected "HH:MM:SS"/);
     expect(bad({ schedules: [{ at: '2026-02-30T10:00:00', mode: 'auto' }] })[0]).toMatch(/schedules\[0\].at/);
@@ -469,8 +469,8 @@ describe('config validation', () => {
     expect(bad({}, { a: { gears: [1, 2, 3], boost: 1, floor: 2 } })[0]).toMatch(/floor 2 is above the normal top gear 1/);
     expect(bad({}, { a: { gears: [1, 2, 3], boost: 1, default: 2 } })[0]).toMatch(/^scenes.feed.points.a.default: default 2 is above the normal top gear 1/);
     expect(bad({ goalSets: { night: { scenes: { ghost: {} } } } })).toEqual(['regulator.goalSets.night.scenes.ghost: unknown scene "ghost"']);
-    expect(bad({ schedules: [{ at: '10:00:00', fixed: { feed: { a: 2 } } }] })[0]).toMatch(/^regulator.schedules\[0\].fixed.feed.a: gear 2 does not exist/);
-    expect(bad({ schedules: [{ at: '10:00:00', caps: { feed: { b: 0 } } }] })[0]).toMatch(/^regulator.schedules\[0\].caps.feed.b: scene "feed" has no point "b"/);
+    expect(bad({ schedules: [{ at: '10:00:00', fixed: { feed: { a: 2 } } }] })[0]).toMatch(/^regulator.schedules\[0\].fixed.feed.a: expected a gear index 0–1, got 2$/);
+    expect(bad({ schedules: [{ at: '10:00:00', caps: { feed: { b: 0 } } }] })[0]).toMatch(/^regulator.schedules\[0\].caps.feed.b: unknown point "b" \(the scene has a\)$/);
     expect(bad({ control: { kp: -1 } })[0]).toMatch(/^regulator.control.kp/);
     expect(bad({ templates: { t: { feed: { a: 1 } } }, schedules: [{ at: '19:59:00', template: 't', mode: 'fixed' }] })).toEqual([]);
   });

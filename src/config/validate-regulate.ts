@@ -2,7 +2,7 @@
  * Cross-field rules of the regulator's config: gear arrays agree in length and order, templates and schedules name
  * real scenes, points and gears, times and the time zone parse. Shape errors are caught before this runs.
  */
-import type { ConfigIssue } from '../errors.js';
+import { type ConfigIssue, isPlainObject, shown } from '../errors.js';
 import type { GearSet, PointConfig, ProcessGoalsConfig, RegulatorConfig } from './schema-regulate.js';
 import type { GearshiftConfig } from './schema.js';
 import { isTimeZone, parseAbsolute, parseDaily } from './time-of-day.js';
@@ -23,16 +23,29 @@ function checkPoint(p: PointConfig, path: string, issues: ConfigIssue[]): void {
   if (p.default !== undefined && p.default > top) issues.push({ path: join(path, 'default'), message: `default ${p.default} is above the normal top gear ${top}` });
 }
 
-function checkGearSet(set: GearSet, config: GearshiftConfig, path: string, issues: ConfigIssue[]): void {
+/**
+ * A gear set (caps, pins, a template): every scene and point known, every gear on its point's ladder. `gearCounts`
+ * gives a scene's points with their number of gears, or undefined for a scene that does not exist. The config's
+ * validation and the regulator's run-time commands (`setCaps`, `setFixed`) both use it, so they agree on the rule
+ * and on its words; the shape checks only ever fire at run time, where no schema has looked at the value first.
+ */
+export function gearSetIssues(set: unknown, gearCounts: (scene: string) => ReadonlyMap<string, number> | undefined, path: string, issues: ConfigIssue[]): void {
+  if (!isPlainObject(set)) return void issues.push({ path, message: `expected { scene: { point: gear index } }, got ${shown(set)}` });
   for (const [scene, points] of Object.entries(set)) {
-    const sc = Object.hasOwn(config.scenes, scene) ? config.scenes[scene] : undefined;
-    if (!sc) { issues.push({ path: join(path, scene), message: `unknown scene ${JSON.stringify(scene)}` }); continue; }
+    const at = join(path, scene);
+    const counts = gearCounts(scene);
+    if (counts === undefined) { issues.push({ path: at, message: `unknown scene ${JSON.stringify(scene)}` }); continue; }
+    if (!isPlainObject(points)) { issues.push({ path: at, message: `expected { point: gear index }, got ${shown(points)}` }); continue; }
     for (const [point, gear] of Object.entries(points)) {
-      const p = sc.points && Object.hasOwn(sc.points, point) ? sc.points[point] : undefined;
-      if (!p) issues.push({ path: join(join(path, scene), point), message: `scene ${JSON.stringify(scene)} has no point ${JSON.stringify(point)}` });
-      else if (gear >= p.gears.length) issues.push({ path: join(join(path, scene), point), message: `gear ${gear} does not exist (the point has ${p.gears.length} gears)` });
+      const n = counts.get(point);
+      if (n === undefined) issues.push({ path: join(at, point), message: `unknown point ${JSON.stringify(point)} (the scene has ${[...counts.keys()].join(', ') || 'none'})` });
+      else if (!Number.isInteger(gear) || (gear as number) < 0 || (gear as number) >= n) issues.push({ path: join(at, point), message: `expected a gear index 0–${n - 1}, got ${shown(gear)}` });
     }
   }
+}
+
+function checkGearSet(set: GearSet, config: GearshiftConfig, path: string, issues: ConfigIssue[]): void {
+  gearSetIssues(set, (scene) => (Object.hasOwn(config.scenes, scene) ? new Map(Object.entries(config.scenes[scene]!.points ?? {}).map(([name, p]) => [name, p.gears.length])) : undefined), path, issues);
 }
 
 /**

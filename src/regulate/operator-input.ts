@@ -4,7 +4,8 @@
  * leave the gears in a state nobody asked for. A bad value throws UsageError with the path of the bad field.
  */
 import { type GearSet, MODES, type RegulatorMode } from '../config/schema-regulate.js';
-import { isPlainObject, shown, UsageError } from '../errors.js';
+import { gearSetIssues } from '../config/validate-regulate.js';
+import { type ConfigIssue, isPlainObject, shown, UsageError } from '../errors.js';
 import type { Point } from './points.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
@@ -15,19 +16,12 @@ export function checkMode(mode: unknown, path: string): asserts mode is Regulato
 
 /** Caps or pins: scene → point → gear index, every scene and point known, every index on its point's ladder. */
 export function checkGearSet(set: unknown, pointsOf: (scene: string) => readonly Point[] | undefined, path: string): asserts set is GearSet {
-  if (!isPlainObject(set)) throw new UsageError(`${path}: expected { scene: { point: gear index } }, got ${shown(set)}`);
-  for (const [scene, points] of Object.entries(set)) {
-    const known = pointsOf(scene);
-    if (known === undefined) throw new UsageError(`${path}.${scene}: no such scene`);
-    if (!isPlainObject(points)) throw new UsageError(`${path}.${scene}: expected { point: gear index }, got ${shown(points)}`);
-    for (const [name, gear] of Object.entries(points)) {
-      const p = known.find((q) => q.name === name);
-      if (p === undefined) throw new UsageError(`${path}.${scene}.${name}: no such point (${known.map((q) => q.name).join(', ') || 'the scene has none'})`);
-      if (!Number.isInteger(gear) || (gear as number) < 0 || (gear as number) > p.boostTop) {
-        throw new UsageError(`${path}.${scene}.${name}: expected a gear index 0–${p.boostTop}, got ${shown(gear)}`);
-      }
-    }
-  }
+  const issues: ConfigIssue[] = [];
+  gearSetIssues(set, (scene) => {
+    const points = pointsOf(scene);
+    return points && new Map(points.map((p) => [p.name, p.boostTop + 1]));
+  }, path, issues);
+  if (issues.length > 0) throw new UsageError(`${issues[0]!.path}: ${issues[0]!.message}`);
 }
 
 /** A duration in ms: finite and not negative. */
