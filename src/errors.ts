@@ -68,17 +68,24 @@ export class ListenerError extends GearshiftError {
 }
 
 /**
- * A completed request ended past the engine's clock's now (by `aheadMs`): the host's RT or start disagrees with the
- * engine's clock. Never thrown: written once per engine as a process warning (README, Sensing).
+ * Host-given times disagree with the engine's clock: a request claimed to end `ms` past its now (`ahead`), or a
+ * sampled host RT was `ms` shorter than the clock saw, more than the scene's budget (`short`). Never thrown: each kind
+ * is written once per engine as a process warning (README, Sensing).
  */
 export class HostTimeError extends GearshiftError {
-  constructor(readonly aheadMs: number) {
+  constructor(
+    readonly kind: 'ahead' | 'short',
+    readonly ms: number,
+  ) {
+    const what =
+      kind === 'ahead'
+        ? `a completed request ended ${Math.round(ms)} ms after the engine's clock's now (placed at now, counted in engine.sensing.aheadOfClock)`
+        : `a host-reported RT was ${Math.round(ms)} ms shorter than the engine's clock saw between route() and complete(), more than the scene's RT budget (counted in engine.sensing.shortOfClock)`;
     super(
       'GEARSHIFT_HOST_TIME',
-      `a completed request ended ${Math.round(aheadMs)} ms after the engine's clock's now: the host's RT or start is ` +
-        `on another clock or unit (an RT in ns or µs given as ms, a start from Date.now() against the engine's ` +
-        `monotonic clock), or its RT counts time before route() and route() was not given the host's start. The ` +
-        `record is placed at now and counted in engine.sensing.aheadOfClock; its RT is kept as given`,
+      `${what}: the host's RT or start is on another unit or clock (an RT in ns, µs or s given as ms, a start from ` +
+        `Date.now() against the engine's monotonic clock), or the host measures another span than route() to ` +
+        `complete(). The RT is recorded as given`,
     );
   }
 }

@@ -12,7 +12,7 @@
  * It knows the router's tables only by shape (SceneRef/VersionRef): sensing imports nothing from route or config.
  */
 import type { Clock } from '../clock.js';
-import { Horizon } from './horizon.js';
+import { HostTimeCheck } from './host-time.js';
 import { HistogramLayout } from './layout.js';
 import { type ProcessLoadOptions, ProcessLoad, type ProcessLoadStats } from './process-load.js';
 import { Series, SeriesShape } from './series.js';
@@ -72,13 +72,13 @@ export class Sensing {
   private orphans!: Series;
   private processLoad: ProcessLoad;
   private running = false;
-  private readonly horizon: Horizon;
+  private readonly hostTime: HostTimeCheck;
 
   constructor(
     private options: SenseOptions,
     private readonly clock: Clock,
   ) {
-    this.horizon = new Horizon(clock);
+    this.hostTime = new HostTimeCheck(clock);
     this.reset();
     this.processLoad = new ProcessLoad(options.process);
   }
@@ -150,7 +150,7 @@ export class Sensing {
    * a second is placed at now and counted (`aheadOfClock`).
    */
   record(scene: SceneRef | null, version: VersionRef | null, loadTest: boolean, outcome: number, rtMs: number, now: number): void {
-    if (now > this.horizon.limit) now = this.horizon.place(now);
+    if (now > this.hostTime.limit) now = this.hostTime.place(now);
     if (loadTest) return this.lt.record(outcome, rtMs, now);
     if (scene === null) return this.unknown.record(outcome, rtMs, now);
     const b = this.bound[scene.index];
@@ -212,11 +212,27 @@ export class Sensing {
   }
 
   /**
+   * Checks one RT in 64 that the host measured itself against the clock (see host-time.ts): `complete` calls it
+   * whenever it is given an RT.
+   */
+  sampleHostRt(startedAt: number, rtMs: number, budgetMs: number): void {
+    this.hostTime.sample(startedAt, rtMs, budgetMs);
+  }
+
+  /**
    * Completions that claimed to end more than a second past the engine's clock's now (host RT or start on another
    * clock or unit), since the engine started. Each was placed at now; the first one was also a process warning.
    */
   get aheadOfClock(): number {
-    return this.horizon.ahead;
+    return this.hostTime.ahead;
+  }
+
+  /**
+   * Sampled host RTs (one in 64) shorter than the engine's clock saw by more than the scene's RT budget, since the
+   * engine started: timeouts the host reported as answers in time. The first one was also a process warning.
+   */
+  get shortOfClock(): number {
+    return this.hostTime.short;
   }
 
   /** Scene ids with series, configured ones and recently removed ones. */
