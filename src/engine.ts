@@ -76,7 +76,7 @@ export class Gearshift {
    * Records how a request ended, once: a second call for the same decision is a no-op returning false. `outcome` is
    * what the host saw (default success); the recorded class also follows from the decision (rejected, degraded) and
    * the RT (over the scene's budget: timeout). `rtMs` is the host's own RT if it measured one: no clock read per
-   * request then (sensing checks host times against it about once a second and one RT in 64); otherwise the engine
+   * request then (sensing checks one completion's times against it about once a second); otherwise the engine
    * reads its clock. Load-test traffic counts toward process load only. Never throws.
    */
   complete(decision: Decision, outcome: OutcomeCode | OutcomeName = Outcome.Success, rtMs?: number): boolean {
@@ -87,7 +87,6 @@ export class Gearshift {
     if (typeof rtMs === 'number' && rtMs >= 0 && rtMs < Infinity) {
       rt = rtMs;
       end = decision.startedAt + rtMs;
-      this.sense.sampleHostRt(decision.startedAt, rtMs, decision.rtBudgetMs);
     } else {
       end = this.clock.now();
       rt = end - decision.startedAt;

@@ -68,9 +68,9 @@ export class ListenerError extends GearshiftError {
 }
 
 /**
- * Host-given times disagree with the engine's clock: a request claimed to end `ms` past its now (`ahead`), or a
- * sampled host RT was `ms` shorter than the clock saw, more than the scene's budget (`short`). Never thrown: each kind
- * is written once per engine as a process warning (README, Sensing).
+ * Host-given times disagree with the engine's clock: a request claimed to end `ms` past its now (`ahead`), or to
+ * have ended `ms` before it, more than the scene's RT budget (`short`). Never thrown: each kind is written once per
+ * engine as a process warning (README, Sensing).
  */
 export class HostTimeError extends GearshiftError {
   constructor(
@@ -80,7 +80,7 @@ export class HostTimeError extends GearshiftError {
     const what =
       kind === 'ahead'
         ? `a completed request ended ${Math.round(ms)} ms after the engine's clock's now (placed at now, counted in engine.sensing.aheadOfClock)`
-        : `a host-reported RT was ${Math.round(ms)} ms shorter than the engine's clock saw between route() and complete(), more than the scene's RT budget (counted in engine.sensing.shortOfClock)`;
+        : `a completed request ended ${Math.round(ms)} ms before the engine's clock's now by its start and RT, more than the scene's RT budget (counted in engine.sensing.shortOfClock)`;
     super(
       'GEARSHIFT_HOST_TIME',
       `${what}: the host's RT or start is on another unit or clock (an RT in ns, µs or s given as ms, a start from ` +

@@ -35,6 +35,8 @@ export interface SceneRef {
   readonly id: string;
   readonly index: number;
   readonly versions: readonly VersionRef[];
+  /** The scene's RT budget, for the check of host RTs against the clock; none (or 0) skips it. */
+  readonly rtBudgetMs?: number;
 }
 
 /** A scene's series, across reloads. */
@@ -146,11 +148,12 @@ export class Sensing {
   /**
    * Records one finished request. O(1), allocation-free once the series has storage. `version` is null for
    * rejections; `scene` is null when the scene is unknown (counted in one process-level bucket, never a series per
-   * requested string). `now` is the request's end on the injected clock; an end past the clock's now by more than
-   * a second is placed at now and counted (`aheadOfClock`).
+   * requested string). `now` is the request's end on the injected clock; about once a second one is checked against
+   * the clock (host-time.ts): more than a second ahead of it is placed at now and counted (`aheadOfClock`), more
+   * than the scene's budget behind it is counted (`shortOfClock`).
    */
   record(scene: SceneRef | null, version: VersionRef | null, loadTest: boolean, outcome: number, rtMs: number, now: number): void {
-    if (now > this.hostTime.limit) now = this.hostTime.place(now);
+    if (now > this.hostTime.limit) now = this.hostTime.place(now, scene === null ? 0 : (scene.rtBudgetMs ?? 0));
     if (loadTest) return this.lt.record(outcome, rtMs, now);
     if (scene === null) return this.unknown.record(outcome, rtMs, now);
     const b = this.bound[scene.index];
@@ -212,14 +215,6 @@ export class Sensing {
   }
 
   /**
-   * Checks one RT in 64 that the host measured itself against the clock (see host-time.ts): `complete` calls it
-   * whenever it is given an RT.
-   */
-  sampleHostRt(startedAt: number, rtMs: number, budgetMs: number): void {
-    this.hostTime.sample(startedAt, rtMs, budgetMs);
-  }
-
-  /**
    * Completions that claimed to end more than a second past the engine's clock's now (host RT or start on another
    * clock or unit), since the engine started. Each was placed at now; the first one was also a process warning.
    */
@@ -228,8 +223,9 @@ export class Sensing {
   }
 
   /**
-   * Sampled host RTs (one in 64) shorter than the engine's clock saw by more than the scene's RT budget, since the
-   * engine started: timeouts the host reported as answers in time. The first one was also a process warning.
+   * Completions checked against the clock (about one a second, see host-time.ts) whose end, start plus the host's
+   * RT, was behind the clock's now by more than the scene's RT budget: timeouts the host reported as answers in time.
+   * The first one was also a process warning.
    */
   get shortOfClock(): number {
     return this.hostTime.short;
