@@ -87,6 +87,8 @@ export class Gearshift {
     if (typeof rtMs === 'number' && rtMs >= 0 && rtMs < Infinity) {
       rt = rtMs;
       end = decision.startedAt + rtMs;
+      const band = this.sense.hostTime; // an end from host times is checked against the clock (sense/host-time.ts)
+      if (end > band.limit || end < band.floor) end = band.place(end, decision.rtBudgetMs);
     } else {
       end = this.clock.now();
       rt = end - decision.startedAt;

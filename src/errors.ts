@@ -83,8 +83,8 @@ export class HostTimeError extends GearshiftError {
         : `a completed request ended ${Math.round(ms)} ms before the engine's clock's now by its start and RT, more than the scene's RT budget (counted in engine.sensing.shortOfClock)`;
     super(
       'GEARSHIFT_HOST_TIME',
-      `${what}: the host's RT or start is on another unit or clock (an RT in ns, µs or s given as ms, a start from ` +
-        `Date.now() against the engine's monotonic clock), or the host measures another span than route() to ` +
+      `${what}: the host's RT or start is in another unit or on another clock (ns, µs or s given as ms, a start ` +
+        `from Date.now() against the engine's monotonic clock), or the host measures another span than route() to ` +
         `complete(). The RT is recorded as given`,
     );
   }

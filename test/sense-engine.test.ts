@@ -239,7 +239,7 @@ describe('engine sensing', () => {
       const w = warnings[0] as HostTimeError;
       expect(w).toBeInstanceOf(HostTimeError);
       expect([w.code, w.kind, w.ms]).toEqual(['GEARSHIFT_HOST_TIME', 'ahead', 5e6]); // started at now: it claims to end 5e6 ms ahead
-      expect(w.message).toMatch(/^a completed request ended 5000000 ms after the engine's clock's now \(placed at now, .*\): .*ns, µs or s/);
+      expect(w.message).toMatch(/^a completed request ended 5000000 ms after the engine's clock's now \(placed at now, .*\): .*ns, µs or s given as ms/);
       expect(gs.stats('feed')!.max).toBe(1e308); // the RT is the host's to give; only its place in time is not
     });
 
@@ -252,6 +252,18 @@ describe('engine sensing', () => {
       expect(gs.stats('feed')!.count).toBe(1);
       expect(gs.sensing.aheadOfClock).toBe(10);
       expect(warnings).toHaveLength(1);
+    });
+
+    it('keeps the window in the present when every start is behind the clock (seconds given as ms), and counts them short', () => {
+      const clock = new ManualClock(5000);
+      const gs = engine(feedConfig(), clock);
+      for (let sec = 0; sec < 30; sec++) {
+        clock.advance(1000);
+        burst(gs, 100, 5, clock.now() / 1000); // every end hours behind: the series never rolled, and reads were empty
+      }
+      expect(gs.stats('feed')!.count).toBe(1000);
+      expect(gs.sensing.shortOfClock).toBe(3000);
+      expect([warnings.length, (warnings[0] as HostTimeError).kind]).toEqual([1, 'short']);
     });
 
     it('lets honest host times through with a clock read about once a second, and ends up to a second ahead without a word', () => {
@@ -290,7 +302,7 @@ describe('engine sensing', () => {
       const w = warnings[0] as HostTimeError;
       expect([w.code, w.kind]).toEqual(['GEARSHIFT_HOST_TIME', 'short']);
       expect(w.ms).toBeCloseTo(299.7, 6); // the clock saw 300 ms, the host said 0.3
-      expect(w.message).toMatch(/^a completed request ended 300 ms before the engine's clock's now by its start and RT, .*: .*ns, µs or s given as ms/);
+      expect(w.message).toMatch(/^a completed request ended 300 ms before the engine's clock's now by its start and RT, .*: .*ns, µs or s given as ms, a start from Date.now\(\)/);
       expect(gs.sensing.aheadOfClock).toBe(0);
     });
   });

@@ -35,8 +35,6 @@ export interface SceneRef {
   readonly id: string;
   readonly index: number;
   readonly versions: readonly VersionRef[];
-  /** The scene's RT budget, for the check of host RTs against the clock; none (or 0) skips it. */
-  readonly rtBudgetMs?: number;
 }
 
 /** A scene's series, across reloads. */
@@ -74,7 +72,8 @@ export class Sensing {
   private orphans!: Series;
   private processLoad: ProcessLoad;
   private running = false;
-  private readonly hostTime: HostTimeCheck;
+  /** Checks the ends that host-given times make against the clock (`complete` calls it, see host-time.ts). */
+  readonly hostTime: HostTimeCheck;
 
   constructor(
     private options: SenseOptions,
@@ -148,12 +147,9 @@ export class Sensing {
   /**
    * Records one finished request. O(1), allocation-free once the series has storage. `version` is null for
    * rejections; `scene` is null when the scene is unknown (counted in one process-level bucket, never a series per
-   * requested string). `now` is the request's end on the injected clock; about once a second one is checked against
-   * the clock (host-time.ts): more than a second ahead of it is placed at now and counted (`aheadOfClock`), more
-   * than the scene's budget behind it is counted (`shortOfClock`).
+   * requested string). `now` is the request's end on the injected clock (a host-given end has passed `hostTime`).
    */
   record(scene: SceneRef | null, version: VersionRef | null, loadTest: boolean, outcome: number, rtMs: number, now: number): void {
-    if (now > this.hostTime.limit) now = this.hostTime.place(now, scene === null ? 0 : (scene.rtBudgetMs ?? 0));
     if (loadTest) return this.lt.record(outcome, rtMs, now);
     if (scene === null) return this.unknown.record(outcome, rtMs, now);
     const b = this.bound[scene.index];
