@@ -68,7 +68,7 @@ export class Gearshift {
       } else d.degraded = live.degraded;
       d.gears = live;
     }
-    d.startedAt = typeof startedAt === 'number' && Number.isFinite(startedAt) ? startedAt : this.clock.now();
+    d.startedAt = typeof startedAt === 'number' && Number.isFinite(startedAt) ? this.sense.hostTime.start(startedAt) : this.clock.now();
     return d;
   }
 

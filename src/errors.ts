@@ -68,8 +68,8 @@ export class ListenerError extends GearshiftError {
 }
 
 /**
- * Host-given times disagree with the engine's clock: a request claimed to end `ms` past its now (`ahead`), or to
- * have ended `ms` before it, more than the scene's RT budget (`short`). Never thrown: each kind is written once per
+ * Host-given times disagree with the engine's clock: a start, or a start plus RT, was `ms` past its now (`ahead`),
+ * or a start plus RT was `ms` before it, more than the scene's RT budget (`short`). Never thrown: each kind is written once per
  * engine as a process warning (README, Sensing).
  */
 export class HostTimeError extends GearshiftError {
@@ -79,7 +79,7 @@ export class HostTimeError extends GearshiftError {
   ) {
     const what =
       kind === 'ahead'
-        ? `a completed request ended ${Math.round(ms)} ms after the engine's clock's now (placed at now, counted in engine.sensing.aheadOfClock)`
+        ? `a host-given time (a start, or a start plus RT) was ${Math.round(ms)} ms past the engine's clock's now (replaced by now, counted in engine.sensing.aheadOfClock)`
         : `a completed request ended ${Math.round(ms)} ms before the engine's clock's now by its start and RT, more than the scene's RT budget (counted in engine.sensing.shortOfClock)`;
     super(
       'GEARSHIFT_HOST_TIME',

@@ -239,7 +239,7 @@ describe('engine sensing', () => {
       const w = warnings[0] as HostTimeError;
       expect(w).toBeInstanceOf(HostTimeError);
       expect([w.code, w.kind, w.ms]).toEqual(['GEARSHIFT_HOST_TIME', 'ahead', 5e6]); // started at now: it claims to end 5e6 ms ahead
-      expect(w.message).toMatch(/^a completed request ended 5000000 ms after the engine's clock's now \(placed at now, .*\): .*ns, µs or s given as ms/);
+      expect(w.message).toMatch(/^a host-given time \(a start, or a start plus RT\) was 5000000 ms past the engine's clock's now \(replaced by now, .*\): .*ns, µs or s given as ms/);
       expect(gs.stats('feed')!.max).toBe(1e308); // the RT is the host's to give; only its place in time is not
     });
 
@@ -252,6 +252,22 @@ describe('engine sensing', () => {
       expect(gs.stats('feed')!.count).toBe(1);
       expect(gs.sensing.aheadOfClock).toBe(10);
       expect(warnings).toHaveLength(1);
+    });
+
+    it('replaces a start from Date.now() with the clock, so the RTs it then reads are real, not negative', () => {
+      const clock = new ManualClock(1000);
+      const gs = engine(feedConfig(), clock);
+      for (let i = 0; i < 10; i++) {
+        const d = gs.route('feed', `u${i}`, null, Date.now()); // epoch ms against a clock that started at 1000
+        expect(d.startedAt).toBe(clock.now());
+        clock.advance(250);
+        gs.complete(d); // the engine reads its clock: 250 ms, over the 200 ms budget
+      }
+      const s = gs.stats('feed')!;
+      expect([s.count, s.timeout, s.max]).toEqual([10, 10, 250]); // before: RTs of minus 56 years, counted as instant
+      expect([gs.sensing.aheadOfClock, warnings.length, (warnings[0] as HostTimeError).kind]).toEqual([10, 1, 'ahead']);
+      const honest = gs.route('feed', 'u', null, clock.now() + 500); // half a second ahead: within the tolerance
+      expect([honest.startedAt, gs.sensing.aheadOfClock]).toEqual([clock.now() + 500, 10]);
     });
 
     it('keeps the window in the present when every start is behind the clock (seconds given as ms), and counts them short', () => {

@@ -33,36 +33,54 @@ export const TOLERANCE_MS = 1000;
 
 export class HostTimeCheck {
   /** The latest end that passes unchecked. */
-  limit: number;
+  limit = 0;
   /** The earliest end that passes unchecked. */
-  floor: number;
-  /** Records whose end was past the clock's now by more than the tolerance. */
-  ahead = 0;
-  /** Checked records whose end was behind the clock's now by more than their scene's RT budget. */
-  short = 0;
+  floor = 0;
+  /** Starts and ends past the clock's now by more than the tolerance. */
+  aheadCount = 0;
+  /** Checked ends behind the clock's now by more than their scene's RT budget. */
+  shortCount = 0;
   private readonly warned = { ahead: false, short: false };
 
   constructor(private readonly clock: Clock) {
-    const now = clock.now();
-    this.limit = now + TOLERANCE_MS;
-    this.floor = now - TOLERANCE_MS;
+    this.read();
   }
 
   /** For an end outside [floor, limit]: reads the clock, moves the band, checks the end, returns where it goes. */
   place(end: number, budgetMs: number): number {
-    const now = this.clock.now();
-    this.limit = now + TOLERANCE_MS;
-    this.floor = now - TOLERANCE_MS;
-    if (end > this.limit) {
-      this.ahead++;
-      this.warn('ahead', end - now);
-      return now;
-    }
+    const now = this.read();
+    if (end > this.limit) return this.ahead(end, now);
     if (budgetMs > 0 && now - end > budgetMs) {
-      this.short++;
+      this.shortCount++;
       this.warn('short', now - end);
     }
     return end < this.floor ? now : end;
+  }
+
+  /**
+   * A host's start for `route`. One more than the tolerance past the clock's now (a start from `Date.now()` against
+   * the engine's monotonic clock) is impossible: the clock's now replaces it, counted as ahead, or every RT the engine
+   * then read from its clock came out negative and every request counted as instant.
+   */
+  start(startedAt: number): number {
+    if (startedAt <= this.limit) return startedAt;
+    const now = this.read();
+    return startedAt > this.limit ? this.ahead(startedAt, now) : startedAt;
+  }
+
+  /** Reads the clock and centres the band on it. */
+  private read(): number {
+    const now = this.clock.now();
+    this.limit = now + TOLERANCE_MS;
+    this.floor = now - TOLERANCE_MS;
+    return now;
+  }
+
+  /** A time past the band: counted, reported once, replaced by the clock's now. */
+  private ahead(t: number, now: number): number {
+    this.aheadCount++;
+    this.warn('ahead', t - now);
+    return now;
   }
 
   private warn(kind: 'ahead' | 'short', ms: number): void {

@@ -211,11 +211,11 @@ export class Sensing {
   }
 
   /**
-   * Completions that claimed to end more than a second past the engine's clock's now (host RT or start on another
-   * clock or unit), since the engine started. Each was placed at now; the first one was also a process warning.
+   * Host starts and completions that claimed a time more than a second past the engine's clock's now (another clock
+   * or unit), since the engine started. Each was replaced by now; the first one was also a process warning.
    */
   get aheadOfClock(): number {
-    return this.hostTime.ahead;
+    return this.hostTime.aheadCount;
   }
 
   /**
@@ -224,7 +224,7 @@ export class Sensing {
    * The first one was also a process warning.
    */
   get shortOfClock(): number {
-    return this.hostTime.short;
+    return this.hostTime.shortCount;
   }
 
   /** Scene ids with series, configured ones and recently removed ones. */
