@@ -47,6 +47,12 @@ export const kindOf = (x: unknown): string =>
 export const shown = (x: unknown): string =>
   typeof x === 'string' ? JSON.stringify(x.slice(0, 60)) : typeof x === 'number' || typeof x === 'boolean' ? String(x) : Array.isArray(x) ? 'an array' : kindOf(x);
 
+/** A non-empty string option, or a UsageError naming it (`what`) and what it should be (`expected`). */
+export function nonEmptyString(x: unknown, what: string, expected: string): string {
+  if (typeof x !== 'string' || x.length === 0) throw new UsageError(`${what}: expected ${expected}, got ${shown(x)}`);
+  return x;
+}
+
 /** An API was called with an argument it cannot use (a programming error, not bad traffic). */
 export class UsageError extends GearshiftError {
   constructor(message: string) {
@@ -69,8 +75,8 @@ export class ListenerError extends GearshiftError {
 
 /**
  * Host-given times disagree with the engine's clock: a start, or a start plus RT, was `ms` past its now (`ahead`),
- * or a start plus RT was `ms` before it, more than the scene's RT budget (`short`). Never thrown: each kind is written once per
- * engine as a process warning (README, Sensing).
+ * or a start plus RT was `ms` before it, more than the scene's RT budget (`short`). Never thrown: each kind is
+ * written once per engine as a process warning (README, Sensing).
  */
 export class HostTimeError extends GearshiftError {
   constructor(

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Gearshift } from '../engine.js';
-import { isPlainObject, shown, UsageError } from '../errors.js';
+import { isPlainObject, nonEmptyString, shown, UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
@@ -120,11 +120,11 @@ function compileScene<Req>(src: SceneSource<Req> | undefined, host: HostAccess<R
     return (_r, h) => headerValue(h, name);
   }
   if ('param' in src) {
-    const name = nonEmpty(src.param, 'scene.param', 'a path parameter name');
+    const name = nonEmptyString(src.param, 'scene.param', 'a path parameter name');
     return (r) => host.params(r)?.[name];
   }
   if ('value' in src) {
-    const value = nonEmpty(src.value, 'scene.value', 'a scene id');
+    const value = nonEmptyString(src.value, 'scene.value', 'a scene id');
     return () => value;
   }
   throw new UsageError(expected);
@@ -141,18 +141,13 @@ function compileUnit<Req>(src: UnitSource<Req> | undefined): Extract<Req> | null
     return (_r, h) => headerValue(h, name);
   }
   if ('cookie' in src) {
-    const name = nonEmpty(src.cookie, 'unit.cookie', 'a cookie name');
+    const name = nonEmptyString(src.cookie, 'unit.cookie', 'a cookie name');
     return (_r, h) => cookieValue(headerValue(h, 'cookie'), name);
   }
   throw new UsageError(expected);
 }
 
-function nonEmpty(x: unknown, what: string, expected: string): string {
-  if (typeof x !== 'string' || x.length === 0) throw new UsageError(`${what}: expected ${expected}, got ${shown(x)}`);
-  return x;
-}
-
-const lower = (name: unknown, what: string): string => nonEmpty(name, what, 'a header name').toLowerCase();
+const lower = (name: unknown, what: string): string => nonEmptyString(name, what, 'a header name').toLowerCase();
 
 /** What the peer address is read from (a net.Socket). */
 export interface PeerSocket {

@@ -8,7 +8,7 @@
  * - `baggage`: W3C `baggage` entries `gearshift.scene`, `gearshift.version`, `gearshift.config`, `gearshift.bucket`,
  *   `gearshift.lt`, merged into any baggage already there. Unsigned: honoured downstream only from trusted-proxy peers.
  */
-import { isPlainObject, shown, UsageError } from '../errors.js';
+import { isPlainObject, nonEmptyString, shown, UsageError } from '../errors.js';
 import { type Decision, isDecision } from '../route/decision.js';
 import { isTrust, type Trust } from './trust.js';
 
@@ -72,7 +72,7 @@ export function checkPropagateOptions(options: unknown): 'signed' | 'baggage' {
   if (trust !== undefined && !isTrust(trust)) throw new UsageError(`propagate.trust: expected a Trust (createTrust({ keys }) or an adapter's .trust), got ${shown(trust)}`);
   if (mode !== undefined && mode !== 'signed' && mode !== 'baggage') throw new UsageError(`propagate.mode: expected 'signed' or 'baggage', got ${shown(mode)}`);
   if (ttlSec !== undefined && (typeof ttlSec !== 'number' || !(ttlSec > 0 && ttlSec < Infinity))) throw new UsageError(`propagate.ttlSec: expected seconds > 0, got ${shown(ttlSec)}`);
-  if (header !== undefined && (typeof header !== 'string' || header.length === 0)) throw new UsageError(`propagate.header: expected a header name, got ${shown(header)}`);
+  if (header !== undefined) nonEmptyString(header, 'propagate.header', 'a header name');
   const inForce = mode ?? (trust?.canSign ? 'signed' : 'baggage');
   if (inForce === 'signed' && !trust?.canSign) throw new UsageError('propagate: mode "signed" needs `trust` with a key');
   return inForce;
