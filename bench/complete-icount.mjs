@@ -11,8 +11,9 @@
 //
 // Per completion = (instructions of a run of W + 2N − those of a run of W + N) / N, minus the same for `route only`.
 // Repeated runs agree within ±30. Needs valgrind (Debian: apt-get install valgrind). Takes ~2 minutes.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { countRun } from './cachegrind.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const dist = process.env.GEARSHIFT_DIST ?? new URL('../dist/esm', import.meta.url).pathname;
@@ -50,27 +51,11 @@ if (spawnSync('valgrind', ['--version']).status !== 0) {
 }
 
 /** Instructions of one worker run of `total` requests. */
-function countRun(task, total) {
-  const args = [
-    '--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null',
-    process.execPath, '--predictable', '--predictable-gc-schedule', '--no-memory-reducer', '--hash-seed=42', '--random-seed=42',
-    self, '--worker', task, String(total),
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GEARSHIFT_DIST: dist } });
-    let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
-    child.once('exit', (code) => {
-      const match = /I\s+refs:\s+([\d,]+)/.exec(stderr);
-      if (code !== 0 || !match) reject(new Error(`${task}: worker exited ${code}:\n${stderr.slice(-2000)}`));
-      else resolve(Number(match[1].replaceAll(',', '')));
-    });
-  });
-}
+const countTask = (task, total) => countRun(task, self, ['--worker', task, String(total)], { GEARSHIFT_DIST: dist });
 
 const per = {};
 for (const task of TASKS) {
-  const [short, long] = await Promise.all([countRun(task, W + N), countRun(task, W + 2 * N)]);
+  const [short, long] = await Promise.all([countTask(task, W + N), countTask(task, W + 2 * N)]);
   per[task] = (long - short) / N;
 }
 console.log(`\n${dist}\n\n| task | instructions per request | minus route only |\n|---|---:|---:|`);

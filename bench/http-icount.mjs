@@ -27,6 +27,7 @@
 // Needs valgrind (Debian: apt-get install valgrind). Takes ~7 minutes per configuration.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { CACHEGRIND_ARGS, instructionsIn } from './cachegrind.mjs';
 import { option as arg } from './cli.mjs';
 import { sendOneByOne } from './one-by-one.mjs';
 
@@ -43,10 +44,7 @@ if (spawnSync('valgrind', ['--version']).status !== 0) {
 
 /** One server run under cachegrind serving `total` requests; resolves to its user-space instruction count. */
 function countRun(kind, total, idleMs = 0, timers = true) {
-  const args = [
-    '--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null',
-    process.execPath, '--predictable', '--predictable-gc-schedule', '--no-memory-reducer', '--hash-seed=42', '--random-seed=42', here('./http-server.mjs'), kind,
-  ];
+  const args = [...CACHEGRIND_ARGS, here('./http-server.mjs'), kind];
   const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, GEARSHIFT_TIMERS: timers ? 'on' : 'off' } });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
@@ -62,9 +60,9 @@ function countRun(kind, total, idleMs = 0, timers = true) {
         child.send({ cmd: 'exit' });
         await exited;
         const seconds = (performance.now() - t0) / 1000;
-        const match = /I\s+refs:\s+([\d,]+)/.exec(stderr);
-        if (!match) throw new Error(`no instruction count from valgrind:\n${stderr.slice(-2000)}`);
-        resolve({ instructions: Number(match[1].replaceAll(',', '')), seconds });
+        const instructions = instructionsIn(stderr);
+        if (instructions === undefined) throw new Error(`no instruction count from valgrind:\n${stderr.slice(-2000)}`);
+        resolve({ instructions, seconds });
       } catch (err) {
         child.kill();
         reject(err);

@@ -20,6 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { countRun } from './cachegrind.mjs';
 import { option as arg } from './cli.mjs';
 import { CALLGRIND_ARGS, counting, haveCallgrind, NODE_ARGS, perfMapOf, perFunction } from './jit-profile.mjs';
 
@@ -121,28 +122,12 @@ async function profile(task, w, n) {
 }
 
 /** Instructions of one worker run making `total` decisions. */
-function countRun(task, total) {
-  const args = [
-    '--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null',
-    process.execPath, '--predictable', '--predictable-gc-schedule', '--no-memory-reducer', '--hash-seed=42', '--random-seed=42',
-    self, '--worker', task, String(total),
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GEARSHIFT_BENCH_SMALL: '1' } });
-    let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
-    child.once('exit', (code) => {
-      const match = /I\s+refs:\s+([\d,]+)/.exec(stderr);
-      if (code !== 0 || !match) reject(new Error(`${task}: worker exited ${code}:\n${stderr.slice(-2000)}`));
-      else resolve(Number(match[1].replaceAll(',', '')));
-    });
-  });
-}
+const countTask = (task, total) => countRun(task, self, ['--worker', task, String(total)], { GEARSHIFT_BENCH_SMALL: '1' });
 
 const raw = {};
 for (const task of tasks) {
   const [w, n] = PLAN[task];
-  const [short, long] = await Promise.all([countRun(task, w + n), countRun(task, w + 2 * n)]);
+  const [short, long] = await Promise.all([countTask(task, w + n), countTask(task, w + 2 * n)]);
   raw[task] = (long - short) / n;
   console.error(`${task}: ${Math.round(raw[task]).toLocaleString('en')} instructions per call, loop and strings included`);
 }
