@@ -107,6 +107,18 @@ describe('signed hints', () => {
     expect(trust.verify(t)).toBe('malformed');
   });
 
+  it('accepts only the canonical spelling of the MAC (found by test/fuzz-http.test.ts)', () => {
+    now = T0;
+    const token = trust.sign(hint);
+    const cut = token.lastIndexOf(';');
+    const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // 32 bytes are 43 base64url characters; the last carries 4 bits and 2 spare ones, which a decoder ignores.
+    const spareBit = token.slice(0, -1) + abc[abc.indexOf(token.at(-1)!) ^ 1];
+    const respelt = [spareBit, `${token}=`, `${token.slice(0, cut + 5)}!${token.slice(cut + 5)}`, `${token.slice(0, cut + 5)} ${token.slice(cut + 5)}`, `${token.slice(0, cut + 1)}\n${token.slice(cut + 1)}`];
+    for (const t of respelt) expect(trust.verify(t), JSON.stringify(t)).toBe('malformed');
+    expect(trust.verify(token)).toMatchObject({ scene: hint.scene, version: hint.version });
+  });
+
   it('refuses a correctly signed token with bad fields', () => {
     now = T0;
     const body = `g1;${T0 / 1000 + 30};x;feed;wip;;-1`;
