@@ -31,6 +31,9 @@ describe('trusted-proxy ranges', () => {
   ])('%s → %s', (addr, want) => expect(r.has(addr)).toBe(want));
 
   it.each(['', 'localhost', '10.0.0', '10.0.0.256', '1.2.3.4.5', '::g', 'x'.repeat(100)])('refuses malformed %j', (addr) => expect(r.has(addr)).toBe(false));
+  // Found by test/fuzz-route.test.ts: to inet_aton, 010 is octal 8, so 010.0.0.1 is 8.0.0.1 (not in 10.0.0.0/8).
+  it.each(['010.0.0.1', '10.0.0.01', '10.00.0.1', '0010.0.0.1', '::ffff:010.9.9.9', ' 10.0.0.1', '10.0.0.1 ', '0x0a.0.0.1', '10.0.0.1\u0000'])('refuses the non-canonical %j', (addr) => expect(r.has(addr)).toBe(false));
+  it('still reads a zero octet', () => expect(new ProxyRanges(['10.0.0.0/8']).has('10.0.0.0')).toBe(true));
   it('refuses missing addresses', () => {
     expect(r.has(undefined)).toBe(false);
     expect(new ProxyRanges([]).has('10.0.0.1')).toBe(false);

@@ -125,12 +125,16 @@ export class ProxyRanges {
   }
 }
 
+/**
+ * Dotted-quad IPv4 in its canonical form only. A leading zero is refused: `inet_aton` and many proxies read `010` as
+ * octal (8), so `010.0.0.1` names 8.0.0.1 to them and must not match 10.0.0.0/8 here (Node's `isIP` refuses it too).
+ */
 function parseV4(s: string): number | null {
   const parts = s.split('.');
   if (parts.length !== 4) return null;
   let n = 0;
   for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return null;
     const b = Number(p);
     if (b > 255) return null;
     n = n * 256 + b;
