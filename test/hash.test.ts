@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketOf, hash32, murmurUtf8, saltOf, unitHash } from '../src/route/hash.js';
+import { murmurBytes } from './murmur-reference.js';
 
 /** Published vectors, produced by the independent Python implementation in scripts/hash_vectors.py. */
 const VECTORS: [seed: string, unit: string, unitHash: number, bucket: number][] = [
@@ -13,24 +14,6 @@ const VECTORS: [seed: string, unit: string, unitHash: number, bucket: number][] 
   ['s', 'a'.repeat(256), 0xa8796809, 3653],
 ];
 
-/** The obvious implementation: encode with TextEncoder, then MurmurHash3 x86_32 over the bytes. */
-function murmurBytes(bytes: Uint8Array, seed: number): number {
-  const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
-  let h = seed | 0;
-  const n = bytes.length & ~3;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < n; i += 4) {
-    const k = Math.imul(rotl(Math.imul(view.getUint32(i, true), 0xcc9e2d51), 15), 0x1b873593);
-    h = (Math.imul(rotl(h ^ k, 13), 5) + 0xe6546b64) | 0;
-  }
-  let k = 0;
-  for (let i = bytes.length - 1; i >= n; i--) k = (k << 8) | bytes[i]!;
-  if (bytes.length > n) h ^= Math.imul(rotl(Math.imul(k, 0xcc9e2d51), 15), 0x1b873593);
-  h ^= bytes.length;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
 const enc = new TextEncoder();
 
 describe('routing hash', () => {
