@@ -406,6 +406,11 @@ describe('state', () => {
     ['caps that are not an object', (r: Regulator) => r.setCaps(5 as never), /setCaps: expected \{ scene: \{ point: gear index \} \}/],
     ['caps given as a Map (its entries would be invisible)', (r: Regulator) => r.setCaps(new Map([['feed', { a: 0 }]]) as never), /setCaps: expected \{ scene: \{ point: gear index \} \}, got Map instance/],
     ['an unknown goal set', (r: Regulator) => r.setGoalSet('promo'), /setGoalSet: unknown goal set "promo" \(configured: none\)/],
+    // Found by test/fuzz-regulator.test.ts: these threw a TypeError or the host's own error.
+    ['a goal set name with no prototype', (r: Regulator) => r.setGoalSet(Object.create(null)), /^setGoalSet: unknown goal set object \(configured: none\)$/],
+    ['a template name with no prototype', (r: Regulator) => r.applyTemplate(Object.create(null)), /^applyTemplate: unknown template object$/],
+    ['caps behind a Proxy that throws', (r: Regulator) => r.setCaps(new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } }) as never), /^setCaps: could not be read as plain data/],
+    ['pins with a getter that throws', (r: Regulator) => r.setFixed(Object.defineProperty({}, 'feed', { enumerable: true, get: () => { throw new Error('boom'); } })), /^setFixed: could not be read as plain data \(boom\)$/],
   ])('refuses %s and changes nothing', (_what, command, message) => {
     const { reg, script, tick } = setup();
     script.set('feed', VIOLATED);
@@ -436,6 +441,11 @@ describe('state', () => {
       expect(() => b.reg.restore(bad as never)).toThrow(message);
       expect(JSON.stringify({ ...b.reg.snapshot(), at: 0 })).toBe(before);
     }
+    // A snapshot is read once: what restore checked is what it applies (a getter may answer differently the next time).
+    let reads = 0;
+    b.reg.restore({ ...good, get mode() { return reads++ === 0 ? 'frozen' : 'bogus'; } });
+    expect(b.reg.mode).toBe('frozen');
+    expect(() => b.reg.restore(new Proxy(good, {}))).toThrow(/^restore: could not be read as plain data/);
     // What the config no longer has is skipped, as for scenes and points: a goal set falls back to the default goals.
     b.reg.restore({ ...good, goalSet: 'gone', scenes: { ...good.scenes, gone: feed } });
     expect(b.reg.gears()).toEqual(a.reg.gears());

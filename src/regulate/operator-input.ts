@@ -10,6 +10,18 @@ import type { Point } from './points.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
 
+/**
+ * What the caller handed in, copied as plain data and read once: the checks and the change that follows see the same
+ * values, and a getter or a Proxy that throws is a refused input (UsageError), not an error half-way through a change.
+ */
+export function plainCopy(x: unknown, path: string): unknown {
+  try {
+    return structuredClone(x);
+  } catch (e) {
+    throw new UsageError(`${path}: could not be read as plain data (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
 export function checkMode(mode: unknown, path: string): asserts mode is RegulatorMode {
   if (!(MODES as readonly unknown[]).includes(mode)) throw new UsageError(`${path}: expected one of ${MODES.join(', ')}, got ${shown(mode)}`);
 }

@@ -20,7 +20,7 @@ import { compilePoints, type Point } from './points.js';
 import { SceneLoop, type StepContext } from './scene-loop.js';
 import { Scheduler } from './schedule.js';
 import { type SignalSource, silentSource } from './signals.js';
-import { checkDuration, checkGearSet, checkMode, checkSnapshot } from './operator-input.js';
+import { checkDuration, checkGearSet, checkMode, checkSnapshot, plainCopy } from './operator-input.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
 export interface RegulatorOptions {
@@ -187,21 +187,25 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   }
 
   applyTemplate(name: string): void {
-    const t = this.config.regulator?.templates?.[name];
-    if (!t || !Object.hasOwn(this.config.regulator?.templates ?? {}, name)) throw new UsageError(`applyTemplate: unknown template ${JSON.stringify(name)}`);
+    // A name that is not a string is refused before it is used as a key: an object without a prototype cannot be one.
+    const templates = this.config.regulator?.templates ?? {};
+    if (typeof name !== 'string' || !Object.hasOwn(templates, name)) throw new UsageError(`applyTemplate: unknown template ${shown(name)}`);
+    const t = templates[name]!;
     this.forEachPoint(t, (sc, slot, gear) => sc.setGear(slot, gear, 'template', this.context(), this.currentMode !== 'shadow'));
     this.publishAll();
   }
 
   /** Replaces the caps (max gear per point) with `set`; `{}` clears them. */
-  setCaps(set: GearSet): void {
+  setCaps(input: GearSet): void {
+    const set = plainCopy(input, 'setCaps');
     checkGearSet(set, this.pointsOf, 'setCaps');
     for (const sc of this.scenes) sc.caps.set(sc.points.map((p) => p.boostTop));
     this.forEachPoint(set, (sc, slot, gear) => (sc.caps[slot] = gear));
   }
 
   /** Replaces the pinned gears with `set`; `{}` clears them. */
-  setFixed(set: GearSet): void {
+  setFixed(input: GearSet): void {
+    const set = plainCopy(input, 'setFixed');
     checkGearSet(set, this.pointsOf, 'setFixed');
     for (const sc of this.scenes) sc.pins.fill(-1);
     this.forEachPoint(set, (sc, slot, gear) => (sc.pins[slot] = gear));
@@ -209,8 +213,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   /** Switches to a named goal set (`null` or "default": the configured goals). */
   setGoalSet(name: string | null): void {
-    if (name !== null && name !== 'default' && !Object.hasOwn(this.config.regulator?.goalSets ?? {}, name)) {
-      throw new UsageError(`setGoalSet: unknown goal set ${JSON.stringify(name)} (configured: ${Object.keys(this.config.regulator?.goalSets ?? {}).join(', ') || 'none'})`);
+    if (name !== null && (typeof name !== 'string' || (name !== 'default' && !Object.hasOwn(this.config.regulator?.goalSets ?? {}, name)))) {
+      throw new UsageError(`setGoalSet: unknown goal set ${shown(name)} (configured: ${Object.keys(this.config.regulator?.goalSets ?? {}).join(', ') || 'none'})`);
     }
     this.goalSet = name === 'default' ? null : name;
     const r = this.config.regulator;
@@ -330,7 +334,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * Restores a snapshot: scenes, points and a goal set that no longer exist are skipped, gears are clamped to what
    * exists. A malformed snapshot throws UsageError before anything changes.
    */
-  restore(snap: RegulatorSnapshot, o: { silent?: boolean } = {}): void {
+  restore(input: RegulatorSnapshot, o: { silent?: boolean } = {}): void {
+    const snap = plainCopy(input, 'restore');
     checkSnapshot(snap);
     this.apply(snap, o);
   }
