@@ -51,6 +51,15 @@ describe('config validation', () => {
   it('refuses a whitelist pin to the lt version', () => expectIssue((c) => (c.scenes.feed.whitelist.carol = 'soak'), 'scenes.feed.whitelist.carol', /load-test version/));
   it('refuses an oversized whitelist unit id', () => expectIssue((c) => (c.scenes.feed.whitelist['u'.repeat(300)] = 'wip'), `scenes.feed.whitelist.${'u'.repeat(300)}`, /key: expected at most 256 characters/));
 
+  // Found by the propagation round trip in test/fuzz-route.test.ts: a config version with a lone surrogate made every
+  // propagationHeaders() call throw (encodeURIComponent has no UTF-8 for it).
+  it('refuses strings that are not well-formed Unicode (a lone surrogate), wherever they are', () => {
+    expectIssue((c) => (c.version = 'v1-\ud800'), 'version', /well-formed Unicode/);
+    expectIssue((c) => (c.scenes.feed.params = { model: 'x\udc00y' }), 'scenes.feed.params.model', /lone surrogate/);
+    expectIssue((c) => (c.scenes.feed.whitelist['\ud83d'] = 'wip'), 'scenes.feed.whitelist["\\ud83d"]', /key: expected well-formed Unicode/);
+    expect(issuesOf((c) => ((c.version = 'v1-\u{1F600}'), (c.scenes.feed.whitelist['\u{1F600}'] = 'wip')))).toEqual([]); // a pair is one character
+  });
+
   it('refuses duplicate layer names', () => expectIssue((c) => (c.scenes.feed.layers[1].name = 'rank'), 'scenes.feed.layers[1].name', /duplicate layer name/));
   it('refuses duplicate arm names', () => expectIssue((c) => (c.scenes.feed.layers[0].arms[1].name = 'control'), 'scenes.feed.layers[0].arms[1].name', /duplicate arm name/));
   it('refuses arm weights that do not add up', () => expectIssue((c) => (c.scenes.feed.layers[1].arms[1].weight = 70), 'scenes.feed.layers[1].arms', /must add up to 100/));

@@ -22,6 +22,12 @@ const MAX_JSON_ITEMS = 100_000;
 export const join = (path: string, key: string | number): string =>
   typeof key === 'number' ? `${path}[${key}]` : /^[A-Za-z_$][\w$-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
 
+/**
+ * A UTF-16 surrogate that is not half of a pair: a string holding one has no UTF-8 form. TextEncoder writes it as
+ * U+FFFD and `encodeURIComponent` throws, so a config version holding one broke every propagation header.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 export function str(o: { min?: number; max?: number; pattern?: RegExp; description?: string } = {}): Shape<string> {
   const max = o.max ?? MAX_STRING;
   const min = o.min ?? 0;
@@ -31,6 +37,7 @@ export function str(o: { min?: number; max?: number; pattern?: RegExp; descripti
       if (v.length > max) issues.push({ path, message: `expected at most ${max} characters, got ${v.length}` });
       else if (v.length < min) issues.push({ path, message: `expected at least ${min} character${min === 1 ? '' : 's'}` });
       else if (o.pattern && !o.pattern.test(v)) issues.push({ path, message: `expected a string matching ${o.pattern}, got ${JSON.stringify(v)}` });
+      else if (LONE_SURROGATE.test(v)) issues.push({ path, message: 'expected well-formed Unicode: the string holds a lone surrogate, which has no UTF-8 form' });
     },
     schema: () => ({ type: 'string', minLength: min || undefined, maxLength: max, pattern: o.pattern?.source, description: o.description }),
   };
