@@ -100,8 +100,19 @@ describe('config validation', () => {
     expectIssue((c) => (c.scenes.feed.params.ids = [1, , 3]), 'scenes.feed.params.ids[1]', /expected a JSON value, got undefined/);
     expectIssue((c) => (c.scenes.feed.params.ids = new Array(100_001).fill(0)), 'scenes.feed.params.ids', /at most 100000 items/);
   });
-  it('refuses a document that throws when read, as a ConfigError', () =>
-    expectIssue((c) => Object.defineProperty(c.scenes.feed, 'params', { enumerable: true, get: () => { throw new Error('boom'); } }), '', /could not be read: boom/));
+  it('refuses a document that throws when read, as a ConfigError at the field that threw', () =>
+    expectIssue((c) => Object.defineProperty(c.scenes.feed, 'params', { enumerable: true, get: () => { throw new Error('boom'); } }), 'scenes.feed.params', /could not be read: boom/));
+  it('reads the document once, into a frozen copy: what was checked is what runs, and later edits reach nothing', () => {
+    const doc: any = structuredClone(feedConfig());
+    let reads = 0;
+    Object.defineProperty(doc.scenes.feed, 'rtBudgetMs', { enumerable: true, get: () => (reads++ === 0 ? 150 : -1) });
+    const read = validateConfig(doc);
+    expect(read.scenes.feed!.rtBudgetMs).toBe(150);
+    expect(reads).toBe(1);
+    expect(Object.isFrozen(read.scenes.feed!.whitelist)).toBe(true);
+    doc.scenes.feed.whitelist.mallory = 'wip';
+    expect(read.scenes.feed!.whitelist!.mallory).toBeUndefined();
+  });
   it('names the bound a value breaks: lengths, counts, integers', () => {
     expectIssue((c) => (c.scenes.feed.whitelist[''] = 'wip'), 'scenes.feed.whitelist[""]', /key: expected at least 1 character$/);
     expectIssue((c) => (c.scenes.feed.points = { a: { gears: [1, 2], boost: 0.5 } }), 'scenes.feed.points.a.boost', /expected an integer, got 0.5/);

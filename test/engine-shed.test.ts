@@ -35,8 +35,7 @@ describe('reload is all or nothing', () => {
     try {
       const before = gs.configVersion;
       const gearsBefore = gs.regulator.gears();
-      const next = regConfig();
-      next.version = 'next';
+      const next = { ...regConfig(), version: 'next' }; // regConfig() is validated: a frozen copy
       const spy = vi.spyOn(gs.sensing, 'reconfigure').mockImplementationOnce(() => {
         throw new Error('sensing refused');
       });

@@ -3,6 +3,7 @@
  * Arrays of named things (layers, arms, split entries) are matched by name, so reordering or inserting one entry
  * reads as that entry, not as every later index changing.
  */
+import { keysOf } from './document.js';
 import { join } from './shape.js';
 
 export interface ConfigChange {
@@ -40,12 +41,16 @@ function walk(a: unknown, b: unknown, path: string, out: ConfigChange[]): void {
       return;
     }
     const n = Math.max(a.length, b.length);
-    for (let i = 0; i < n; i++) walk(a[i], b[i], join(path, i), out);
+    for (let i = 0; i < n; i++) if (!Object.is(a[i], b[i])) walk(a[i], b[i], join(path, i), out);
     return;
   }
   if (isObject(a) && isObject(b)) {
-    for (const k of Object.keys(a)) walk(a[k], Object.hasOwn(b, k) ? b[k] : undefined, join(path, k), out);
-    for (const k of Object.keys(b)) if (!Object.hasOwn(a, k)) walk(undefined, b[k], join(path, k), out);
+    // A path is built only where something differs: a whitelist of a million equal entries builds none.
+    for (const k of keysOf(a)) {
+      const after = Object.hasOwn(b, k) ? b[k] : undefined;
+      if (!Object.is(a[k], after)) walk(a[k], after, join(path, k), out);
+    }
+    for (const k of keysOf(b)) if (!Object.hasOwn(a, k)) walk(undefined, b[k], join(path, k), out);
     return;
   }
   if (a === undefined) out.push({ path, kind: 'added', after: b });

@@ -4,6 +4,7 @@
  * (A 150-line module instead of a dependency: the config needs only these few forms, and every error must carry a path.)
  */
 import { type ConfigIssue, isPlainObject, kindOf as kind } from '../errors.js';
+import { keysOf } from './document.js';
 
 export interface Shape<T> {
   /** Phantom: the TypeScript type this shape accepts. */
@@ -90,7 +91,7 @@ function plainObject(v: unknown, path: string, issues: ConfigIssue[]): v is Reco
     issues.push({ path, message: `expected ${v !== null && typeof v === 'object' && !Array.isArray(v) ? 'a plain object { … }' : 'an object'}, got ${kind(v)}` });
     return false;
   }
-  for (const k of Object.keys(v)) {
+  for (const k of keysOf(v)) {
     if (FORBIDDEN_KEYS.has(k)) issues.push({ path: join(path, k), message: `the key ${JSON.stringify(k)} is not allowed (prototype pollution)` });
   }
   return true;
@@ -103,10 +104,17 @@ export function rec<T>(value: Shape<T>, o: { key?: Shape<string>; max?: number; 
   return {
     check(v, path, issues) {
       if (!plainObject(v, path, issues)) return;
-      const keys = Object.keys(v);
+      const keys = keysOf(v);
       if (keys.length > max) return void issues.push({ path, message: `expected at most ${max} entries, got ${keys.length}` });
+      const scratch: ConfigIssue[] = [];
       for (const k of keys) {
         if (FORBIDDEN_KEYS.has(k)) continue;
+        // Checked without a path first: a record may hold a million entries, and a path is a string built per entry.
+        // Only an entry with an issue is checked again, with its path.
+        key.check(k, '', scratch);
+        value.check(v[k], '', scratch);
+        if (scratch.length === 0) continue;
+        scratch.length = 0;
         const at = join(path, k);
         const before = issues.length;
         key.check(k, at, issues);
@@ -140,7 +148,7 @@ export function obj<F extends Fields>(fields: F, description?: string): Shape<Ob
   return {
     check(v, path, issues) {
       if (!plainObject(v, path, issues)) return;
-      for (const k of Object.keys(v)) {
+      for (const k of keysOf(v)) {
         if (!Object.hasOwn(fields, k) && !FORBIDDEN_KEYS.has(k)) {
           issues.push({ path: join(path, k), message: `unknown field (expected one of: ${Object.keys(fields).join(', ')})` });
         }
@@ -194,7 +202,7 @@ export function json(o: { maxDepth?: number; description?: string } = {}): Shape
       return;
     }
     if (typeof v !== 'object') return void issues.push({ path, message: `expected a JSON value, got ${kind(v)}` });
-    if (plainObject(v, path, issues)) for (const [k, x] of Object.entries(v)) if (!FORBIDDEN_KEYS.has(k)) walk(x, join(path, k), issues, depth + 1);
+    if (plainObject(v, path, issues)) for (const k of keysOf(v)) if (!FORBIDDEN_KEYS.has(k)) walk(v[k], join(path, k), issues, depth + 1);
   };
   return { check: (v, path, issues) => walk(v, path, issues, 0), schema: () => ({ description: o.description }) };
 }

@@ -4,25 +4,32 @@
  * Every problem is reported with its path; nothing is half-applied.
  */
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { keysOf, readDocument, UnreadableField } from './document.js';
 import { configShape, type GearshiftConfig, type SceneConfig } from './schema.js';
 import { join } from './shape.js';
 import { checkRegulate } from './validate-regulate.js';
 
 export const BUCKETS = 10_000;
 
-/** Returns the document typed, or throws ConfigError listing every issue. */
+/**
+ * Returns a frozen copy of the document (document.ts: read once, whatever getters it has), typed, or throws
+ * ConfigError listing every issue.
+ */
 export function validateConfig(doc: unknown): GearshiftConfig {
   const issues: ConfigIssue[] = [];
+  let read: unknown;
   try {
-    configShape.check(doc, '', issues);
-    if (issues.length === 0) crossCheck(doc as GearshiftConfig, issues);
+    read = readDocument(doc);
+    configShape.check(read, '', issues);
+    if (issues.length === 0) crossCheck(read as GearshiftConfig, issues);
   } catch (e) {
-    // Only a document that runs code when read gets here (a getter or a Proxy that throws): still a refused config,
-    // with the code callers branch on, not a stray error from inside the validator.
-    issues.push({ path: '', message: `the document could not be read: ${e instanceof Error ? e.message : String(e)}` });
+    // A field whose read throws (a getter, a Proxy) is a refused config at its path, with the code callers branch on,
+    // not a stray error from inside the validator.
+    const path = e instanceof UnreadableField ? e.keys.reduce<string>((p, k) => join(p, k), '') : '';
+    issues.push({ path, message: `could not be read: ${e instanceof Error ? e.message : String(e)}` });
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  return doc as GearshiftConfig;
+  return read as GearshiftConfig;
 }
 
 /** A percentage must name a whole number of the 10,000 buckets. */
@@ -64,11 +71,18 @@ function checkScene(id: string, scene: SceneConfig, path: string, issues: Config
   const lts = byStage('lt');
   if (lts.length > 1) issues.push({ path: join(path, 'versions'), message: `a scene has at most one "lt" (load-test) version, got ${lts.join(', ')}` });
 
-  for (const [unit, version] of Object.entries(scene.whitelist ?? {})) {
-    const at = join(join(path, 'whitelist'), unit);
-    const v = scene.versions[version];
-    if (!v || !Object.hasOwn(scene.versions, version)) issues.push({ path: at, message: `pins to version ${JSON.stringify(version)}, which this scene does not have` });
-    else if (v.stage === 'lt') issues.push({ path: at, message: `pins to the load-test version ${JSON.stringify(version)}; lt is reached only by load-test traffic` });
+  // Per pinned version, not per entry: a whitelist may hold a million units and pin them to a handful of versions.
+  const wl = scene.whitelist ?? {};
+  const pinTo = new Map<string, string | null>(); // version → what is wrong with pinning to it (null: nothing)
+  for (const unit of keysOf(wl)) {
+    const version = wl[unit]!;
+    let wrong = pinTo.get(version);
+    if (wrong === undefined) {
+      const v = Object.hasOwn(scene.versions, version) ? scene.versions[version] : undefined;
+      wrong = !v ? `pins to version ${JSON.stringify(version)}, which this scene does not have` : v.stage === 'lt' ? `pins to the load-test version ${JSON.stringify(version)}; lt is reached only by load-test traffic` : null;
+      pinTo.set(version, wrong);
+    }
+    if (wrong !== null) issues.push({ path: join(join(path, 'whitelist'), unit), message: wrong });
   }
 
   if (scene.split) {

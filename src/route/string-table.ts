@@ -21,14 +21,16 @@ export class StringTable {
   private readonly filter: Uint32Array | null;
   private readonly filterShift: number;
 
-  constructor(entries: Iterable<readonly [string, number]>, hash: (key: string) => number) {
-    const list = [...entries];
+  /** `valueOf(key, i)` gives the value of `keys[i]`: no array of pairs is built for a table of a million keys. */
+  constructor(keys: readonly string[], valueOf: (key: string, i: number) => number, hash: (key: string) => number) {
     let capacity = 8;
-    while (capacity < list.length * 2) capacity *= 2;
+    while (capacity < keys.length * 2) capacity *= 2;
     this.mask = capacity - 1;
     this.slots = new Int32Array(capacity * 3);
     this.keys = [];
-    for (const [key, value] of list) {
+    for (let n = 0; n < keys.length; n++) {
+      const key = keys[n]!;
+      const value = valueOf(key, n);
       const h = hash(key) | 0;
       let i = h & this.mask;
       for (;;) {
