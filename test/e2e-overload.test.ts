@@ -106,8 +106,10 @@ const ask = (child: ChildProcess) =>
 
 /**
  * One run of the gearshift phase on a fresh server: converge, then judge. A shared VM can stall every process on it
- * for a few hundred ms, which no regulator can prevent and which alone breaks a 1% budget over a 6 s window; so the
- * phase gets at most two attempts, each printed. A broken regulator fails both.
+ * for a few hundred ms, which no regulator can prevent and which alone breaks a 1% budget over a 6 s window; and
+ * right after the unit suite has kept both cores busy for a minute, this VM has run the server at a fraction of its
+ * speed for tens of seconds (the bare server's goodput fell from 16/s to 0–8/s, and even the cheapest gear timed out).
+ * So the phase gets at most three attempts, each printed, a retry after 5 s of idle. A broken regulator fails all three.
  */
 async function gearshiftRun(attempt: number) {
   const gs = await startServer('gearshift');
@@ -135,12 +137,15 @@ describe('end to end: overload on loopback', () => {
     console.log(`without gearshift:  ${show(without)}`);
 
     let run = await gearshiftRun(1);
-    if (!run.held) run = await gearshiftRun(2);
+    for (let attempt = 2; attempt <= 3 && !run.held; attempt++) {
+      await new Promise((r) => setTimeout(r, 5000));
+      run = await gearshiftRun(attempt);
+    }
 
     expect(without.timeoutRate).toBeGreaterThan(0.1);
     expect(run.judged.timeoutRate).toBeLessThanOrEqual(0.01);
     expect(run.judged.goodput).toBeGreaterThanOrEqual(0.95 * RATE);
     expect(run.gear).toBeLessThan(7); // it got there by turning gears down, not by luck
     expect(run.changes.some((c) => c.to < c.from)).toBe(true);
-  }, 90_000);
+  }, 120_000);
 });
