@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Scheduler } from '../src/regulate/schedule.js';
 import { parseAbsolute } from '../src/config/time-of-day.js';
 
 const at = (a: string, zone = 'UTC') => {
@@ -38,5 +39,29 @@ describe('absolute schedule times', () => {
     ['2026-04-05T01:45:00', 'Australia/Lord_Howe', '2026-04-04T14:45:00.000Z'],
   ])('puts %s in %s, which occurs twice, at its first occurrence', (wall, zone, want) => {
     expect(at(wall, zone)).toBe(want);
+  });
+});
+
+describe('daily rules across the autumn clock change', () => {
+  /** The instants a daily rule fires at, ticking every `stepMs` from `start` for `hours`. */
+  function firings(zone: string, at: string, start: number, stepMs: number, hours = 3): string[] {
+    const s = new Scheduler([{ at, mode: 'auto' }], zone);
+    const out: string[] = [];
+    for (let t = start + stepMs; t <= start + hours * 3_600_000; t += stepMs) for (const d of s.due(t - stepMs, t)) out.push(new Date(d.at).toISOString());
+    return out;
+  }
+
+  // New York goes from 02:00 EDT back to 01:00 EST at 06:00Z; Lord Howe from 02:00 back to 01:30 at 15:00Z.
+  it.each([
+    ['America/New_York', '01:59:58', Date.UTC(2026, 10, 1, 4, 0, 2, 500), '2026-11-01T05:59:58.000Z'],
+    ['America/New_York', '01:30:00', Date.UTC(2026, 10, 1, 4, 0, 2, 500), '2026-11-01T05:30:00.000Z'],
+    ['Australia/Lord_Howe', '01:59:58', Date.UTC(2026, 3, 4, 13, 0, 2, 500), '2026-04-04T14:59:58.000Z'],
+  ])('%s %s fires once, at its first occurrence, even when a tick spans the change', (zone, at, start, want) => {
+    // Ticks 5 s apart, off the whole second: one of them runs from just before the change to just after it. Such a
+    // tick's local time runs backwards; the rule due in its first part fired an hour late, on the repeat (found by
+    // hand while writing the fuzz tests).
+    expect(firings(zone, at, start, 5000)).toEqual([want]);
+    expect(firings(zone, at, start, 1000)).toEqual([want]);
+    expect(firings(zone, at, start, 3_600_000 + 500, 6)).toHaveLength(1); // ticks an hour apart: still once
   });
 });

@@ -40,21 +40,50 @@ export class Scheduler {
   /** Rules due in (from, to], in time order. */
   due(from: number, to: number): DueRule[] {
     if (this.rules.length === 0 || !(to > from)) return [];
-    const l0 = localMs(from, this.timeZone);
-    const l1 = localMs(to, this.timeZone);
+    const spans = this.localSpans(from, to);
     const out: DueRule[] = [];
     for (const c of this.rules) {
       if (c.once !== undefined) {
         if (c.once > from && c.once <= to) out.push({ rule: c.rule, index: c.index, at: c.once });
-      } else if (c.daily !== undefined && l1 > l0) {
-        const k = Math.floor((l0 - c.daily) / DAY_MS) + 1;
-        const local = k * DAY_MS + c.daily;
-        if (local > l1 || this.firedDay.get(c.index) === k) continue;
-        this.firedDay.set(c.index, k);
-        out.push({ rule: c.rule, index: c.index, at: to - (l1 - local) });
+      } else if (c.daily !== undefined) {
+        for (const span of spans) {
+          const k = Math.floor((span.from - c.daily) / DAY_MS) + 1;
+          const local = k * DAY_MS + c.daily;
+          if (local > span.to || this.firedDay.get(c.index) === k) continue;
+          this.firedDay.set(c.index, k);
+          out.push({ rule: c.rule, index: c.index, at: span.at(local) });
+          break;
+        }
       }
     }
     return out.sort((a, b) => a.at - b.at || a.index - b.index);
+  }
+
+  /**
+   * The local times (from, to] covers, as spans on which local time only moves forward, each with the instant of a
+   * local time in it. Usually one. When the clocks went back inside it (the autumn change), two: up to the change,
+   * and after it. With only its ends, the interval's local time runs backwards and crosses nothing, and a daily
+   * rule due in its first part fired an hour late, on the repeat.
+   */
+  private localSpans(from: number, to: number): { from: number; to: number; at: (local: number) => number }[] {
+    const l0 = localMs(from, this.timeZone);
+    const l1 = localMs(to, this.timeZone);
+    // Forward, a spring gap included: its skipped times count as crossed.
+    if (l1 > l0) return [{ from: l0, to: l1, at: (local: number) => to - (l1 - local) }];
+    // Back: find the change to the millisecond, the last instant still on the offset `from` had.
+    const offset = (t: number) => localMs(t, this.timeZone) - t;
+    const before = l0 - from;
+    let lo = from;
+    let hi = to;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (offset(mid) === before) lo = mid;
+      else hi = mid;
+    }
+    return [
+      { from: l0, to: lo + before, at: (local: number) => from + (local - l0) },
+      { from: hi + offset(hi), to: l1, at: (local: number) => to - (l1 - local) },
+    ].filter((s) => s.to > s.from);
   }
 
   /** The last occurrence of every rule within the day before `now`, in time order: the state to resume in. */
