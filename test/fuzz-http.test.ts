@@ -1,5 +1,5 @@
 /**
- * Hostile requests over real HTTP, on all three adapters. Seeded random requests (scene, unit, cookie, hint, signed
+ * Hostile requests over real HTTP, on all three adapters (Express 4 and 5). Seeded random requests (scene, unit, cookie, hint, signed
  * and baggage headers, each well-formed, junk, repeated or in any case; pipelined on keep-alive connections) go to a
  * server whose handler echoes its decision. Whatever arrives:
  * - every request gets an answer and the server keeps serving;
@@ -13,6 +13,7 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import express from 'express';
+import express4 from 'express4';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gearshift } from '../src/adapters/express.js';
@@ -247,6 +248,16 @@ const HOSTS: [string, Serve][] = [
     async (obs, trust) => {
       const app = express();
       app.use(gearshift(obs.engine, { trust, unit: { cookie: 'uid' } }));
+      app.use((req, res) => void res.json(echo(req.gearshift)));
+      const server = createServer(app);
+      return { port: await listen(server), close: closeServer(server) };
+    },
+  ],
+  [
+    'Express 4',
+    async (obs, trust) => {
+      const app = express4();
+      app.use(gearshift(obs.engine, { trust }));
       app.use((req, res) => void res.json(echo(req.gearshift)));
       const server = createServer(app);
       return { port: await listen(server), close: closeServer(server) };
