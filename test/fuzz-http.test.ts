@@ -1,7 +1,7 @@
 /**
- * Hostile requests over real HTTP, on all three adapters (Express 4 and 5). Seeded random requests (scene, unit, cookie, hint, signed
- * and baggage headers, each well-formed, junk, repeated or in any case; pipelined on keep-alive connections) go to a
- * server whose handler echoes its decision. Whatever arrives:
+ * Hostile requests over real HTTP, on all three adapters (Express 4 and 5). Seeded random requests (scene, unit,
+ * cookie, hint, signed and baggage headers, each well-formed, junk, repeated or in any case; pipelined on keep-alive
+ * connections) go to a server whose handler echoes its decision. Whatever arrives:
  * - every request gets an answer and the server keeps serving;
  * - nothing untrusted steers: with loopback outside the trusted proxies, only an unaltered signed token reaches a
  *   `dev` version (but for the whitelist) or the `lt` version; with loopback trusted, plain hints may too, and
