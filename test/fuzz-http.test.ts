@@ -228,6 +228,17 @@ async function listen(s: Server): Promise<number> {
   return portOf(s);
 }
 
+/** An Express app (5, or 4 through the `express4` alias) with the middleware and the echoing handler. */
+function expressHost(make: typeof express | typeof express4, unit?: { cookie: string }): Serve {
+  return async (obs, trust) => {
+    const app = make();
+    app.use(gearshift(obs.engine, unit ? { trust, unit } : { trust }));
+    app.use((req, res) => void res.json(echo(req.gearshift)));
+    const server = createServer(app);
+    return { port: await listen(server), close: closeServer(server) };
+  };
+}
+
 const HOSTS: [string, Serve][] = [
   [
     'node:http',
@@ -243,26 +254,8 @@ const HOSTS: [string, Serve][] = [
       return { port: await listen(server), close: closeServer(server) };
     },
   ],
-  [
-    'Express (unit from a cookie)',
-    async (obs, trust) => {
-      const app = express();
-      app.use(gearshift(obs.engine, { trust, unit: { cookie: 'uid' } }));
-      app.use((req, res) => void res.json(echo(req.gearshift)));
-      const server = createServer(app);
-      return { port: await listen(server), close: closeServer(server) };
-    },
-  ],
-  [
-    'Express 4',
-    async (obs, trust) => {
-      const app = express4();
-      app.use(gearshift(obs.engine, { trust }));
-      app.use((req, res) => void res.json(echo(req.gearshift)));
-      const server = createServer(app);
-      return { port: await listen(server), close: closeServer(server) };
-    },
-  ],
+  ['Express (unit from a cookie)', expressHost(express, { cookie: 'uid' })],
+  ['Express 4', expressHost(express4)],
   [
     'Fastify',
     async (obs, trust) => {
