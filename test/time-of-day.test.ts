@@ -64,4 +64,12 @@ describe('daily rules across the autumn clock change', () => {
     expect(firings(zone, at, start, 1000)).toEqual([want]);
     expect(firings(zone, at, start, 3_600_000 + 500, 6)).toHaveLength(1); // ticks an hour apart: still once
   });
+
+  it('fires a rule due before the change in a tick that ends, in local time, before the rule', () => {
+    // 14:10Z is 01:10 at Lord Howe (+11); 15:07:54Z is 01:37:54 (+10:30, after going back half an hour at 15:00Z).
+    // The tick's local time moved forward overall, yet crossed 01:59:54 before the change (found by fuzz-schedule).
+    const s = new Scheduler([{ at: '01:59:54', mode: 'auto' }], 'Australia/Lord_Howe');
+    const due = s.due(Date.UTC(2026, 3, 4, 14, 10), Date.UTC(2026, 3, 4, 15, 7, 54, 470));
+    expect(due.map((d) => new Date(d.at).toISOString())).toEqual(['2026-04-04T14:59:54.000Z']);
+  });
 });
