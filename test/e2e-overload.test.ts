@@ -41,7 +41,7 @@ interface Sent {
  * Open loop: requests are scheduled at a fixed rate whatever the answers do (a late tick sends what it owes), over a
  * pre-opened pool of keep-alive connections; RT runs from the scheduled time, as the front end sees it.
  */
-async function drive(port: number, seconds: number): Promise<Sent[]> {
+async function drive(port: number, seconds: number): Promise<{ sent: Sent[]; stalls: { at: number; ms: number }[] }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const once = () =>
     new Promise<void>((resolve) => {
@@ -70,9 +70,16 @@ async function drive(port: number, seconds: number): Promise<Sent[]> {
     req.on('error', () => answered++);
     req.end();
   };
+  // The generator's own stalls: a 2 ms timer that fires 50 ms late means this process did not run, and the server,
+  // on the same two cores, most likely did not either. Such a stall says the machine stopped, not the regulator.
+  const stalls: { at: number; ms: number }[] = [];
+  let last = performance.now();
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - t0) * RATE) / 1000));
+      const now = performance.now();
+      if (now - last > 50) stalls.push({ at: last - t0, ms: now - last });
+      last = now;
+      const due = Math.min(total, Math.floor(((now - t0) * RATE) / 1000));
       while (sent.length < due) send();
       if (sent.length >= total) {
         clearInterval(tick);
@@ -83,8 +90,12 @@ async function drive(port: number, seconds: number): Promise<Sent[]> {
   const deadline = performance.now() + 6000; // bounded drain: whatever is still queued after this counts as timed out
   while (answered < sent.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   agent.destroy();
-  return sent;
+  return { sent, stalls };
 }
+
+/** The generator's longest stall (ms) that began within [fromS, toS). */
+const longestStall = (stalls: { at: number; ms: number }[], fromS: number, toS: number) =>
+  stalls.filter((x) => x.at >= fromS * 1000 && x.at < toS * 1000).reduce((m, x) => Math.max(m, x.ms), 0);
 
 function judge(sent: Sent[], fromS: number, toS: number) {
   const w = sent.filter((s) => s.at >= fromS * 1000 && s.at < toS * 1000);
@@ -109,21 +120,23 @@ const ask = (child: ChildProcess) =>
  * for a few hundred ms, which no regulator can prevent and which alone breaks a 1% budget over a 6 s window; and
  * right after the unit suite has kept both cores busy for a minute, this VM has run the server at a fraction of its
  * speed for tens of seconds (the bare server's goodput fell from 16/s to 0–8/s, and even the cheapest gear timed out).
- * So the phase gets at most three attempts, each printed, a retry after 5 s of idle. A broken regulator fails all three.
+ * So the phase gets three attempts, each printed, a retry after 5 s of idle, and two more while a failed one saw the
+ * load generator itself stall by over 100 ms (the machine stopped, not the regulator). A broken regulator fails them all.
  */
 async function gearshiftRun(attempt: number) {
   const gs = await startServer('gearshift');
   const loadStart = Date.now();
-  const sent = await drive(gs.port, CONVERGE_S + JUDGED_S);
+  const { sent, stalls } = await drive(gs.port, CONVERGE_S + JUDGED_S);
   const converging = judge(sent, 0, CONVERGE_S);
   const judged = judge(sent, CONVERGE_S, CONVERGE_S + JUDGED_S);
+  const stalledMs = longestStall(stalls, CONVERGE_S, CONVERGE_S + JUDGED_S);
   const { gear, changes } = await ask(gs.child);
   gs.child.disconnect();
   console.log(`attempt ${attempt}, converging (0–${CONVERGE_S} s):  ${show(converging)}`);
-  console.log(`attempt ${attempt}, converged (${CONVERGE_S}–${CONVERGE_S + JUDGED_S} s):  ${show(judged)}; gear now ${gear} of 7`);
+  console.log(`attempt ${attempt}, converged (${CONVERGE_S}–${CONVERGE_S + JUDGED_S} s):  ${show(judged)}; gear now ${gear} of 7; the load generator's longest stall ${stalledMs.toFixed(0)} ms`);
   console.log(`attempt ${attempt}, gear changes: ${changes.map((c) => `${((c.at - loadStart) / 1000).toFixed(1)} s ${c.from}→${c.to} ${c.reason}`).join(', ')}`);
   const held = judged.timeoutRate <= 0.01 && judged.goodput >= 0.95 * RATE;
-  return { judged, gear, changes, held };
+  return { judged, gear, changes, held, stalledMs };
 }
 
 const show = (j: ReturnType<typeof judge>) =>
@@ -132,12 +145,13 @@ const show = (j: ReturnType<typeof judge>) =>
 describe('end to end: overload on loopback', () => {
   it('holds timeouts ≤ 1% with gearshift where the same service without it times out > 10%', async () => {
     const bare = await startServer('bare');
-    const without = judge(await drive(bare.port, BARE_S), 0, BARE_S);
+    const without = judge((await drive(bare.port, BARE_S)).sent, 0, BARE_S);
     bare.child.disconnect();
     console.log(`without gearshift:  ${show(without)}`);
 
+    // Three attempts; two more while a failed one saw the machine itself stall (the generator late by over 100 ms).
     let run = await gearshiftRun(1);
-    for (let attempt = 2; attempt <= 3 && !run.held; attempt++) {
+    for (let attempt = 2; !run.held && (attempt <= 3 || (attempt <= 5 && run.stalledMs > 100)); attempt++) {
       await new Promise((r) => setTimeout(r, 5000));
       run = await gearshiftRun(attempt);
     }
@@ -147,5 +161,5 @@ describe('end to end: overload on loopback', () => {
     expect(run.judged.goodput).toBeGreaterThanOrEqual(0.95 * RATE);
     expect(run.gear).toBeLessThan(7); // it got there by turning gears down, not by luck
     expect(run.changes.some((c) => c.to < c.from)).toBe(true);
-  }, 120_000);
+  }, 150_000);
 });
