@@ -65,6 +65,15 @@ describe('daily rules across the autumn clock change', () => {
     expect(firings(zone, at, start, 3_600_000 + 500, 6)).toHaveLength(1); // ticks an hour apart: still once
   });
 
+  it('replays a rule at the instant it last occurred, whatever the clocks did since', () => {
+    const last = (zone: string, at: string, now: number) => new Date(new Scheduler([{ at, mode: 'auto' }], zone).replay(now)[0]!.at).toISOString();
+    // 01:30 EDT on the autumn morning, read at 04:00 EST, and 01:30 EST on the spring morning, read at 08:00 EDT:
+    // both were an hour off, computed at the offset in force when read.
+    expect(last('America/New_York', '01:30:00', Date.UTC(2026, 10, 1, 9))).toBe('2026-11-01T05:30:00.000Z');
+    expect(last('America/New_York', '01:30:00', Date.UTC(2026, 2, 8, 12))).toBe('2026-03-08T06:30:00.000Z');
+    expect(last('America/New_York', '01:30:00', Date.UTC(2026, 5, 1, 12))).toBe('2026-06-01T05:30:00.000Z');
+  });
+
   it('fires a rule due before the change in a tick that ends, in local time, before the rule', () => {
     // 14:10Z is 01:10 at Lord Howe (+11); 15:07:54Z is 01:37:54 (+10:30, after going back half an hour at 15:00Z).
     // The tick's local time moved forward overall, yet crossed 01:59:54 before the change (found by fuzz-schedule).

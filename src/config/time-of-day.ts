@@ -50,10 +50,17 @@ export function parseAbsolute(at: string, timeZone: string): number | undefined 
   const off = m[7];
   if (off === 'Z') return wall;
   if (off) return wall - (off[0] === '-' ? -1 : 1) * (Number(off.slice(1, 3)) * 60 + Number(off.slice(4, 6))) * 60_000;
-  // Wall time in the zone. The zone's offsets a day either side of it are the only candidates (no zone changes its
-  // offset twice in two days). A time that occurs twice (the repeated hour of autumn) is its first occurrence; a time
-  // the clocks skip (the spring-forward gap) is read with the offset from before the jump, so it falls as long after
-  // the jump as it is after the gap's start (02:30 → 03:30), as calendars do, never an hour early.
+  return instantOfWall(wall, timeZone);
+}
+
+/**
+ * The instant of a wall time in the zone (`wall`: ms of a UTC calendar, as localMs gives). The zone's offsets a day
+ * either side of it are the only candidates (no zone changes its offset twice in two days). A time that occurs twice
+ * (the repeated hour of autumn) is its first occurrence; a time the clocks skip (the spring-forward gap) is read with
+ * the offset from before the jump, so it falls as long after the jump as it is after the gap's start (02:30 → 03:30),
+ * as calendars do, never an hour early.
+ */
+export function instantOfWall(wall: number, timeZone: string): number {
   const offsetBefore = localMs(wall - DAY_MS, timeZone) - (wall - DAY_MS);
   const offsetAfter = localMs(wall + DAY_MS, timeZone) - (wall + DAY_MS);
   const fits = [wall - offsetBefore, wall - offsetAfter].filter((t) => localMs(t, timeZone) === wall);

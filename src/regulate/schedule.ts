@@ -5,7 +5,7 @@
  * 20:05 is in the state the 20:01 rule left; actions (templates, fast recovery) are not replayed.
  */
 import type { ScheduleRule } from '../config/schema-regulate.js';
-import { DAY_MS, localMs, parseAbsolute, parseDaily } from '../config/time-of-day.js';
+import { DAY_MS, instantOfWall, localMs, parseAbsolute, parseDaily } from '../config/time-of-day.js';
 
 export interface DueRule {
   readonly rule: ScheduleRule;
@@ -95,8 +95,10 @@ export class Scheduler {
       if (c.once !== undefined) {
         if (c.once <= now) out.push({ rule: c.rule, index: c.index, at: c.once });
       } else if (c.daily !== undefined) {
+        // The instant of its last local occurrence, at that day's offset: a clock change since then does not shift it
+        // (it shifted the reported `at` by the change until the fourteenth session). Never after now.
         const k = Math.floor((l1 - c.daily) / DAY_MS);
-        out.push({ rule: c.rule, index: c.index, at: now - (l1 - (k * DAY_MS + c.daily)) });
+        out.push({ rule: c.rule, index: c.index, at: Math.min(now, instantOfWall(k * DAY_MS + c.daily, this.timeZone)) });
       }
     }
     return out.sort((a, b) => a.at - b.at || a.index - b.index);
