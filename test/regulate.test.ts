@@ -410,6 +410,7 @@ describe('state', () => {
     ['a goal set name with no prototype', (r: Regulator) => r.setGoalSet(Object.create(null)), /^setGoalSet: unknown goal set object \(configured: none\)$/],
     ['a template name with no prototype', (r: Regulator) => r.applyTemplate(Object.create(null)), /^applyTemplate: unknown template object$/],
     ['caps behind a Proxy that throws', (r: Regulator) => r.setCaps(new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } }) as never), /^setCaps: could not be read as plain data/],
+    ['caps given as a class instance (structuredClone once made it a plain object that passed)', (r: Regulator) => r.setCaps(new (class Caps { feed = { a: 1 }; })() as never), /setCaps: expected \{ scene: \{ point: gear index \} \}, got Caps instance/],
     ['pins with a getter that throws', (r: Regulator) => r.setFixed(Object.defineProperty({}, 'feed', { enumerable: true, get: () => { throw new Error('boom'); } })), /^setFixed: could not be read as plain data \(boom\)$/],
   ])('refuses %s and changes nothing', (_what, command, message) => {
     const { reg, script, tick } = setup();

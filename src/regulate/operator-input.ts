@@ -3,6 +3,8 @@
  * full, before anything moves: the config's validation never sees it, and a half-applied command or snapshot would
  * leave the gears in a state nobody asked for. A bad value throws UsageError with the path of the bad field.
  */
+import { types } from 'node:util';
+import { readDocument } from '../config/document.js';
 import { type GearSet, MODES, type RegulatorMode } from '../config/schema-regulate.js';
 import { gearSetIssues } from '../config/validate-regulate.js';
 import { type ConfigIssue, isPlainObject, shown, UsageError } from '../errors.js';
@@ -11,14 +13,19 @@ import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
 
 /**
- * What the caller handed in, copied as plain data and read once: the checks and the change that follows see the same
- * values, and a getter or a Proxy that throws is a refused input (UsageError), not an error half-way through a change.
+ * What the caller handed in, copied and read once by the config's own reader (config/document.ts): the checks and the
+ * change that follows see the same values, a getter that throws is a refused input (UsageError), not an error
+ * half-way through a change, and a Map or class instance stays what it is, for the check to refuse by name
+ * (`structuredClone`, used here first, turned a class instance into a plain object that passed). A Proxy at the top
+ * is refused whole: it may answer each read differently, and an operator's command or snapshot is plain data.
  */
 export function plainCopy(x: unknown, path: string): unknown {
+  const refused = (why: string) => new UsageError(`${path}: could not be read as plain data (${why})`);
+  if (types.isProxy(x)) throw refused('a Proxy');
   try {
-    return structuredClone(x);
+    return readDocument(x);
   } catch (e) {
-    throw new UsageError(`${path}: could not be read as plain data (${e instanceof Error ? e.message : String(e)})`);
+    throw refused(e instanceof Error ? e.message : String(e));
   }
 }
 
