@@ -306,6 +306,8 @@ describe('node:http adapter', () => {
     expect(() => createGateway(engine, { propagate: 'baggage' as never })).toThrow(/^propagate: expected \{ mode, ttlSec, header \}, got "baggage"/);
     expect(() => createGateway(engine, { propagate: { mode: 'signed' } })).toThrow(/mode "signed" needs `trust` with a key/);
     expect(() => createGateway(engine, { trust: { keys: [KEY] }, propagate: { mode: 'signed', ttlSec: -1 } })).toThrow(/^propagate\.ttlSec/);
+    // longer than the tokens the trust honours: refused here, not on every forwarded request
+    expect(() => createGateway(engine, { trust: { keys: [KEY], maxTtlSec: 60 }, propagate: { ttlSec: 120 } })).toThrow(/^propagate\.ttlSec: expected seconds ≤ trust\.maxTtlSec \(60\), got 120/);
   });
 
   it('the gateway refuses what is not a decision where it needs one', () => {

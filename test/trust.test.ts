@@ -101,6 +101,31 @@ describe('signed hints', () => {
     expect(() => trust.sign(hint, 3600)).toThrow(/ttlSec/);
   });
 
+  it('signs for at most maxTtlSec by default, so a short bound does not make the default lifetime an error', () => {
+    now = T0;
+    const short = new Trust({ keys: [KEY], maxTtlSec: 20, now: () => now });
+    const token = short.sign(hint); // the default, 60 s, would be over the bound: it takes the bound
+    expect(short.verify(token)).toMatchObject({ expiresAt: T0 / 1000 + 20 });
+    const decision = createGearshift({ config: adapterConfig() }).route('feed', 'user-7');
+    const headers = propagationHeaders(decision, { trust: short }); // propagation's 30 s too
+    expect(short.verify(headers['x-gearshift-hint']!)).toMatchObject({ expiresAt: T0 / 1000 + 20 });
+    expect(() => short.sign(hint, 21)).toThrow(/^trust\.sign: ttlSec must be in \(0, 20\], got 21/);
+  });
+
+  it.each([
+    ['no hint', undefined, /^trust\.sign\(hint\): expected \{ scene/],
+    ['a hint without a scene', {}, /^trust\.sign: hint\.scene: expected a non-empty string, got undefined/],
+    ['a scene that is not a string', { scene: 7 }, /hint\.scene: expected a non-empty string, got 7/],
+    ['a version that is not a string', { scene: 'feed', version: 1 }, /hint\.version: expected a string or null, got 1/],
+    ['a load-test flag that is not a boolean', { scene: 'feed', loadTest: 'yes' }, /hint\.loadTest: expected true or false/],
+    ['a config version that is not a string', { scene: 'feed', configVersion: 3 }, /hint\.configVersion: expected a string/],
+    ['a bucket that is not an integer', { scene: 'feed', bucket: 1.5 }, /hint\.bucket: expected an integer, got 1\.5/],
+    ['a ";" in the scene', { scene: 'fe;ed' }, /cannot contain ";"/],
+  ])('refuses to sign %s with a UsageError naming the field', (_what, bad, message) => {
+    expect(() => trust.sign(bad as never)).toThrow(message);
+    expect(() => trust.sign(bad as never)).toThrow(UsageError);
+  });
+
   it('binds the token to its scene', () => {
     now = T0;
     expect(trust.verify(trust.sign(hint), 'search')).toBe('scene_mismatch');
@@ -236,6 +261,7 @@ describe('propagation', () => {
     ['signed mode without a key', { mode: 'signed' }, /mode "signed" needs `trust` with a key/],
     ['trust options where a Trust belongs (no key: it would quietly send unsigned baggage)', { trust: { keys: [KEY] } }, /^propagate\.trust: expected a Trust/],
     ['a lifetime that is not a positive number', { trust, ttlSec: 0 }, /^propagate\.ttlSec: expected seconds > 0, got 0/],
+    ['a lifetime the next service would refuse (over maxTtlSec, default 300)', { trust, ttlSec: 301 }, /^propagate\.ttlSec: expected seconds ≤ trust\.maxTtlSec \(300\), got 301/],
     ['an empty header name', { trust, header: '' }, /^propagate\.header: expected a header name/],
   ])('refuses %s, even for a rejected decision', (_what, options, message) => {
     expect(() => propagationHeaders(d, options as never)).toThrow(message);

@@ -17,7 +17,7 @@ export interface PropagateOptions {
   mode?: 'signed' | 'baggage';
   /** The Trust whose first key signs (an adapter's `.trust`, or `createTrust({ keys })`). */
   trust?: Trust;
-  /** Lifetime of a signed token, seconds. Default 30. */
+  /** Lifetime of a signed token, seconds, at most the trust's `maxTtlSec`. Default 30 (or `maxTtlSec` if shorter). */
   ttlSec?: number;
   /** Header name of the signed token. Default `x-gearshift-hint`. */
   header?: string;
@@ -33,6 +33,7 @@ export interface BaggageDecision {
 }
 
 const PREFIX = 'gearshift.';
+const DEFAULT_TTL_SEC = 30;
 
 /**
  * Headers carrying the decision to the next service (empty for a rejected decision). Does not mutate anything.
@@ -49,7 +50,7 @@ export function headersFor(decision: Decision, options: PropagateOptions, mode: 
   if (mode === 'signed') {
     const token = options.trust!.sign(
       { scene: decision.scene, version: decision.version, loadTest: decision.loadTest, configVersion: decision.configVersion, bucket: decision.bucket },
-      options.ttlSec ?? 30,
+      options.ttlSec ?? Math.min(DEFAULT_TTL_SEC, options.trust!.maxTtlSec),
     );
     return { [(options.header ?? 'x-gearshift-hint').toLowerCase()]: token };
   }
@@ -75,6 +76,8 @@ export function checkPropagateOptions(options: unknown): 'signed' | 'baggage' {
   if (header !== undefined) nonEmptyString(header, 'propagate.header', 'a header name');
   const inForce = mode ?? (trust?.canSign ? 'signed' : 'baggage');
   if (inForce === 'signed' && !trust?.canSign) throw new UsageError('propagate: mode "signed" needs `trust` with a key');
+  // A token the next service would refuse as too long-lived must not get past start-up: every forward would throw.
+  if (inForce === 'signed' && ttlSec !== undefined && ttlSec > trust!.maxTtlSec) throw new UsageError(`propagate.ttlSec: expected seconds ≤ trust.maxTtlSec (${trust!.maxTtlSec}), got ${ttlSec}`);
   return inForce;
 }
 

@@ -182,11 +182,35 @@ function prefixEqual(a: Uint16Array, b: Uint16Array, prefix: number): boolean {
   return true;
 }
 
+/** What a signed token carries: the scene it is for, and what it tells the service there. */
+export interface SignableHint {
+  scene: string;
+  version?: string | null;
+  loadTest?: boolean;
+  configVersion?: string;
+  bucket?: number;
+}
+
+const DEFAULT_SIGN_TTL_SEC = 60;
+
+/** A hint that cannot be signed is the caller's error, named by its field (not a TypeError from deep inside). */
+function checkSignable(hint: unknown): asserts hint is SignableHint {
+  if (!isPlainObject(hint)) throw new UsageError(`trust.sign(hint): expected { scene, version?, loadTest?, configVersion?, bucket? }, got ${shown(hint)}`);
+  const { scene, version, loadTest, configVersion, bucket } = hint as Record<string, unknown>;
+  if (typeof scene !== 'string' || scene === '') throw new UsageError(`trust.sign: hint.scene: expected a non-empty string, got ${shown(scene)}`);
+  if (version != null && typeof version !== 'string') throw new UsageError(`trust.sign: hint.version: expected a string or null, got ${shown(version)}`);
+  if (scene.includes(';') || (version ?? '').includes(';')) throw new UsageError('trust.sign: scene and version cannot contain ";"');
+  if (loadTest !== undefined && typeof loadTest !== 'boolean') throw new UsageError(`trust.sign: hint.loadTest: expected true or false, got ${shown(loadTest)}`);
+  if (configVersion !== undefined && typeof configVersion !== 'string') throw new UsageError(`trust.sign: hint.configVersion: expected a string, got ${shown(configVersion)}`);
+  if (bucket !== undefined && !Number.isInteger(bucket)) throw new UsageError(`trust.sign: hint.bucket: expected an integer, got ${shown(bucket)}`);
+}
+
 /** Signs and verifies hint tokens, checks proxy ranges, and counts what it refused. */
 export class Trust {
   readonly proxies: ProxyRanges;
   private readonly keys: Buffer[];
-  private readonly maxTtlSec: number;
+  /** The longest lifetime a token may have, seconds: longer ones are neither signed nor honoured. */
+  readonly maxTtlSec: number;
   private readonly now: () => number;
   readonly stats: TrustCounts = {
     signed: 0,
@@ -220,14 +244,17 @@ export class Trust {
     return this.keys.length > 0;
   }
 
-  /** A signed token for these hints, valid for `ttlSec` (default 60 s, at most maxTtlSec). Needs a key. */
-  sign(hint: { scene: string; version?: string | null; loadTest?: boolean; configVersion?: string; bucket?: number }, ttlSec = 60): string {
+  /**
+   * A signed token for these hints, valid for `ttlSec` (default 60 s, or `maxTtlSec` if that is shorter; at most
+   * `maxTtlSec`). Needs a key.
+   */
+  sign(hint: SignableHint, ttlSec = Math.min(DEFAULT_SIGN_TTL_SEC, this.maxTtlSec)): string {
     const key = this.keys[0];
     if (key === undefined) throw new UsageError('trust.sign: no key configured (trust.keys)');
-    if (!(ttlSec > 0 && ttlSec <= this.maxTtlSec)) throw new UsageError(`trust.sign: ttlSec must be in (0, ${this.maxTtlSec}]`);
+    if (!(ttlSec > 0 && ttlSec <= this.maxTtlSec)) throw new UsageError(`trust.sign: ttlSec must be in (0, ${this.maxTtlSec}], got ${shown(ttlSec)}`);
+    checkSignable(hint);
     const scene = hint.scene;
     const version = hint.version ?? '';
-    if (scene.includes(';') || version.includes(';')) throw new UsageError('trust.sign: scene and version cannot contain ";"');
     const nowSec = this.nowSec();
     if (Number.isNaN(nowSec)) throw new UsageError('trust.sign: trust.now() threw or returned no finite unix ms');
     const exp = Math.floor(nowSec) + Math.ceil(ttlSec);
