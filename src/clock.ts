@@ -3,6 +3,7 @@
  * the simulator drive time by hand and nothing sleeps.
  */
 import { performance } from 'node:perf_hooks';
+import { UsageError } from './errors.js';
 
 export interface Clock {
   /** Monotonic milliseconds (fractional), for durations and windows. */
@@ -46,6 +47,15 @@ export const systemClock: Clock = {
   wallNow: () => Date.now(),
 };
 
+/** The clock a constructor was given, or the system clock; anything without both reads is refused, naming `where`. */
+export function clockOf(clock: unknown, where: string): Clock {
+  if (clock === undefined) return systemClock;
+  if (clock === null || typeof clock !== 'object' || typeof (clock as Clock).now !== 'function' || typeof (clock as Clock).wallNow !== 'function') {
+    throw new UsageError(`${where}: clock must have now() (monotonic ms) and wallNow() (epoch ms)`);
+  }
+  return clock as Clock;
+}
+
 /** A clock that moves only when told: for tests and the simulator. */
 export class ManualClock implements Clock {
   private mono: number;
@@ -61,11 +71,11 @@ export class ManualClock implements Clock {
     return this.mono + this.wallOffset;
   }
   advance(ms: number): void {
-    if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: expected ms >= 0, got ${ms}`);
+    if (!(ms >= 0)) throw new UsageError(`ManualClock.advance: expected ms >= 0, got ${String(ms)}`);
     this.mono += ms;
   }
   set(ms: number): void {
-    if (!(ms >= this.mono)) throw new RangeError(`ManualClock.set: time only moves forward (${ms} < ${this.mono})`);
+    if (!(ms >= this.mono)) throw new UsageError(`ManualClock.set: time only moves forward (${String(ms)} < ${this.mono})`);
     this.mono = ms;
   }
 }

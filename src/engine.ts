@@ -2,7 +2,7 @@
  * The one object users create. It owns the live config (validated, compiled, swapped atomically on reload) and
  * wires the router; later parts (sensing, the regulator) hang off it and share its clock and its `close()`.
  */
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, clockOf } from './clock.js';
 import { diffConfigs } from './config/diff.js';
 import { ReleaseDiff } from './config/release.js';
 import type { GearshiftConfig } from './config/schema.js';
@@ -37,10 +37,7 @@ export class Gearshift {
 
   constructor(options: GearshiftOptions) {
     if (!isPlainObject(options as unknown)) throw new UsageError('createGearshift(options): expected { config, clock? }');
-    const clock = options.clock ?? systemClock;
-    if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.wallNow !== 'function') {
-      throw new UsageError('createGearshift: clock must have now() (monotonic ms) and wallNow() (epoch ms)');
-    }
+    const clock = clockOf(options.clock, 'createGearshift');
     this.router = new Router(compileTables(validateConfig(options.config)));
     this.clock = clock;
     this.sense = new Sensing(senseOf(this.router.tables.config), this.clock);

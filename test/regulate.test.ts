@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { validateConfig } from '../src/config/validate.js';
 import { createGearshift, type Gearshift } from '../src/engine.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, GearshiftError, UsageError } from '../src/errors.js';
 import { Ring } from '../src/regulate/history.js';
 import { Ladder } from '../src/regulate/ladder.js';
 import { compilePoints } from '../src/regulate/points.js';
@@ -548,6 +548,35 @@ describe('engine integration', () => {
     gs.regulator.tick();
     expect(gs.route('feed', 'u').gearIndex('a')).toBeLessThan(2);
     expect(gs.regulator.changes()[0]).toMatchObject({ reason: 'violated', goal: 'timeoutRate' });
+  });
+});
+
+describe('Regulator made by hand', () => {
+  const raw = { scenes: { feed: { versions: { base: { stage: 'base' } }, points: { a: { gears: [1, 2, 3] } } } } };
+
+  it('validates a config that did not come from validateConfig, and refuses a bad one by its path', () => {
+    const reg = new Regulator({ config: raw as never, clock: new ManualClock(0) });
+    expect(reg.gears()).toEqual({ feed: { a: 2 } });
+    const bad = { scenes: { feed: { versions: { base: { stage: 'base' } }, points: { a: { gears: [] } } } } };
+    expect(() => new Regulator({ config: bad as never })).toThrow(ConfigError);
+    expect(() => new Regulator({ config: bad as never })).toThrow(/scenes\.feed\.points\.a\.gears/);
+    expect(() => reg.reload(bad as never)).toThrow(ConfigError);
+    expect(reg.gears()).toEqual({ feed: { a: 2 } }); // the refused reload changed nothing
+  });
+
+  it.each([
+    ['no options', undefined, /^new Regulator\(options\): expected \{ config, clock\?, signals\? \}/],
+    ['options without a config', {}, ConfigError],
+    ['a clock without wallNow', { config: raw, clock: { now: () => 0 } }, /^new Regulator\(options\): clock must have now\(\)/],
+    ['signals that cannot be read', { config: raw, signals: { scene: () => undefined } }, /^regulator signals: expected \{ scene\(id, minSamples\), process\(\) \}/],
+  ])('refuses %s with a GearshiftError, not a TypeError', (_what, options, error) => {
+    expect(() => new Regulator(options as never)).toThrow(error as RegExp);
+    expect(() => new Regulator(options as never)).toThrow(GearshiftError);
+  });
+
+  it('refuses signals that cannot be read on setSignals too', () => {
+    const reg = new Regulator({ config: regConfig(), clock: new ManualClock(0) });
+    expect(() => reg.setSignals(null as never)).toThrow(UsageError);
   });
 });
 

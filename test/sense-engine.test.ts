@@ -323,3 +323,25 @@ describe('engine sensing', () => {
     });
   });
 });
+
+describe('sensing made by hand', () => {
+  it('takes settings only from resolveSense, which checks the section as the config validator does', async () => {
+    const { Sensing } = await import('../src/sense/sensing.js');
+    const { resolveSense, SENSE_DEFAULTS } = await import('../src/config/schema-sense.js');
+    const { ConfigError, UsageError } = await import('../src/errors.js');
+    const clock = new ManualClock(0);
+    expect(resolveSense({ rt: { slots: 4 } }).rt).toMatchObject({ slots: 4, slotMs: 1000 });
+    expect(() => new Sensing(resolveSense({ rt: { slots: 4 } }), clock)).not.toThrow();
+    expect(() => new Sensing(SENSE_DEFAULTS, clock)).not.toThrow();
+    expect(() => resolveSense({ rt: { slots: 0 } })).toThrow(ConfigError);
+    expect(() => resolveSense({ rt: { slots: 0 } })).toThrow(/sense\.rt\.slots/);
+    expect(() => resolveSense({ rt: { slot: 4 } } as never)).toThrow(/sense\.rt\.slot/);
+    expect(() => resolveSense(undefined, 'yes' as never)).toThrow(UsageError);
+    // a hand-made object or nothing at all: refused at once, not inside a timer or a request later
+    expect(() => new Sensing(undefined as never, clock)).toThrow(/^new Sensing\(options, clock\): options must come from resolveSense\(sense\)/);
+    expect(() => new Sensing({ ...SENSE_DEFAULTS }, clock)).toThrow(UsageError);
+    expect(() => new Sensing(SENSE_DEFAULTS, {} as never)).toThrow(/clock must have now\(\)/);
+    const s = new Sensing(SENSE_DEFAULTS, clock);
+    expect(() => s.reconfigure({ ...SENSE_DEFAULTS })).toThrow(/^sensing\.reconfigure\(options\): options must come from resolveSense/);
+  });
+});

@@ -270,6 +270,7 @@ describe('propagation', () => {
 
   it('reads only gearshift baggage entries', () => {
     expect(readBaggage('a=1,b=2')).toBeNull();
+    for (const none of [undefined, null, 7, ['gearshift.version=v']]) expect(readBaggage(none as never)).toBeNull(); // no header: nothing to read
     expect(readBaggage('gearshift.version=v%201;prop=x, gearshift.lt=1, gearshift.bucket=99999')).toEqual({ scene: undefined, version: 'v 1', configVersion: undefined, bucket: -1, loadTest: true });
   });
 });

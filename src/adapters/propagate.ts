@@ -110,9 +110,9 @@ function findBaggage(h: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-/** Reads the gearshift entries of a W3C baggage header, or null when it has none. */
+/** Reads the gearshift entries of a W3C baggage header, or null when it has none (or is not a string: no header). */
 export function readBaggage(header: string): BaggageDecision | null {
-  if (!header.includes(PREFIX)) return null;
+  if (typeof header !== 'string' || !header.includes(PREFIX)) return null;
   const out: BaggageDecision = { scene: undefined, version: undefined, configVersion: undefined, bucket: -1, loadTest: false };
   let found = false;
   for (const member of header.split(',')) {

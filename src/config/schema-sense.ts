@@ -3,7 +3,13 @@
  * document by schema.ts as the top-level `sense` field. The defaults live here, next to the shapes that document
  * them, and `resolveSense` fills them in: the sensing code only ever sees complete settings.
  */
-import { bool, type Infer, num, obj, oneOf, opt } from './shape.js';
+import { ConfigError, type ConfigIssue, UsageError } from '../errors.js';
+import { readDocument, UnreadableField } from './document.js';
+import { bool, type Infer, join, num, obj, oneOf, opt } from './shape.js';
+
+/** The settings resolveSense made (and the defaults): the only ones a Sensing accepts, since nothing checks them after. */
+const RESOLVED = new WeakSet<object>();
+export const isResolvedSense = (o: unknown): o is ResolvedSense => typeof o === 'object' && o !== null && RESOLVED.has(o);
 
 export const SENSE_DEFAULTS: ResolvedSense = {
   rt: { slots: 10, slotMs: 1000, precisionBits: 3, maxMs: 60_000 },
@@ -16,6 +22,7 @@ export const SENSE_DEFAULTS: ResolvedSense = {
   },
   retiredSeries: 1000,
 };
+RESOLVED.add(SENSE_DEFAULTS);
 
 const D = SENSE_DEFAULTS;
 /** When the event-loop delay monitor runs: `auto` only while a process goal needs it. */
@@ -107,10 +114,12 @@ function fill<T extends object>(dflt: T, given: Partial<T> | undefined): T {
  * @param eventLoopDelayGoal  a process goal of the config names `eventLoopDelayMs` (the engine asks the regulator's
  *                            goals), so `sample: 'auto'` turns the event-loop delay monitor on
  */
-export function resolveSense(c: SenseConfig | undefined, eventLoopDelayGoal = false): ResolvedSense {
+export function resolveSense(sense: SenseConfig | undefined, eventLoopDelayGoal = false): ResolvedSense {
+  if (typeof eventLoopDelayGoal !== 'boolean') throw new UsageError(`resolveSense(sense, eventLoopDelayGoal): expected true or false, got ${String(eventLoopDelayGoal)}`);
+  const c = checkedSense(sense);
   const p = c?.process;
   const sample = p?.eventLoopDelay?.sample ?? 'auto';
-  return {
+  const resolved: ResolvedSense = {
     rt: fill(D.rt, c?.rt),
     outcomes: fill(D.outcomes, c?.outcomes),
     process: {
@@ -121,4 +130,25 @@ export function resolveSense(c: SenseConfig | undefined, eventLoopDelayGoal = fa
     },
     retiredSeries: c?.retiredSeries ?? D.retiredSeries,
   };
+  RESOLVED.add(resolved);
+  return resolved;
+}
+
+/**
+ * The `sense` section read once and checked as the config's validator checks it (the engine's was checked already;
+ * this is for sensing without an engine): ConfigError with `sense.…` paths.
+ */
+function checkedSense(sense: unknown): SenseConfig | undefined {
+  if (sense === undefined) return undefined;
+  const issues: ConfigIssue[] = [];
+  let read: unknown;
+  try {
+    read = readDocument(sense);
+    senseShape.check(read, 'sense', issues);
+  } catch (e) {
+    const path = e instanceof UnreadableField ? e.keys.reduce<string>((at, k) => join(at, k), 'sense') : 'sense';
+    issues.push({ path, message: `could not be read: ${e instanceof Error ? e.message : String(e)}` });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return read as SenseConfig;
 }

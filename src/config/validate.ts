@@ -11,6 +11,10 @@ import { checkRegulate } from './validate-regulate.js';
 
 export const BUCKETS = 10_000;
 
+/** The documents validateConfig returned: what the parts that take a validated config accept without checking again. */
+const VALIDATED = new WeakSet<object>();
+export const isValidated = (config: unknown): config is GearshiftConfig => typeof config === 'object' && config !== null && VALIDATED.has(config);
+
 /**
  * Returns a frozen copy of the document (document.ts: read once, whatever getters it has), typed, or throws
  * ConfigError listing every issue.
@@ -29,6 +33,7 @@ export function validateConfig(doc: unknown): GearshiftConfig {
     issues.push({ path, message: `could not be read: ${e instanceof Error ? e.message : String(e)}` });
   }
   if (issues.length > 0) throw new ConfigError(issues);
+  VALIDATED.add(read as object);
   return read as GearshiftConfig;
 }
 

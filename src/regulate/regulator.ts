@@ -3,10 +3,11 @@
  * timer (never in a request), applies schedules, templates, caps, pins and modes, emits every change with its reason,
  * keeps a bounded history and can snapshot and restore its state. Requests read the gears through `live(index)`.
  */
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, clockOf } from '../clock.js';
 import type { GearSet, RegulatorConfig, RegulatorMode, ScheduleRule } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
-import { ListenerError, shown, UsageError } from '../errors.js';
+import { isValidated, validateConfig } from '../config/validate.js';
+import { isPlainObject, ListenerError, shown, UsageError } from '../errors.js';
 import type { AllowanceLimits } from './allowance.js';
 import type { GearChange, RegulatorEvents, SceneReport, TickReport } from './events.js';
 import { processGoals, sceneGoals } from './goals.js';
@@ -75,16 +76,23 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private changesThisTick = 0;
   private lastReport: TickReport | null = null;
 
+  /** `config`: a config document (validated here unless it came from `validateConfig` or `engine.config`). */
   constructor(options: RegulatorOptions) {
     super();
-    this.clock = options.clock ?? systemClock;
-    this.signals = options.signals ?? silentSource;
+    if (!isPlainObject(options as unknown)) throw new UsageError(`new Regulator(options): expected { config, clock?, signals? }, got ${shown(options)}`);
+    const config = validated(options.config);
+    this.clock = clockOf(options.clock, 'new Regulator(options)');
+    this.signals = signalsOf(options.signals);
     this.lastWall = this.clock.wallNow();
-    this.load(options.config, true);
+    this.load(config, true);
   }
 
-  /** Compiles a (validated) config. Gears, caps and pins of points that still exist carry over. */
-  reload(config: GearshiftConfig): void {
+  /**
+   * Compiles a config (validated here unless it already was: an invalid one throws ConfigError and changes nothing).
+   * Gears, caps and pins of points that still exist carry over.
+   */
+  reload(document: GearshiftConfig): void {
+    const config = validated(document);
     const before = this.snapshot();
     const period = this.s.periodMs;
     this.load(config, false);
@@ -147,7 +155,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   /** Sets the signal source (the engine wires sensing after construction). */
   setSignals(source: SignalSource): void {
-    this.signals = source;
+    this.signals = signalsOf(source);
   }
 
   /** The live gears of the scene at `index` (config order, as the router's compiled scene index). */
@@ -372,4 +380,17 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     }
     this.publishAll();
   }
+}
+
+/** A config as the regulator needs it: checked once. The engine's (and `validateConfig`'s) pass as they are. */
+const validated = (config: unknown): GearshiftConfig => (isValidated(config) ? config : validateConfig(config));
+
+/** Where the goals' measurements come from: the default holds still; anything else must answer both reads. */
+function signalsOf(source: unknown): SignalSource {
+  if (source === undefined) return silentSource;
+  const s = source as SignalSource | null;
+  if (s === null || typeof s !== 'object' || typeof s.scene !== 'function' || typeof s.process !== 'function') {
+    throw new UsageError(`regulator signals: expected { scene(id, minSamples), process() }, got ${shown(source)}`);
+  }
+  return s;
 }

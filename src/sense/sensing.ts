@@ -11,7 +11,9 @@
  *
  * It knows the router's tables only by shape (SceneRef/VersionRef): sensing imports nothing from route or config.
  */
-import type { Clock } from '../clock.js';
+import { type Clock, clockOf } from '../clock.js';
+import { isResolvedSense } from '../config/schema-sense.js';
+import { UsageError } from '../errors.js';
 import { HostTimeCheck } from './host-time.js';
 import { HistogramLayout } from './layout.js';
 import { type ProcessLoadOptions, ProcessLoad, type ProcessLoadStats } from './process-load.js';
@@ -59,6 +61,11 @@ const sameShape = (a: SenseOptions, b: SenseOptions): boolean =>
   a.rt.slots === b.rt.slots && a.rt.slotMs === b.rt.slotMs && a.rt.precisionBits === b.rt.precisionBits && a.rt.maxMs === b.rt.maxMs &&
   a.outcomes.slots === b.outcomes.slots && a.outcomes.slotMs === b.outcomes.slotMs;
 
+/** Settings are filled in and checked by resolveSense; anything else would fail later, inside a timer or a request. */
+function checkOptions(options: unknown, where: string): void {
+  if (!isResolvedSense(options)) throw new UsageError(`${where}: options must come from resolveSense(sense)`);
+}
+
 export class Sensing {
   private shape!: SeriesShape;
   private reader!: StatsReader;
@@ -75,11 +82,15 @@ export class Sensing {
   /** Checks the ends that host-given times make against the clock (`complete` calls it, see host-time.ts). */
   readonly hostTime: HostTimeCheck;
 
+  private readonly clock: Clock;
+
   constructor(
     private options: SenseOptions,
-    private readonly clock: Clock,
+    clock?: Clock,
   ) {
-    this.hostTime = new HostTimeCheck(clock);
+    checkOptions(options, 'new Sensing(options, clock)');
+    this.clock = clockOf(clock, 'new Sensing(options, clock)');
+    this.hostTime = new HostTimeCheck(this.clock);
     this.reset();
     this.processLoad = new ProcessLoad(options.process);
   }
@@ -101,6 +112,7 @@ export class Sensing {
    * would not line up); changed sampling settings restart the samplers. Unchanged settings change nothing.
    */
   reconfigure(options: SenseOptions): void {
+    checkOptions(options, 'sensing.reconfigure(options)');
     const old = this.options;
     this.options = options;
     if (!sameShape(old, options)) {
