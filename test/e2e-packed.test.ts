@@ -26,6 +26,7 @@ import { gearshift } from 'gearshift/express';
 import fastifyGearshift from 'gearshift/fastify';
 import { withGearshift } from 'gearshift/http';
 import { createGateway } from 'gearshift/gateway';
+import { scenarios, type Scenario } from 'gearshift/simulate';
 import type { Request } from 'express';
 import type { FastifyRequest } from 'fastify';
 const engine = createGearshift({ config: { scenes: { s: { versions: { v: { stage: 'base' } } } } } });
@@ -33,11 +34,12 @@ const d: Decision = engine.route('s', 'u');
 const fromExpress = (req: Request): Decision | null | undefined => req.gearshift;
 const fromFastify = (req: FastifyRequest): Decision | null => req.gearshift;
 const gateway = createGateway(engine);
-console.log(d.version, engine.complete(d, Outcome.Success), new ConfigError([]).code, typeof gateway.begin,
+const scenario: Scenario = scenarios()[0]!;
+console.log(d.version, engine.complete(d, Outcome.Success), new ConfigError([]).code, typeof gateway.begin, scenario.servers,
   [gearshift, fastifyGearshift, withGearshift, fromExpress, fromFastify].map((f) => typeof f).join());
 engine.close();
 `;
-const expected = 'v true GEARSHIFT_CONFIG_INVALID function function,function,function,function,function';
+const expected = 'v true GEARSHIFT_CONFIG_INVALID function 8 function,function,function,function,function';
 
 const tsconfig = (file: string, module: string, moduleResolution = module) =>
   JSON.stringify({

@@ -12,4 +12,12 @@ describe('published package', () => {
   it('is built', () => expect(existsSync('dist/esm/index.js') && existsSync('dist/cjs/index.js') && existsSync('dist/cjs/index.d.ts')).toBe(true));
   it('imports as ESM', () => expect(run('module', script(`import { createGearshift, ConfigError } from 'gearshift'`))).toBe('v GEARSHIFT_CONFIG_INVALID'));
   it('requires as CJS', () => expect(run('commonjs', script(`const { createGearshift, ConfigError } = require('gearshift')`))).toBe('v GEARSHIFT_CONFIG_INVALID'));
+
+  // The simulator, for tuning goals offline: its own entry, so that a service that never simulates never loads it.
+  const simulate = `const sc = { ...scenarios()[0], durationS: 70 }; const m = metricsOf(runScenario(sc, 'gearshift'), sc.disturbAt, sc.dropAt);
+    console.log(typeof formatTable, m.goodput > 0.5);`;
+  it('offers the simulator as gearshift/simulate, both ways', () => {
+    expect(run('module', `import { runScenario, metricsOf, scenarios, formatTable } from 'gearshift/simulate'; ${simulate}`)).toBe('function true');
+    expect(run('commonjs', `const { runScenario, metricsOf, scenarios, formatTable } = require('gearshift/simulate'); ${simulate}`)).toBe('function true');
+  });
 });

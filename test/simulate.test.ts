@@ -8,6 +8,8 @@ import { type Metrics, metricsOf } from '../src/simulate/metrics.js';
 import { type RunResult, runScenario } from '../src/simulate/run.js';
 import type { Scenario } from '../src/simulate/scenario.js';
 import { scenarios } from '../src/simulate/scenarios.js';
+import { feedScene } from '../src/simulate/model.js';
+import { UsageError } from '../src/errors.js';
 
 const all = scenarios();
 const byName = (part: string): Scenario => all.find((s) => s.name.includes(part))!;
@@ -32,6 +34,31 @@ describe('simulator', () => {
     expect(a.seconds.map((s) => [s.offered, s.timeouts, s.changes, s.value])).toEqual(b.seconds.map((s) => [s.offered, s.timeouts, s.changes, s.value]));
     const c = runScenario({ ...sc, seed: 7 }, 'gearshift');
     expect(c.seconds.map((s) => s.offered)).not.toEqual(a.seconds.map((s) => s.offered));
+  });
+
+  it('runs a scenario made by hand, and refuses a malformed one by the field at fault', () => {
+    const mine: Scenario = {
+      name: 'mine', description: 'a checkout scene at 3x', servers: 4, durationS: 40, disturbAt: 10, dropAt: 30,
+      scenes: [{ id: 'checkout', baseMs: 20, config: feedScene('checkout', { rtBudgetMs: 100 }) }],
+      rate: (_s, t) => (t >= 10 && t < 30 ? 300 : 100),
+    };
+    const m = metricsOf(runScenario(mine, 'gearshift'), mine.disturbAt, mine.dropAt);
+    expect(m.goodput).toBeGreaterThan(0.5);
+    const bad: [Partial<Record<keyof Scenario, unknown>>, RegExp][] = [
+      [{ servers: 0 }, /^runScenario: scenario\.servers: expected an integer ≥ 1, got 0/],
+      [{ scenes: [] }, /scenario\.scenes: expected a non-empty array/],
+      [{ scenes: [{ id: 'x', baseMs: -1, config: {} }] }, /scenario\.scenes\[0\]: expected \{ id: string, baseMs/],
+      [{ rate: 300 }, /scenario\.rate: expected a function/],
+      [{ dropAt: 5 }, /scenario\.dropAt: expected seconds after disturbAt/],
+      [{ durationS: 1.5 }, /scenario\.durationS: expected whole seconds/],
+    ];
+    for (const [change, message] of bad) {
+      expect(() => runScenario({ ...mine, ...change } as Scenario, 'gearshift')).toThrow(message);
+      expect(() => runScenario({ ...mine, ...change } as Scenario, 'gearshift')).toThrow(UsageError);
+    }
+    expect(() => runScenario(mine, 'pid' as never)).toThrow(/controller: expected one of none, shedder, gearshift, got "pid"/);
+    const badConfig = { ...mine, scenes: [{ ...mine.scenes[0]!, config: { ...mine.scenes[0]!.config, rtBudgetMs: -5 } }] };
+    expect(() => runScenario(badConfig, 'gearshift')).toThrow(/scenes\.checkout\.rtBudgetMs/); // the config, by its path
   });
 
   it('offers the load open-loop, whatever the controller does', () => {

@@ -11,7 +11,7 @@ import { type ControllerKind, makeController } from './controllers.js';
 import { MinHeap } from './heap.js';
 import { simConfig } from './model.js';
 import { Rng } from './rng.js';
-import type { Scenario } from './scenario.js';
+import { checkScenario, type Scenario } from './scenario.js';
 import { SlotWindow } from './window.js';
 
 /** One second of the run, all business scenes together. */
@@ -55,6 +55,7 @@ export interface RunResult {
 const emptySecond = (): Second => ({ offered: 0, rejected: 0, completed: 0, timeouts: 0, good: 0, value: 0, fullValue: 0, rts: [], elu: 0, degraded: false, boosted: false, changes: 0 });
 
 export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
+  checkScenario(sc, kind);
   const config = simConfig(sc.scenes, sc.regulator);
   const clock = new ManualClock(0, sc.startWall ?? Date.UTC(2026, 0, 1));
   const budgets = new Map(sc.scenes.map((s) => [s.id, s.config.rtBudgetMs ?? 200]));

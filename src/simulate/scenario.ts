@@ -1,5 +1,7 @@
 /** What one simulated run is: scenes, servers, the offered load over time, disturbances, and where to measure. */
 import type { RegulatorConfig } from '../config/schema-regulate.js';
+import { isPlainObject, shown, UsageError } from '../errors.js';
+import { CONTROLLERS, type ControllerKind } from './controllers.js';
 import type { SimScene } from './model.js';
 
 export interface Scenario {
@@ -25,4 +27,35 @@ export interface Scenario {
   /** Log-normal shape of service-time noise (default 0.5). */
   readonly noise?: number;
   readonly seed?: number;
+}
+
+/**
+ * A scenario made by hand is checked before it runs, each field named: a wrong one would otherwise surface as a
+ * TypeError from deep inside the event loop of the simulation. The scenes' configs are checked by the controller
+ * (`validateConfig`), with their paths.
+ */
+export function checkScenario(sc: unknown, kind: unknown): asserts sc is Scenario {
+  if (!CONTROLLERS.includes(kind as ControllerKind)) throw new UsageError(`runScenario: controller: expected one of ${CONTROLLERS.join(', ')}, got ${shown(kind)}`);
+  if (!isPlainObject(sc)) throw new UsageError(`runScenario(scenario): expected a Scenario object, got ${shown(sc)}`);
+  const s = sc as Record<string, unknown>;
+  const fail = (field: string, expected: string): never => {
+    throw new UsageError(`runScenario: scenario.${field}: expected ${expected}, got ${shown(s[field])}`);
+  };
+  if (typeof s.name !== 'string') fail('name', 'a string');
+  if (!Array.isArray(s.scenes) || s.scenes.length === 0) fail('scenes', 'a non-empty array of { id, baseMs, config }');
+  (s.scenes as unknown[]).forEach((scene, i) => {
+    const x = scene as Record<string, unknown> | null;
+    if (!isPlainObject(x) || typeof x.id !== 'string' || !(typeof x.baseMs === 'number' && x.baseMs > 0 && x.baseMs < Infinity) || !isPlainObject(x.config)) {
+      fail(`scenes[${i}]`, '{ id: string, baseMs: ms > 0, config: a scene config }');
+    }
+  });
+  if (!Number.isInteger(s.servers) || (s.servers as number) < 1) fail('servers', 'an integer ≥ 1');
+  if (!Number.isInteger(s.durationS) || (s.durationS as number) < 1 || (s.durationS as number) > 86_400) fail('durationS', 'whole seconds, 1–86,400');
+  if (typeof s.rate !== 'function') fail('rate', 'a function (scene, t) → requests/s');
+  for (const f of ['loadTestShare', 'slowdown'] as const) if (s[f] !== undefined && typeof s[f] !== 'function') fail(f, 'a function');
+  if (!(typeof s.disturbAt === 'number' && s.disturbAt >= 0 && s.disturbAt < Infinity)) fail('disturbAt', 'seconds ≥ 0');
+  if (s.dropAt !== undefined && !(typeof s.dropAt === 'number' && s.dropAt > (s.disturbAt as number) && s.dropAt < Infinity)) fail('dropAt', 'seconds after disturbAt');
+  if (s.noise !== undefined && !(typeof s.noise === 'number' && s.noise >= 0 && s.noise < 10)) fail('noise', 'a log-normal σ, 0 ≤ σ < 10');
+  if (s.seed !== undefined && !Number.isInteger(s.seed)) fail('seed', 'an integer');
+  if (s.startWall !== undefined && !Number.isFinite(s.startWall)) fail('startWall', 'epoch ms');
 }
