@@ -116,24 +116,73 @@ describe('node:http adapter', () => {
     expect([r.status, JSON.parse(r.body).error, called]).toEqual([421, 'not_deployed', 0]);
   });
 
-  it('turns a synchronous throw into 500, recorded as an error once', async () => {
+  it('turns a synchronous throw into 500, recorded as an error once, and hands the error to onError', async () => {
+    const seen: unknown[] = [];
     const s = await serve(() => {
       throw new Error('boom');
-    });
+    }, { onError: (err) => seen.push(err) });
     const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed' });
     expect([r.status, r.body]).toEqual([500, '{"error":"internal_error"}']);
     await sleep(20);
     expect(s.completions.filter((c) => c.recorded).map((c) => c.outcome)).toEqual(['error']);
+    expect(seen.map((e) => (e as Error).message)).toEqual(['boom']);
   });
 
   it('turns a rejected promise into 500, recorded as an error once', async () => {
+    const seen: unknown[] = [];
     const s = await serve(async () => {
       await sleep(5);
       throw new Error('boom');
-    });
+    }, { onError: (err) => seen.push(err) });
     expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).status).toBe(500);
     await sleep(20);
     expect(s.recorded().map((c) => c.outcome)).toEqual(['error']);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('answers 500 for a failing handler of a request without a scene too, instead of letting the process die', async () => {
+    // With no scene header the decision is null (missingScene: skip); a handler that reads it fails, as the README's
+    // first examples did. Node ends the process on an uncaught exception or an unhandled rejection.
+    const seen: string[] = [];
+    const onError = (err: unknown) => seen.push((err as Error).constructor.name);
+    const sync = await serve((req, res) => res.end(req.gearshift!.version), { onError });
+    const async = await serve(async (req, res) => {
+      await sleep(2);
+      res.end(req.gearshift!.version);
+    }, { onError });
+    for (const port of [sync.port, async.port]) expect((await get(port, '/', {})).status).toBe(500);
+    expect(seen).toEqual(['TypeError', 'TypeError']);
+    expect(sync.recorded()).toEqual([]); // nothing to record without a decision
+    expect((await get(sync.port, '/', { 'x-gearshift-scene': 'feed' })).status).toBe(200); // and it keeps serving
+  });
+
+  it('lets onError answer itself, and survives an onError that throws', async () => {
+    const own = await serve(() => {
+      throw new Error('busy');
+    }, { onError: (_err, _req, res) => res.writeHead(503).end('try later') });
+    const r = await get(own.port, '/', { 'x-gearshift-scene': 'feed' });
+    expect([r.status, r.body]).toEqual([503, 'try later']);
+    await waitFor(() => own.recorded().length === 1);
+    expect(own.recorded()[0]!.outcome).toBe('error'); // the handler failed, whatever the hook answered
+    const broken = await serve(() => {
+      throw new Error('boom');
+    }, { onError: () => { throw new Error('the hook too'); } });
+    expect((await get(broken.port, '/', { 'x-gearshift-scene': 'feed' })).status).toBe(500);
+  });
+
+  it('reports handler errors with console.error by default', async () => {
+    const logged: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args[0]);
+    try {
+      const s = await serve(() => {
+        throw new Error('to the log');
+      });
+      expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed' })).status).toBe(500);
+    } finally {
+      console.error = original;
+    }
+    expect(logged.map((e) => (e as Error).message)).toEqual(['to the log']);
   });
 
   it('records once per engine when two gearshift listeners wrap one handler (the second watches by listener)', async () => {
@@ -202,7 +251,7 @@ describe('node:http adapter', () => {
       await sleep(150);
       if (!res.destroyed) res.end('late');
       throw new Error('after the client left');
-    });
+    }, { onError: () => {} });
     await abortAfter(s.port, '/', { 'x-gearshift-scene': 'feed' }, 30);
     await waitFor(() => s.recorded().length === 1);
     await sleep(200);
@@ -260,7 +309,7 @@ describe('node:http adapter', () => {
       res.writeHead(200);
       res.write('partial');
       throw new Error('mid-stream');
-    });
+    }, { onError: () => {} });
     await expect(get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'u' })).rejects.toThrow();
     await waitFor(() => s.recorded().length === 1);
     expect(s.recorded()[0]!.outcome).toBe('error');
@@ -282,6 +331,7 @@ describe('node:http adapter', () => {
     ['a unit cookie without a name', { unit: { cookie: '' } }, /^unit\.cookie: expected a cookie name/],
     ['a unit source of an unknown kind', { unit: { query: 'u' } }, /^unit: expected \{ header \}, \{ cookie \}, a function or false$/],
     ['a missingScene that does not exist', { missingScene: 'drop' }, /^missingScene: expected 'skip' or 'reject', got "drop"/],
+    ['an onError that is not a function', { onError: 'log' }, /^onError: expected a function \(err, req, res\), got "log"/],
     ['hints that are not an object', { hints: 'x' }, /^hints: expected/],
     ['a baggage switch that is not a boolean', { hints: { baggage: 'no' } }, /hints\.baggage: expected true or false, got "no"/],
     ['a debug switch that is not a boolean', { debugHeaders: 'yes' }, /debugHeaders: expected true or false, got "yes"/],

@@ -389,6 +389,25 @@ describe('state', () => {
     expect((reg as unknown as { timer: unknown }).timer).toBe(null);
   });
 
+  it('applies caps and pins at once, not at the next tick: an emergency cap holds from the next request', () => {
+    const { reg, changes } = setup();
+    expect(reg.scene('feed')!.gearIndex('a')).toBe(2);
+    reg.setCaps({ feed: { a: 0 } }); // no tick
+    expect(reg.scene('feed')!.gearIndex('a')).toBe(0); // what a request reads
+    expect(changes.map((c) => [c.point, c.from, c.to, c.reason])).toEqual([['a', 2, 0, 'cap']]);
+    reg.setCaps({}); // lifting a cap gives nothing back by itself: the control loop raises gears when there is room
+    expect(reg.scene('feed')!.gearIndex('a')).toBe(0);
+    reg.setMode('fixed');
+    reg.setFixed({ feed: { a: 1, b: 0 } });
+    expect([reg.scene('feed')!.gearIndex('a'), reg.scene('feed')!.gearIndex('b')]).toEqual([1, 0]);
+    expect(changes.slice(1).map((c) => c.reason)).toEqual(['pin', 'pin']);
+    reg.setFixed({});
+    reg.setMode('shadow'); // shadow computes and reports, and applies nothing: not even a cap
+    reg.setCaps({ feed: { a: 0 } });
+    expect(changes.at(-1)).toMatchObject({ point: 'a', from: 1, to: 0, reason: 'cap', applied: false });
+    expect(reg.scene('feed')!.gearIndex('a')).toBe(1);
+  });
+
   it('throws a usage error for an unknown template', () => {
     const { reg } = setup();
     expect(() => reg.applyTemplate('nope')).toThrow(/unknown template/);

@@ -5,13 +5,15 @@
  *   http.createServer(gs).listen(8080);
  *
  * The returned listener routes, puts the Decision on `req.gearshift`, answers rejections itself, then calls your
- * handler. A handler that throws (or whose promise rejects) is recorded as an error and, if nothing was sent yet,
- * answered with 500. Everything else is recorded exactly once: when the handler returns if the response has ended
- * by then, else right after its `end()` or when the connection closes first (response-watch.ts).
+ * handler. A handler that throws (or whose promise rejects) is recorded as an error, reported to `onError` (default
+ * `console.error`) and, if nothing was sent yet, answered with 500: with or without a decision, since node:http would
+ * otherwise let the exception, or the unhandled rejection, end the process. Everything else is recorded exactly once:
+ * when the handler returns if the response has ended by then, else right after its `end()` or when the connection
+ * closes first (response-watch.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
-import { isPlainObject, UsageError } from '../errors.js';
+import { isPlainObject, shown, UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { Outcome } from './outcome.js';
@@ -19,10 +21,16 @@ import type { Trust, TrustCounts } from './trust.js';
 
 export interface GearshiftIncomingMessage extends IncomingMessage {
   /** The decision of this request (null when it named no scene and `missingScene` is `skip`). */
-  gearshift?: Decision | null;
+  gearshift: Decision | null;
 }
 
-export type HttpOptions = AdapterOptions<IncomingMessage>;
+export interface HttpOptions extends AdapterOptions<IncomingMessage> {
+  /**
+   * What the handler threw, or its promise rejected with. Default `console.error`. Called after the request was
+   * recorded as an error; if it does not end the response, gearshift answers 500 (or cuts a response already begun).
+   */
+  onError?: (err: unknown, req: GearshiftIncomingMessage, res: ServerResponse) => void;
+}
 export type GearshiftHandler = (req: GearshiftIncomingMessage, res: ServerResponse) => unknown;
 
 export interface GearshiftListener {
@@ -38,6 +46,9 @@ export interface GearshiftListener {
 const ERROR_BODY = Buffer.from('{"error":"internal_error"}');
 const ERROR_HEADERS = Object.freeze({ 'content-type': 'application/json; charset=utf-8', 'content-length': String(ERROR_BODY.length) });
 
+/** The default `onError`: what Express's final handler does with an error nobody handled, without ending the process. */
+const logError = (err: unknown): void => console.error(err);
+
 /** node:http has no path parameters; the peer is the request's socket. */
 const NODE_HOST: HostAccess<IncomingMessage> = { params: () => undefined, socket: (req) => req.socket, ...PLAIN_RESPONSE };
 
@@ -48,9 +59,17 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
     throw new UsageError('gearshift/http: node:http has no path parameters; use { header }, { value } or a function for scene');
   }
   const core = new AdapterCore<IncomingMessage>(engine, options, NODE_HOST);
+  const onError = options.onError ?? logError;
+  if (typeof onError !== 'function') throw new UsageError(`onError: expected a function (err, req, res), got ${shown(onError)}`);
   const debug = core.debugHeaders;
-  const fail = (d: Decision, res: ServerResponse) => {
-    core.complete(d, Outcome.Error);
+  const fail = (err: unknown, d: Decision | null, req: GearshiftIncomingMessage, res: ServerResponse) => {
+    if (d !== null) core.complete(d, Outcome.Error);
+    try {
+      onError(err, req, res);
+    } catch {
+      // an error hook that throws must not take the host down either; the 500 below still goes out
+    }
+    if (res.writableEnded) return;
     if (!res.headersSent) {
       res.writeHead(500, ERROR_HEADERS);
       res.end(ERROR_BODY);
@@ -68,14 +87,12 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
     try {
       result = handler(req, res);
     } catch (err) {
-      if (d) fail(d, res);
-      else throw err;
+      fail(err, d, req, res);
       return;
     }
-    if (d === null) return;
-    if (!core.recordIfEnded(d, res)) core.watchEnd(d, res);
+    if (d !== null && !core.recordIfEnded(d, res)) core.watchEnd(d, res);
     if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(undefined, () => fail(d, res));
+      (result as Promise<unknown>).then(undefined, (err: unknown) => fail(err, d, req, res));
     }
   } as GearshiftListener;
 

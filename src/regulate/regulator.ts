@@ -158,7 +158,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.signals = signalsOf(source);
   }
 
-  /** The live gears of the scene at `index` (config order, as the router's compiled scene index). */
+  /** @internal The live gears of the scene at `index` (config order, as the router's compiled scene index). */
   live(index: number): LiveScene | undefined {
     return this.scenes[index]?.live;
   }
@@ -209,6 +209,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     checkGearSet(set, this.pointsOf, 'setCaps');
     for (const sc of this.scenes) sc.caps.set(sc.points.map((p) => p.boostTop));
     this.forEachPoint(set, (sc, slot, gear) => (sc.caps[slot] = gear));
+    this.applyLimits();
   }
 
   /** Replaces the pinned gears with `set`; `{}` clears them. */
@@ -217,6 +218,13 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     checkGearSet(set, this.pointsOf, 'setFixed');
     for (const sc of this.scenes) sc.pins.fill(-1);
     this.forEachPoint(set, (sc, slot, gear) => (sc.pins[slot] = gear));
+    this.applyLimits();
+  }
+
+  /** Caps and pins hold at once: the gears that break them move now (a tick would, up to a period later). */
+  private applyLimits(): void {
+    const ctx = this.context();
+    for (const sc of this.scenes) sc.applyLimits(ctx);
   }
 
   /** Switches to a named goal set (`null` or "default": the configured goals). */

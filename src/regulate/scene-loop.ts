@@ -144,6 +144,17 @@ export class SceneLoop {
     return this.report(terms);
   }
 
+  /**
+   * The operator's limits changed (caps, pins): gears that break them move now, as a tick would move them, so that a
+   * cap set in an emergency holds from the next request, not from the next tick.
+   */
+  applyLimits(ctx: StepContext): void {
+    const applied = ctx.mode !== 'shadow';
+    this.updateLimits(ctx.processLimit, ctx.boost.maxCost);
+    this.enforceLimits(ctx, applied);
+    if (applied) this.publish(ctx);
+  }
+
   /** Sum of gears: its change over a tick tells the net direction of the moves. */
   private direction(): number {
     let n = 0;
