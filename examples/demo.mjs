@@ -33,17 +33,27 @@ function score(candidates, dims, repeat) {
   return best;
 }
 function calibrate() {
-  // how many (candidate × dim) multiply-adds this machine does per ms: the best of a few short runs (least disturbed)
-  let best = 0;
-  for (let run = 0; run < 8; run++) {
+  // How many (candidate × dim) multiply-adds this machine does per ms, once `score` is optimized: it runs ~1.7× faster
+  // after TurboFan has compiled it, so it runs a while first. Then the median of short runs: the sustained speed,
+  // which the fastest one overstates and a disturbed one understates.
+  for (const t = performance.now(); performance.now() - t < 250; ) score(100, 64, 1);
+  const runs = [];
+  for (let run = 0; run < 11; run++) {
     let n = 0;
     const t = performance.now();
-    while (performance.now() - t < 15) n += (score(100, 64, 1), 6400);
-    best = Math.max(best, n / (performance.now() - t));
+    while (performance.now() - t < 20) n += (score(100, 64, 1), 6400);
+    runs.push(n / (performance.now() - t));
   }
-  return best;
+  return runs.sort((a, b) => a - b)[5];
 }
-const opsPerMs = calibrate();
+// The machine's speed as the handlers find it, followed request by request (below). It starts at half the calibration:
+// a tight loop with the other core idle runs up to 3x faster than a handler beside the load generator and the HTTP
+// stack (here the two vCPUs may share one physical core), and work sized to the faster figure would overload the
+// service before the demo began.
+const calibrated = calibrate();
+let opsPerMs = calibrated / 2;
+let slowest = opsPerMs;
+let fastest = opsPerMs;
 /** Repeats needed so that `candidates × dims` costs `ms` milliseconds at the top gear. */
 const repeatFor = (ms, topCandidates, topDims) => Math.max(1, Math.round((ms * opsPerMs) / (topCandidates * topDims)));
 
@@ -53,6 +63,18 @@ const SCENES = {
   search: { rtBudgetMs: 100, fullMs: 4, share: 0.3 },
   ads: { rtBudgetMs: 80, fullMs: 3, share: 0.2 },
 };
+/** Repeats per scene, so that full gear costs the scene's `fullMs` at the current speed. */
+const repeats = () => ({
+  feed: repeatFor(SCENES.feed.fullMs, 800, 64),
+  search: repeatFor(SCENES.search.fullMs, 400, 64),
+  ads: repeatFor(SCENES.ads.fullMs, 8 * 100, 64),
+});
+const REPEAT = repeats();
+// Warm the handlers' work up (JIT) before the engine exists: the regulator's process goals would read the warm-up's
+// CPU as load and turn gears down before any traffic arrived.
+for (let i = 0; i < 30; i++) for (const g of [1, 2, 4, 8]) score(100 * g, 64, 1), score(50 * g, 64, 1);
+score(800, 64, REPEAT.feed), score(400, 64, REPEAT.search), score(800, 64, REPEAT.ads);
+
 const engine = createGearshift({
   config: {
     version: 'demo-1',
@@ -61,7 +83,7 @@ const engine = createGearshift({
       outcomes: { slots: 6, slotMs: 500 },
       process: { eventLoopUtilization: { periodMs: 500, samples: 6 }, eventLoopDelay: { periodMs: 500, samples: 6 }, cpu: { periodMs: 500, samples: 6 } },
     },
-    regulator: { periodMs: 500, goals: { elu: { target: 0.75 }, eventLoopDelayMs: { target: 40 } }, boost: { enabled: false } },
+    regulator: { periodMs: 500, goals: { elu: { target: 0.85 }, eventLoopDelayMs: { target: 40 } }, boost: { enabled: false } },
     scenes: {
       feed: {
         rtBudgetMs: SCENES.feed.rtBudgetMs,
@@ -88,37 +110,71 @@ const engine = createGearshift({
     },
   },
 });
-const REPEAT = {
-  feed: repeatFor(SCENES.feed.fullMs, 800, 64),
-  search: repeatFor(SCENES.search.fullMs, 400, 64),
-  ads: repeatFor(SCENES.ads.fullMs, 8 * 100, 64),
-};
 
 const app = Fastify();
 await app.register(gearshiftPlugin, { engine, scene: { param: 'scene' }, unit: { header: 'x-user' } });
+// The load generator opens its connections here: cheap, and left alone by gearshift (no decision, nothing recorded).
+app.get('/health', { config: { gearshift: false } }, (_request, reply) => reply.send('ok'));
+// A shared machine's speed can halve and recover within a minute (CPU steal, frequency): the same multiply-adds then
+// cost twice the time, and "normal load" would already be an overload. So the work is re-sized to the speed the
+// handlers measure: the load factors stay shares of the capacity the machine
+// really has, and what the regulator answers is the 2x peak, not the machine's mood. The summary shows the range.
+// (The average covers the last ~20 requests.)
 app.get('/:scene', (request, reply) => {
   const d = request.gearshift;
+  const start = performance.now();
+  let madds;
   if (d.scene === 'feed') {
-    const work = d.version === 'refactor' ? 0.9 : 1; // the refactor is 10% cheaper
-    score(d.gear('recall'), d.gear('rank'), Math.max(1, Math.round(REPEAT.feed * work)));
-  } else if (d.scene === 'search') score(d.gear('candidates'), 64, REPEAT.search);
-  else score(d.gear('creatives') * 100, 64, REPEAT.ads);
+    const repeat = Math.max(1, Math.round(REPEAT.feed * (d.version === 'refactor' ? 0.9 : 1))); // the refactor is 10% cheaper
+    score(d.gear('recall'), d.gear('rank'), repeat);
+    madds = d.gear('recall') * d.gear('rank') * repeat;
+  } else if (d.scene === 'search') {
+    score(d.gear('candidates'), 64, REPEAT.search);
+    madds = d.gear('candidates') * 64 * REPEAT.search;
+  } else {
+    score(d.gear('creatives') * 100, 64, REPEAT.ads);
+    madds = d.gear('creatives') * 100 * 64 * REPEAT.ads;
+  }
+  const ms = performance.now() - start;
+  if (ms > 0.2) {
+    opsPerMs += 0.05 * (madds / ms - opsPerMs);
+    [slowest, fastest] = [Math.min(slowest, opsPerMs), Math.max(fastest, opsPerMs)];
+    Object.assign(REPEAT, repeats());
+  }
   reply.send({ v: d.version });
 });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const port = app.server.address().port;
 
-// Normal load is ~50% of the CPU at full gears; 2x is ~100% plus HTTP overhead: more than the top gears can serve.
-const rates = Object.fromEntries(Object.entries(SCENES).map(([id, s]) => [id, Math.max(5, Math.round((0.5 * s.share * 1000) / s.fullMs))]));
-// warm the handlers up (JIT) before the clock starts
-for (let i = 0; i < 30; i++) for (const id of Object.keys(SCENES)) await app.inject({ url: `/${id}`, headers: { 'x-user': `warm-${i}` } });
+// Normal load is ~55% of the CPU at full gears (event-loop utilisation ~0.65 with HTTP, under the 0.85 goal); 2x is
+// ~110% plus HTTP overhead: more than the top gears can serve.
+const NORMAL_SHARE = 0.55;
+const rates = Object.fromEntries(Object.entries(SCENES).map(([id, s]) => [id, Math.max(5, Math.round((NORMAL_SHARE * s.share * 1000) / s.fullMs))]));
 
 // ---- the load generator (a worker thread: its own event loop, so the load stays open-loop while the server is busy)
 const loadGen = new Worker(new URL('./demo-load.mjs', import.meta.url), {
   workerData: { port, rates, budgets: Object.fromEntries(Object.entries(SCENES).map(([k, s]) => [k, s.rtBudgetMs])), phases: PHASES },
 });
 
+// Start-up (this thread's and the worker's JIT and GC, V8's compiler threads, the connections opening) keeps both cores
+// busy for up to a second; traffic that arrived into that would find the event loop saturated, and the regulator would
+// rightly turn gears down before the demo began. So the load starts once the event loop has been idle for a while.
+await settle(1000);
+loadGen.postMessage('go');
+
+/** Resolves once `quietMs` have passed with the event loop free (no 20 ms timer firing more than 5 ms late). */
+async function settle(quietMs) {
+  let quietSince = performance.now();
+  for (let at = performance.now(); performance.now() - quietSince < quietMs; ) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = performance.now();
+    if (now - at > 25) quietSince = now;
+    at = now;
+  }
+}
+
 // ---- live view ------------------------------------------------------------------------------------------------------
+let phaseNow = PHASES[0].name;
 const history = []; // per report: { phase, scenes: { id: { sent, timeouts, rts, versions, gears } } }
 const pointsOf = (id) => Object.keys(engine.config.scenes[id].points);
 const gearText = (id) => {
@@ -154,7 +210,6 @@ function render(report) {
   }
 }
 
-let phaseNow = PHASES[0].name;
 loadGen.on('message', (m) => {
   if (m.type === 'report') {
     if (m.phase !== phaseNow) {
@@ -210,6 +265,8 @@ async function finish() {
   const demand = Object.entries(SCENES).reduce((a, [id, sc]) => a + (rates[id] * peak * sc.fullMs) / 1000, 0);
   console.log(`At full gears the ${peak}x load needs ~${Math.round(demand * 100)}% of the one core the service runs on, before HTTP overhead: without`);
   console.log('regulation its queue grows until nearly every request times out (test/e2e-overload.test.ts measures exactly that).');
-  console.log(`CPU calibration: ${(opsPerMs / 1000).toFixed(0)}k multiply-adds per ms; full-gear cost feed ${SCENES.feed.fullMs} ms, search ${SCENES.search.fullMs} ms, ads ${SCENES.ads.fullMs} ms per request.`);
+  const k = (x) => `${(x / 1000).toFixed(0)}k`;
+  console.log(`Full-gear cost: feed ${SCENES.feed.fullMs} ms, search ${SCENES.search.fullMs} ms, ads ${SCENES.ads.fullMs} ms per request, sized to this machine's speed as the`);
+  console.log(`handlers measured it: ${k(calibrated)} multiply-adds per ms at start, ${k(slowest)}–${k(fastest)} during the run.`);
 }
 process.on('SIGINT', () => finish());
