@@ -11,7 +11,7 @@ export type { RouteCounts, RouteHints } from './route/router.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { resolveSense, SENSE_DEFAULTS, type ResolvedSense, type SenseConfig } from './config/schema-sense.js';
 export {
-  maxOfMeans, meanOf, Outcome, OUTCOME_NAMES, ProcessLoad, SampleWindow, Sensing, Stats,
+  maxOfMeans, meanOf, Outcome, OUTCOME_NAMES, SampleWindow, Sensing, Stats,
   type OutcomeCode, type OutcomeName, type ProcessLoadStats, type SampleStats, type SenseOptions, type WindowStats,
 } from './sense/index.js';
 export * from './regulate/index.js';
