@@ -255,6 +255,22 @@ describe('schedules', () => {
     expect(late.reg.mode).toBe('auto');
   });
 
+  it('replays only the limits in force after the last passed rule: a cap lifted later leaves the gears at the top', () => {
+    // 20:01 caps a, 20:10 lifts every cap. A start at 09:00 the next day replays both; applied one by one, the first
+    // took a down at once, and lifting the cap gave nothing back (found in a README walkthrough).
+    const rules = { timeZone: 'Asia/Shanghai', schedules: [{ at: '20:01:00', caps: { feed: { a: 0 } } }, { at: '20:10:00', caps: {} }] };
+    const next = setup(rules, { wallStart: at(20, 0, 0) + 13 * 3600_000 });
+    expect(next.reg.gears().feed).toEqual({ a: 2, b: 2 });
+    expect(next.changes).toEqual([]);
+    const between = setup(rules, { wallStart: at(20, 5, 0) }); // the cap is the last rule passed: it holds
+    expect(between.reg.gears().feed).toEqual({ a: 0, b: 2 });
+    // The same two rules falling in one tick (a paused process, a long period) move nothing either.
+    const { reg, tick, changes } = setup(rules, { wallStart: at(20, 0, 0) });
+    tick(11 * 60_000);
+    expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
+    expect(changes).toEqual([]);
+  });
+
   it('applies scheduled caps and absolute timestamps once', () => {
     const { reg, tick, changes } = setup(
       { timeZone: 'Asia/Shanghai', schedules: [{ at: '2026-11-11T20:00:05', caps: { feed: { a: 1 } } }, { at: '2026-11-11T12:00:08Z', caps: {} }] },

@@ -207,8 +207,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setCaps(input: GearSet): void {
     const set = plainCopy(input, 'setCaps');
     checkGearSet(set, this.pointsOf, 'setCaps');
-    for (const sc of this.scenes) sc.caps.set(sc.points.map((p) => p.boostTop));
-    this.forEachPoint(set, (sc, slot, gear) => (sc.caps[slot] = gear));
+    this.replaceCaps(set);
     this.applyLimits();
   }
 
@@ -216,12 +215,26 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setFixed(input: GearSet): void {
     const set = plainCopy(input, 'setFixed');
     checkGearSet(set, this.pointsOf, 'setFixed');
-    for (const sc of this.scenes) sc.pins.fill(-1);
-    this.forEachPoint(set, (sc, slot, gear) => (sc.pins[slot] = gear));
+    this.replacePins(set);
     this.applyLimits();
   }
 
-  /** Caps and pins hold at once: the gears that break them move now (a tick would, up to a period later). */
+  private replaceCaps(set: GearSet): void {
+    for (const sc of this.scenes) sc.caps.set(sc.points.map((p) => p.boostTop));
+    this.forEachPoint(set, (sc, slot, gear) => (sc.caps[slot] = gear));
+  }
+
+  private replacePins(set: GearSet): void {
+    for (const sc of this.scenes) sc.pins.fill(-1);
+    this.forEachPoint(set, (sc, slot, gear) => (sc.pins[slot] = gear));
+  }
+
+  /**
+   * Caps and pins of a command hold at once: the gears that break them move now (a tick would, up to a period later).
+   * Not those of schedule rules: they are applied in a tick, or replayed at start, where several may fall together (a
+   * cap at 20:01, lifted at 20:10), and only the limits in force after the last one may move gears, which the step
+   * that follows does. Applied one by one, the first cap would take a gear down that lifting it does not give back.
+   */
   private applyLimits(): void {
     const ctx = this.context();
     for (const sc of this.scenes) sc.applyLimits(ctx);
@@ -253,8 +266,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   private applyRule(rule: ScheduleRule, index: number, at: number, replay: boolean): void {
     if (rule.goals !== undefined) this.setGoalSet(rule.goals);
-    if (rule.caps) this.setCaps(rule.caps);
-    if (rule.fixed) this.setFixed(rule.fixed);
+    if (rule.caps) this.replaceCaps(rule.caps); // from the validated config; the tick's step enforces them (see applyLimits)
+    if (rule.fixed) this.replacePins(rule.fixed);
     if (!replay && rule.template !== undefined) this.applyTemplate(rule.template);
     if (rule.mode) this.setMode(rule.mode, `schedule ${rule.name ?? rule.at}`);
     if (!replay && rule.fastRecovery !== undefined) this.setFastRecovery(rule.fastRecovery);
