@@ -416,6 +416,11 @@ describe('gateway entry', () => {
     expect(gw.route(undefined, 'u', { signed: trust.sign({ scene: 'feed', version: 'wip' }) }).version).toBe('wip');
     expect(gw.route('feed', 'u', { signed: 'g1;forged' }).version).not.toBe('wip');
     expect(trust.counts()).toMatchObject({ signed: 1, proxy: 1, untrusted: 2, refused: { malformed: 1 } });
+    // A header as Node types it may be a list: its first is the token, as the HTTP adapters read a repeated header.
+    const token = trust.sign({ scene: 'feed', version: 'wip' });
+    expect(gw.route('feed', 'u', { signed: [token, 'g1;forged'] }).version).toBe('wip');
+    expect(gw.route('feed', 'u', { signed: ['g1;forged', token] }).version).not.toBe('wip');
+    expect(gw.route('feed', 'u', { signed: [] }).version).not.toBe('wip');
   });
 
   it('propagates a decision that the next service honours instead of deciding again', () => {

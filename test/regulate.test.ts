@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { validateConfig } from '../src/config/validate.js';
 import { createGearshift, type Gearshift } from '../src/engine.js';
+import type { RegulatorConfig } from '../src/config/schema-regulate.js';
 import { ConfigError, GearshiftError, UsageError } from '../src/errors.js';
 import { Ring } from '../src/regulate/history.js';
 import { Ladder } from '../src/regulate/ladder.js';
@@ -258,7 +259,7 @@ describe('schedules', () => {
   it('replays only the limits in force after the last passed rule: a cap lifted later leaves the gears at the top', () => {
     // 20:01 caps a, 20:10 lifts every cap. A start at 09:00 the next day replays both; applied one by one, the first
     // took a down at once, and lifting the cap gave nothing back (found in a README walkthrough).
-    const rules = { timeZone: 'Asia/Shanghai', schedules: [{ at: '20:01:00', caps: { feed: { a: 0 } } }, { at: '20:10:00', caps: {} }] };
+    const rules: RegulatorConfig = { timeZone: 'Asia/Shanghai', schedules: [{ at: '20:01:00', caps: { feed: { a: 0 } } }, { at: '20:10:00', caps: {} }] };
     const next = setup(rules, { wallStart: at(20, 0, 0) + 13 * 3600_000 });
     expect(next.reg.gears().feed).toEqual({ a: 2, b: 2 });
     expect(next.changes).toEqual([]);

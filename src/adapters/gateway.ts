@@ -18,8 +18,11 @@ import { type Trust, type TrustOptions, trustOf } from './trust.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
 
 export interface GatewayHints extends RouteHints {
-  /** A signed hint token (`x-gearshift-hint`): when it verifies, its version / load-test flag are trusted. */
-  signed?: string | null;
+  /**
+   * A signed hint token (`x-gearshift-hint`): when it verifies, its version / load-test flag are trusted. A list (a
+   * header as Node types it) gives its first, as the HTTP adapters read a repeated header.
+   */
+  signed?: string | readonly string[] | null;
   /** The peer's address: when `trusted` is not given, plain hints are trusted only if it is a trusted proxy. */
   peer?: string | null;
 }
@@ -78,8 +81,9 @@ export class Gateway {
   /** The decision alone (trust applied), for callers that record with `complete`. */
   route(scene: unknown, unit?: unknown, hints?: GatewayHints | null): Decision {
     if (!hints) return this.engine.route(scene, unit, null);
-    if (typeof hints.signed === 'string' && hints.signed.length > 0) {
-      const v = this.trust.verify(hints.signed, typeof scene === 'string' ? scene : null);
+    const signed = typeof hints.signed === 'string' ? hints.signed : Array.isArray(hints.signed) ? (hints.signed as unknown[])[0] : undefined;
+    if (typeof signed === 'string' && signed.length > 0) {
+      const v = this.trust.verify(signed, typeof scene === 'string' ? scene : null);
       if (typeof v !== 'string') return this.engine.route(scene ?? v.scene, unit, { version: v.version || null, loadTest: v.loadTest, trusted: true });
     }
     const wantsSomething = (typeof hints.version === 'string' && hints.version.length > 0) || hints.loadTest === true;

@@ -1,6 +1,7 @@
 /** The regulator's events and records: every gear change carries why it happened. */
 import type { RegulatorMode } from '../config/schema-regulate.js';
 import type { JsonValue } from '../config/shape.js';
+import type { ListenerError } from '../errors.js';
 import type { GoalKind } from './goals.js';
 import type { GoalStatus, Terms } from './pid.js';
 
@@ -76,5 +77,6 @@ export interface RegulatorEvents {
   rule: (e: { index: number; name?: string; at: number }) => void;
   boost: (e: { scene: string; engaged: boolean; at: number }) => void;
   shed: (e: { scene: string; share: number; loadTest: boolean; at: number }) => void;
-  error: (e: unknown) => void;
+  /** A listener or the timer's tick threw: what it threw is `cause`, where is `source`. */
+  error: (e: ListenerError) => void;
 }

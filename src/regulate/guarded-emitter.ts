@@ -8,8 +8,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { ListenerError } from '../errors.js';
 
-/** Events that include `error: (e: unknown) => void`. */
-type WithError = { error: (e: unknown) => void };
+/** Events that include `error`, which is always given a ListenerError. */
+type WithError = { error: (e: ListenerError) => void };
 
 export class GuardedEmitter<Events extends WithError> extends EventEmitter<Events> {
   private readonly warned = new Set<string>();
