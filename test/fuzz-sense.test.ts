@@ -50,10 +50,11 @@ describe('sensing windows (seeded fuzz)', () => {
           const spanMs = Math.max(0, now - Math.max((Math.floor(now / cMs) - cSlots + 1) * cMs, bornAt));
           const want = {
             count: inC.length, success: by('success'), degraded: by('degraded'), error: by('error'), timeout: by('timeout'),
-            clientAbort: by('clientAbort'), timeoutRate: inC.length ? by('timeout') / inC.length : 0, rtCount: inH.length,
+            clientAbort: by('clientAbort'), timeoutRate: inC.length ? by('timeout') / inC.length : 0,
+            errorRate: inC.length ? by('error') / inC.length : 0, rtCount: inH.length,
             max: inH.reduce((m, x) => Math.max(m, x.rt), 0), spanMs, rate: spanMs > 0 ? (inC.length * 1000) / spanMs : 0,
           };
-          const exactFields = (x: WindowStats | typeof want) => ({ ...x, mean: undefined, p50: undefined, p90: undefined, p99: undefined, p999: undefined, shed: undefined, rejected: undefined, errorRate: undefined });
+          const exactFields = (x: WindowStats | typeof want) => ({ ...x, mean: undefined, p50: undefined, p90: undefined, p99: undefined, p999: undefined, shed: undefined, rejected: undefined });
           expect(exactFields(got), where()).toEqual(exactFields(want));
           const sum = inH.reduce((s, x) => s + x.rt, 0);
           expect(Math.abs(got.mean - (inH.length ? sum / inH.length : 0)), where()).toBeLessThan(1e-6 * (1 + sum));

@@ -104,6 +104,18 @@ describe('engine sensing', () => {
     expect([s.count, s.timeout, s.success, s.max]).toEqual([2, 1, 1, 250]);
   });
 
+  it('reads its clock for a host RT that cannot be one (negative, NaN, infinite)', () => {
+    const { manual, clock } = countingClock();
+    const gs = engine(feedConfig(), clock);
+    for (const rt of [-5, Number.NaN, Infinity, -Infinity]) {
+      const d = gs.route('feed', 'u1');
+      manual.advance(40);
+      gs.complete(d, 'success', rt);
+    }
+    const s = gs.stats('feed')!;
+    expect([s.count, s.rtCount, s.mean, s.max]).toEqual([4, 4, 40, 40]); // each timed by the clock: 40 ms, none at 0
+  });
+
   it('records nothing for what is not one of its decisions, and does not throw', () => {
     const gs = engine(feedConfig());
     const forged = { ...gs.route('feed', 'u1'), completed: false };
@@ -189,6 +201,21 @@ describe('engine sensing', () => {
     expect(gs.stats('feed')!.count).toBe(0);
   });
 
+  // Each field of the shape on its own: a histogram row read with another layout's buckets would be garbage.
+  it.each([
+    ['rt.slots', { rt: { slots: 20 } }],
+    ['rt.slotMs', { rt: { slotMs: 500 } }],
+    ['rt.precisionBits', { rt: { precisionBits: 4 } }],
+    ['rt.maxMs', { rt: { maxMs: 10_000 } }],
+    ['outcomes.slots', { outcomes: { slots: 20 } }],
+    ['outcomes.slotMs', { outcomes: { slotMs: 500 } }],
+  ])('restarts the windows when a reload changes %s alone', (_field, sense) => {
+    const gs = engine(feedConfig());
+    gs.complete(gs.route('feed', 'u1'), Outcome.Success, 10);
+    gs.reload({ ...feedConfig(), sense: { ...sense, process: { enabled: false } } });
+    expect(gs.stats('feed')!.count).toBe(0);
+  });
+
   it('reads a recent window holding enough samples', () => {
     const clock = new ManualClock(0);
     const gs = engine(feedConfig(), clock);
@@ -241,6 +268,15 @@ describe('engine sensing', () => {
       expect([w.code, w.kind, w.ms]).toEqual(['GEARSHIFT_HOST_TIME', 'ahead', 5e6]); // started at now: it claims to end 5e6 ms ahead
       expect(w.message).toMatch(/^a host-given time \(a start, or a start plus RT\) was 5000000 ms past the engine's clock's now \(replaced by now, .*\): .*ns, µs or s given as ms/);
       expect(gs.stats('feed')!.max).toBe(1e308); // the RT is the host's to give; only its place in time is not
+    });
+
+    it('warns once per kind, not once in all: ahead, then short, from one engine', () => {
+      const clock = new ManualClock(5000);
+      const gs = engine(feedConfig(), clock);
+      burst(gs, 3, 5e6); // ahead
+      clock.advance(1000);
+      burst(gs, 3, 5, clock.now() / 1000); // short
+      expect((warnings as HostTimeError[]).map((w) => w.kind)).toEqual(['ahead', 'short']);
     });
 
     it('places a start from another clock (Date.now() against the monotonic clock) at now', () => {

@@ -291,6 +291,7 @@ describe('sense config', () => {
       gs.reload({ ...base, regulator: { goals: eld } });
       expect(gs.sensing.sampler).not.toBe(before); // the samplers restarted with the monitor on
       expect(gs.sensing.sampler.options.eventLoopDelay.sampled).toBe(true);
+      expect([before.running, gs.sensing.sampler.running]).toEqual([false, true]); // the old ones stopped, the new ones run
     } finally {
       gs.close();
     }

@@ -48,6 +48,11 @@ export class ProcessLoad {
     this.cpu = new SampleWindow(options.cpu.samples);
   }
 
+  /** Whether the samplers' timers are running. */
+  get running(): boolean {
+    return this.timers.length > 0;
+  }
+
   /** Starts the samplers (a no-op when disabled or already running). */
   start(): void {
     if (!this.options.enabled || this.timers.length > 0) return;
