@@ -40,6 +40,15 @@ describe('listeners are the host\'s code, and cannot break a tick', () => {
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0]![0])).toMatch(/a "tick" listener threw: metrics sink full/);
     expect(a.reg.status()).toBeDefined();
+    // Once per event name, not once in all: another event's faulty listener is reported too.
+    a.reg.on('change', () => {
+      throw new Error('audit log down');
+    });
+    a.script.set('feed', sig(3, 1000, 0.3)).set('tail', sig(3, 1000, 0.3)); // far over: gears move, changes are emitted
+    const before = a.changes.length;
+    for (let i = 0; i < 4; i++) a.tick();
+    expect(a.changes.length).toBeGreaterThan(before);
+    expect(warn.mock.calls.map((c) => String(c[0]).match(/a "(\w+)" listener/)?.[1])).toEqual(['tick', 'change']);
   });
 
   it('an error listener that throws itself is not called again for its own error', () => {

@@ -101,6 +101,34 @@ describe('control law', () => {
     expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
   });
 
+  it('lifts the dwell when the offered load drops by a third: the conditions that made the cut are gone', () => {
+    const climbsWithin4s = (rateAfter: number) => {
+      const { script, tick, changes } = setup();
+      script.set('feed', sig(1.2, 1000)); // just over the goal, at 1,000 req/s: one cut
+      tick();
+      expect(changes.map((c) => c.reason)).toEqual(['violated']);
+      script.set('feed', sig(0.3, rateAfter));
+      for (let i = 0; i < 4; i++) tick(); // 4 s: inside the 5 s dwell
+      return changes.some((c) => c.reason === 'headroom');
+    };
+    expect(climbsWithin4s(1000)).toBe(false); // the same load: the dwell holds
+    expect(climbsWithin4s(600)).toBe(true); // 40% less: no reason to wait
+  });
+
+  it('after a cut, climbs only once headroom clears the band by the hysteresis margin', () => {
+    // The timeout goal's band is 0.25: headroom below 0.75 of the target, below 0.75 × 0.95 = 0.7125 after a cut.
+    const run = (pressure: number) => {
+      const { script, tick, changes } = setup({ control: { dwellMs: 0 } });
+      script.set('feed', sig(1.2));
+      tick();
+      script.set('feed', sig(pressure));
+      for (let i = 0; i < 30; i++) tick(); // the smoothed pressure settles at `pressure`, and a small error adds up
+      return changes.filter((c) => c.reason === 'headroom').length;
+    };
+    expect(run(0.73)).toBe(0); // under the band, not by the margin: in band, hold
+    expect(run(0.5)).toBeGreaterThan(0); // clear headroom: it climbs
+  });
+
   it('backs the dwell off after failed probes, so an edge is not probed every few seconds', () => {
     const { script, tick, changes } = setup();
     // A plant whose edge sits between two positions: at full cost it is violated, one step down it has headroom.
@@ -143,6 +171,29 @@ describe('goals', () => {
     }
     expect(plain.changes).toEqual([]);
     expect(zoned.changes[0]).toMatchObject({ goal: 'meanRtMs', target: 30 });
+  });
+
+  it('a zone label picks the process goals\' overrides too', () => {
+    const goals = { elu: { target: 0.8 }, zones: { east: { elu: { target: 0.5 } } } };
+    const targets = (zone?: string) => {
+      const { script, tick, reg } = setup(zone ? { goals, zone } : { goals });
+      script.proc = { elu: 0.6 };
+      tick();
+      return reg.status()!.process.map((g) => [g.goal, g.target]);
+    };
+    expect(targets()).toEqual([['elu', 0.8]]);
+    expect(targets('east')).toEqual([['elu', 0.5]]);
+  });
+
+  it('a goal set replaces process goals as well as scene goals, and "default" puts the configured ones back', () => {
+    const { script, tick, reg } = setup({ goals: { elu: { target: 0.8 } }, goalSets: { tight: { process: { elu: { target: 0.4 } } } } });
+    script.proc = { elu: 0.6 };
+    const eluTarget = () => (tick(), reg.status()!.process.find((g) => g.goal === 'elu')!.target);
+    expect(eluTarget()).toBe(0.8);
+    reg.setGoalSet('tight');
+    expect(eluTarget()).toBe(0.4);
+    reg.setGoalSet('default');
+    expect(eluTarget()).toBe(0.8);
   });
 
   it('a schedule switches to a named goal set and back', () => {
@@ -332,7 +383,14 @@ describe('shedding', () => {
     expect(shed[0]).toMatch(/^(tail|feed):true:0.0$/);
     // Relief: the share drains, then load-test traffic is let back in.
     script.set('feed', HEADROOM).set('tail', HEADROOM);
-    for (let i = 0; i < 40; i++) tick();
+    const relief: [boolean, number][] = [];
+    for (let i = 0; i < 40; i++) {
+      const tail = tick().scenes[1]!;
+      relief.push([tail.shedLoadTest, tail.shedShare]);
+    }
+    expect(relief[0]![1]).toBeGreaterThan(0); // there was a share to drain
+    expect(relief.every(([lt, share]) => share === 0 || lt)).toBe(true); // load tests stay out while any share is shed
+    expect(relief.at(-1)).toEqual([false, 0]);
     expect(reg.scene('tail')!.shedding).toBe(false);
     expect(reg.scene('feed')!.shedding).toBe(false);
   });
