@@ -174,6 +174,16 @@ describe('not one lucky seed', () => {
   });
 });
 
+describe('metrics', () => {
+  it('counts recovery to the first of ten seconds in a row with nothing degraded, not to a lucky second', () => {
+    // Degraded for 5 s after the drop at 10 s, a 3 s lull, degraded 2 s more, then for good: recovery is 10 s.
+    const degradedAt = (t: number) => t < 10 || (t >= 10 && t < 15) || (t >= 18 && t < 20);
+    const seconds = Array.from({ length: 40 }, (_, t) => ({ offered: 100, rejected: 0, completed: 100, timeouts: 0, good: 100, value: 1, fullValue: 1, rts: [10], elu: 0.5, degraded: degradedAt(t), boosted: false, changes: 0 }));
+    const run: RunResult = { scenario: 'synthetic', controller: 'gearshift', seconds, budgetMs: 200, target: 0.01, band: 0.25 };
+    expect(metricsOf(run, 5, 10).recoveryS).toBe(10);
+  });
+});
+
 describe('the bars can fail', () => {
   it('a regulator whose cuts are too timid misses the 2x convergence bar', () => {
     const { m } = measure('2x', 'gearshift', (s) => ({ ...s, regulator: { control: { maxDownPerTick: 0.01 }, goals: {} } }));
