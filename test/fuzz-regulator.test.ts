@@ -138,6 +138,10 @@ describe('operating the regulator with any input (seeded fuzz)', () => {
     const r = new Rng(FUZZ_SEED + 3);
     const snapshots: unknown[] = [];
     const tally = { applied: 0, refused: 0, ticks: 0 };
+    const byLaw = new Set<string>(); // what the control law itself moved: the fuzz drove it, not only the commands
+    gs.regulator.on('change', (c) => {
+      if (c.reason === 'violated' || c.reason === 'headroom') byLaw.add(c.reason);
+    });
     try {
       for (let i = 0, n = fuzzCases(1500); i < n; i++) {
         if (r.chance(0.4)) {
@@ -176,5 +180,6 @@ describe('operating the regulator with any input (seeded fuzz)', () => {
     expect(tally.applied).toBeGreaterThan(100);
     expect(tally.refused).toBeGreaterThan(100);
     expect(tally.ticks).toBeGreaterThan(100);
+    expect([...byLaw].sort()).toEqual(['headroom', 'violated']); // cuts and raises by the goals, between the commands
   });
 });
