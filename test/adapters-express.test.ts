@@ -240,6 +240,12 @@ for (const [major, express] of [
       const s = await serve({ debugHeaders: true });
       const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed' });
       expect([r.headers['x-gearshift-scene'], r.headers['x-gearshift-version'], r.headers['x-gearshift-reason'], r.headers['x-gearshift-config']]).toEqual(['feed', 'main', 'no_unit', 'cfg-1']);
+      // a unit routed by the split also gets its bucket
+      const split = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' });
+      await waitFor(() => s.recorded().length === 2);
+      const d = s.recorded()[1]!.decision;
+      expect(d.reason).toBe('split');
+      expect(split.headers['x-gearshift-bucket']).toBe(String(d.bucket));
     });
 
     it('records a handler error once, with or without the error middleware', async () => {
@@ -284,7 +290,7 @@ for (const [major, express] of [
           const before = mw.remainingMs(req);
           const signal = mw.signal(req);
           expect(mw.signal(req)).toBe(signal);
-          signal.addEventListener('abort', () => res.json({ before, reason: (signal.reason as DOMException).name }));
+          signal.addEventListener('abort', () => res.json({ before, after: mw.remainingMs(req), reason: (signal.reason as DOMException).name }));
         });
       });
       const t = Date.now();
@@ -293,6 +299,7 @@ for (const [major, express] of [
       expect(body.reason).toBe('TimeoutError');
       expect(body.before).toBeGreaterThan(40);
       expect(body.before).toBeLessThanOrEqual(50);
+      expect(body.after).toBeLessThanOrEqual(50 - 20); // read at the deadline: the time since the decision counts
       expect(Date.now() - t).toBeGreaterThanOrEqual(45);
       await waitFor(() => s.recorded().length === 1);
       expect(s.recorded()[0]!.outcome).toBe('timeout');
@@ -312,6 +319,23 @@ for (const [major, express] of [
       await abortAfter(s.port, '/wait', { 'x-gearshift-scene': 'feed' }, 30);
       await waitFor(() => reason !== '');
       expect(reason).toBe('AbortError');
+    });
+
+    it('leaves the signal alone when the response ends normally', async () => {
+      let signal: AbortSignal | undefined;
+      let closed = false;
+      const s = await serve({}, (app, mw) => {
+        app.use(mw);
+        app.get('/', (req, res) => {
+          signal = mw.signal(req);
+          res.once('close', () => (closed = true));
+          res.send('done');
+        });
+      });
+      expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' })).body).toBe('done');
+      await waitFor(() => closed && s.recorded().length === 1);
+      expect(s.recorded()[0]!.outcome).toBe('success');
+      expect(signal!.aborted).toBe(false); // a close after the answer is no client abort
     });
 
     describe('spoofing', () => {

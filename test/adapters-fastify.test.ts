@@ -142,6 +142,11 @@ describe('Fastify plugin', () => {
     const on = await build({ debugHeaders: true });
     const r = await on.app.inject({ url: '/', headers: { 'x-gearshift-scene': 'feed' } });
     expect([r.headers['x-gearshift-version'], r.headers['x-gearshift-reason']]).toEqual(['main', 'no_unit']);
+    // a unit routed by the split also gets its bucket
+    const split = await on.app.inject({ url: '/', headers: { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' } });
+    const d = on.recorded()[1]!.decision;
+    expect(d.reason).toBe('split');
+    expect(split.headers['x-gearshift-bucket']).toBe(String(d.bucket));
   });
 
   it('records a client abort once, over real HTTP', async () => {
@@ -161,7 +166,7 @@ describe('Fastify plugin', () => {
         const signal = request.gearshiftSignal;
         expect(request.gearshiftSignal).toBe(signal);
         signal.addEventListener('abort', () => {
-          void reply.send({ before, reason: (signal.reason as DOMException).name });
+          void reply.send({ before, after: request.gearshiftRemainingMs, reason: (signal.reason as DOMException).name });
         });
       });
     });
@@ -169,6 +174,7 @@ describe('Fastify plugin', () => {
     const r = JSON.parse((await get(port, '/wait', { 'x-gearshift-scene': 'search' })).body);
     expect(r.reason).toBe('TimeoutError');
     expect(r.before).toBeGreaterThan(30);
+    expect(r.after).toBeLessThanOrEqual(50 - 20); // read at the deadline: the time since the decision counts
     await waitFor(() => recorded().length === 1);
     expect(recorded()[0]!.outcome).toBe('timeout');
     expect(engine.stats('search')!.timeout).toBe(1);
@@ -189,6 +195,23 @@ describe('Fastify plugin', () => {
     await abortAfter(port, '/wait', { 'x-gearshift-scene': 'feed' }, 30);
     await waitFor(() => reason !== '');
     expect(reason).toBe('AbortError');
+  });
+
+  it('leaves the signal alone when the response ends normally', async () => {
+    let signal: AbortSignal | undefined;
+    let closed = false;
+    const { app, recorded } = await build({}, (a) => {
+      a.get('/', async (request) => {
+        signal = request.gearshiftSignal;
+        request.raw.once('close', () => (closed = true)); // the signal watches the raw request's close
+        return 'done';
+      });
+    });
+    const port = await listen(app);
+    expect((await get(port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' })).body).toBe('done');
+    await waitFor(() => closed && recorded().length === 1);
+    expect(recorded()[0]!.outcome).toBe('success');
+    expect(signal!.aborted).toBe(false); // a close after the answer is no client abort
   });
 
   describe('spoofing', () => {

@@ -31,6 +31,7 @@ describe('node:http adapter', () => {
     expect(r.body).toBe('wip');
     await waitFor(() => s.recorded().length === 1);
     expect(s.recorded()[0]!.outcome).toBe('success');
+    expect(s.engine.stats('feed')!.count).toBe(1); // recorded by sensing, not only acknowledged by complete()
   });
 
   it('records a synchronous answer when the handler returns, an asynchronous one right after its end(), with no listener on the response', async () => {
@@ -274,6 +275,29 @@ describe('node:http adapter', () => {
     expect(s.recorded()[0]!.outcome).toBe('timeout');
   });
 
+  it('counts the time a request has taken against its remaining budget', async () => {
+    const s = await serve(async (req, res) => {
+      await sleep(25);
+      res.end(String(s.listener.remainingMs(req)));
+    });
+    // search's budget is 50 ms, and the handler slept through at least 20 of them before asking
+    expect(Number((await get(s.port, '/', { 'x-gearshift-scene': 'search' })).body)).toBeLessThanOrEqual(50 - 20);
+  });
+
+  it('leaves the signal alone when the response ends normally', async () => {
+    let signal: AbortSignal | undefined;
+    let closed = false;
+    const s = await serve((req, res) => {
+      signal = s.listener.signal(req, res);
+      res.once('close', () => (closed = true));
+      res.end('done');
+    });
+    expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' })).body).toBe('done');
+    await waitFor(() => closed && s.recorded().length === 1);
+    expect(s.recorded()[0]!.outcome).toBe('success');
+    expect(signal!.aborted).toBe(false); // a close after the answer is no client abort
+  });
+
   it('passes requests without a scene to the handler with a null decision', async () => {
     const s = await serve((req, res) => res.end(String(req.gearshift)));
     expect((await get(s.port, '/')).body).toBe('null');
@@ -302,6 +326,12 @@ describe('node:http adapter', () => {
     const s = await serve((_req, res) => res.end(), { debugHeaders: true });
     const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' });
     expect(r.headers).toMatchObject({ 'x-gearshift-version': 'wip', 'x-gearshift-reason': 'whitelist' });
+    // a unit routed by the split also gets its bucket (alice is whitelisted: she has none)
+    const split = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' });
+    await waitFor(() => s.recorded().length === 2);
+    const d = s.recorded()[1]!.decision;
+    expect(d.reason).toBe('split');
+    expect(split.headers['x-gearshift-bucket']).toBe(String(d.bucket));
   });
 
   it('records an error and cuts the connection when the handler throws after the headers went out', async () => {
@@ -392,6 +422,15 @@ describe('gateway entry', () => {
     const e = gw.begin('feed', 'bob');
     e.done(503);
     expect(recorded().map((c) => c.outcome)).toEqual(['success', 'error']);
+  });
+
+  it('counts the time since the decision against the remaining budget', async () => {
+    const { engine } = observedEngine();
+    const gw = createGateway(engine);
+    const { decision } = gw.begin('feed', 'bob');
+    await sleep(25);
+    expect(gw.remainingMs(decision)).toBeLessThanOrEqual(200 - 20); // feed's 200 ms, at least 20 of them gone
+    engine.close();
   });
 
   it('records rejections at once and hands out the prebuilt response', () => {

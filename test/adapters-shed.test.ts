@@ -58,6 +58,9 @@ describe('shed decisions in the adapters', () => {
     expect(decision.reason).toBe('shed');
     const r = gw.rejection(decision);
     expect([r.status, r.headers['retry-after']]).toEqual([503, '7']);
+    // the regulator's hint changes: the next shed response carries the new value, not the one cached first
+    engine.regulator.scene('feed')!.retryAfterS = 3;
+    expect(gw.rejection(gw.begin('feed', 'u').decision).headers['retry-after']).toBe('3');
     engine.close();
   });
 });

@@ -35,7 +35,9 @@ describe('reload is all or nothing', () => {
     try {
       const before = gs.configVersion;
       const gearsBefore = gs.regulator.gears();
-      const next = { ...regConfig(), version: 'next' }; // regConfig() is validated: a frozen copy
+      const periodBefore = gs.regulator.periodMs;
+      // regConfig() is validated: a frozen copy. The regulator takes its new period before sensing refuses.
+      const next = { ...regConfig({ periodMs: periodBefore * 2 }), version: 'next' };
       const spy = vi.spyOn(gs.sensing, 'reconfigure').mockImplementationOnce(() => {
         throw new Error('sensing refused');
       });
@@ -43,6 +45,7 @@ describe('reload is all or nothing', () => {
       spy.mockRestore();
       expect(gs.configVersion).toBe(before);
       expect(gs.regulator.gears()).toEqual(gearsBefore);
+      expect(gs.regulator.periodMs).toBe(periodBefore);
       const d = gs.route('feed', 'user-1');
       expect(d.ok).toBe(true);
       expect(gs.complete(d)).toBe(true);

@@ -6,6 +6,7 @@
  * - nothing untrusted steers: with loopback outside the trusted proxies, only an unaltered signed token reaches a
  *   `dev` version (but for the whitelist) or the `lt` version; with loopback trusted, plain hints may too, and
  *   load-test traffic still never lands on `base` or `up` but by a trusted explicit version;
+ * - the whitelisted unit `alice` of `feed`, with nothing trusted that could outrank the whitelist, is pinned;
  * - every decision is recorded exactly once.
  * It found that a signed token's MAC could be respelt (see test/trust.test.ts).
  */
@@ -190,8 +191,33 @@ const marksLoadTest = (sent: Sent, peerTrusted: boolean): boolean =>
 const namesVersion = (sent: Sent, version: string, peerTrusted: boolean): boolean =>
   sent.tokens.some((t) => t.version === version) || (peerTrusted && sent.wire.includes(version));
 
-/** The invariants of one answer to one request; `peerTrusted`: the server takes loopback as a trusted proxy. */
-function check(sent: Sent, a: Answer, where: string, peerTrusted: boolean): 'decided' | 'skipped' | 'host' {
+/** The values of one header in a request's head, as Node reads them: any case of its name, spaces and tabs trimmed. */
+function headerValues(sent: Sent, name: string): string[] {
+  const lines = sent.wire.slice(0, sent.wire.indexOf('\r\n\r\n')).split('\r\n').slice(1);
+  return lines.filter((l) => l.slice(0, l.indexOf(':')).toLowerCase() === name).map((l) => l.slice(l.indexOf(':') + 1).replace(/^[ \t]+|[ \t]+$/g, ''));
+}
+
+/**
+ * Is the request, beyond doubt, the whitelisted unit `alice` of `feed` with nothing that may outrank the whitelist?
+ * One scene header `feed` and one unit `alice` (header, or `uid` cookie where the host reads that; Node joins a
+ * repeated header into one value), no unaltered signed token, and from a trusted peer no plain hint at all.
+ */
+function plainAlice(sent: Sent, peerTrusted: boolean, unitCookie: boolean): boolean {
+  const one = (name: string, ok: (v: string) => boolean) => {
+    const v = headerValues(sent, name);
+    return v.length === 1 && ok(v[0]!);
+  };
+  if (!one('x-gearshift-scene', (v) => v === 'feed')) return false;
+  if (!(unitCookie ? one('cookie', (v) => /^uid=alice(;|$)/.test(v)) : one('x-gearshift-unit', (v) => v === 'alice'))) return false;
+  if (sent.tokens.length > 0) return false;
+  return !peerTrusted || ['x-gearshift-version', 'x-gearshift-load-test', 'baggage'].every((h) => headerValues(sent, h).length === 0);
+}
+
+/**
+ * The invariants of one answer to one request; `peerTrusted`: the server takes loopback as a trusted proxy;
+ * `unitCookie`: it reads the unit from the `uid` cookie, not the unit header.
+ */
+function check(sent: Sent, a: Answer, where: string, peerTrusted: boolean, unitCookie: boolean): 'decided' | 'skipped' | 'host' {
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(a.body) as Record<string, unknown>;
@@ -213,6 +239,7 @@ function check(sent: Sent, a: Answer, where: string, peerTrusted: boolean): 'dec
   const said = `${where}: ${version} (${stage}) by ${reason}${loadTest ? ', load test' : ''}`;
   if (stage === 'dev') expect(reason === 'explicit' || reason === 'whitelist', said).toBe(true);
   if (reason === 'whitelist') expect(sent.wire, said).toContain('alice');
+  if (plainAlice(sent, peerTrusted, unitCookie)) expect(reason, `${said}: alice not pinned`).toBe('whitelist');
   if (reason === 'explicit') expect(namesVersion(sent, version, peerTrusted), said).toBe(true);
   if (stage === 'lt' || loadTest || reason === 'load_test') expect(marksLoadTest(sent, peerTrusted), `${said}: no trusted load-test marker`).toBe(true);
   // Load-test traffic never lands on base or up silently: only a trusted explicit version outranks the lt version.
@@ -220,7 +247,8 @@ function check(sent: Sent, a: Answer, where: string, peerTrusted: boolean): 'dec
   return 'decided';
 }
 
-type Serve = (obs: ReturnType<typeof observedEngine>, trust: typeof TRUST) => Promise<{ port: number; close: () => Promise<void> }>;
+/** A server for the fuzz; `unitCookie`: it reads the unit from the `uid` cookie. */
+type Serve = (obs: ReturnType<typeof observedEngine>, trust: typeof TRUST) => Promise<{ port: number; close: () => Promise<void>; unitCookie?: boolean }>;
 
 const closeServer = (s: Server) => () => new Promise<void>((r) => s.close(() => r()));
 async function listen(s: Server): Promise<number> {
@@ -235,7 +263,7 @@ function expressHost(make: typeof express | typeof express4, unit?: { cookie: st
     app.use(gearshift(obs.engine, unit ? { trust, unit } : { trust }));
     app.use((req, res) => void res.json(echo(req.gearshift)));
     const server = createServer(app);
-    return { port: await listen(server), close: closeServer(server) };
+    return { port: await listen(server), close: closeServer(server), unitCookie: unit !== undefined };
   };
 }
 
@@ -281,7 +309,7 @@ describe('hostile requests over HTTP', () => {
 
   it.each(cases)('%s: every request answered, nothing untrusted steers, every decision recorded once', async (name, serve, peerTrusted) => {
     const obs = observedEngine();
-    const { port, close } = await serve(obs, peerTrusted ? { ...TRUST, proxies: ['127.0.0.1'] } : TRUST);
+    const { port, close, unitCookie = false } = await serve(obs, peerTrusted ? { ...TRUST, proxies: ['127.0.0.1'] } : TRUST);
     closers.push(close);
     const r = new Rng(FUZZ_SEED ^ name.length);
     const connections = fuzzCases(120);
@@ -296,7 +324,7 @@ describe('hostile requests over HTTP', () => {
       answers.forEach((got, c) => {
         const where = replay(`${name}, connection`, batch + c);
         expect(got.length, `${where}: answers for ${sends[c]!.length} requests`).toBe(sends[c]!.length);
-        got.forEach((a, i) => tally[check(sends[c]![i]!, a, `${where}, request ${i} ${JSON.stringify(sends[c]![i]!.wire)}`, peerTrusted)]++);
+        got.forEach((a, i) => tally[check(sends[c]![i]!, a, `${where}, request ${i} ${JSON.stringify(sends[c]![i]!.wire)}`, peerTrusted, unitCookie)]++);
       });
     }
     // Each decision is recorded once (the engine refuses a second record), and none is left unrecorded.

@@ -3,6 +3,7 @@
  * truthy non-booleans where booleans belong), through the engine and the gateway. Whatever arrives, `route` never
  * throws, and its decision keeps the routing rules:
  * - `dev` only by a trusted explicit version or the whitelist; `lt` only for trusted load-test traffic;
+ * - a whitelisted unit of a scene that serves is pinned, unless a trusted explicit version or load-test marker outranks it;
  * - "trusted" means exactly `true`, a valid signed token, or a peer inside the trusted ranges, never a truthy look-alike;
  * - a split decision's bucket is what the published hash definition gives (written independently in
  *   murmur-reference.ts), for any unit string: another service can reproduce it;
@@ -99,6 +100,11 @@ function checkRules(d: Decision, unit: unknown, trusted: { version: unknown; loa
     must(d.bucket === published, () => `${said()}: bucket ${d.bucket}, the published hash gives ${published}`);
   }
   if (d.reason === 'explicit') must(trusted?.version === d.version, () => `${said()}: explicit without trust`);
+  // The converse of the whitelist rule: only trusted load-test traffic (load_test, or an explicit lt version) and a
+  // trusted explicit version (held to its trust above) outrank the whitelist of feed, the one scene that has one.
+  if (d.ok && d.scene === 'feed' && (unit === WHITELISTED || unit === 'alice') && trusted?.loadTest !== true && d.reason !== 'explicit') {
+    must(d.reason === 'whitelist', () => `${said()}: a whitelisted unit not pinned`);
+  }
 }
 
 const FEED_PARAMS: Record<string, unknown[]> = { depth: [100, 7], model: ['small', 'large'] };

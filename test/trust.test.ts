@@ -93,6 +93,8 @@ describe('signed hints', () => {
     const t = trust.sign(hint, 10);
     now = T0 + 10_001;
     expect(trust.verify(t)).toBe('expired');
+    now = T0 + 10_000; // the very second it names: already expired
+    expect(trust.verify(t)).toBe('expired');
     now = T0;
     // a token valid for a day, signed by someone holding the key but breaking the TTL rule
     const body = `g1;${T0 / 1000 + 86_400};;feed;wip;;-1`;
