@@ -396,6 +396,7 @@ describe('node:http adapter', () => {
     for (const x of [null, {}, 'feed']) {
       expect(() => gw.rejection(x as never)).toThrow(/rejection\(decision\): expected a decision/);
       expect(() => gw.propagationHeaders(x as never)).toThrow(/propagationHeaders\(decision\): expected a decision/);
+      expect(() => gw.remainingMs(x as never)).toThrow(/remainingMs\(decision\): expected a decision/); // not a TypeError, not NaN
     }
     expect(gw.complete(null as never, 200)).toBe(false);
   });

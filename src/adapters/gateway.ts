@@ -117,6 +117,7 @@ export class Gateway {
 
   /** Milliseconds left of the decision's RT budget, on the engine clock. */
   remainingMs(decision: Decision): number {
+    if (!isDecision(decision)) throw new UsageError('remainingMs(decision): expected a decision from begin() or route()');
     return decision.startedAt + decision.rtBudgetMs - this.engine.now();
   }
 }
