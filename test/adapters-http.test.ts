@@ -7,6 +7,8 @@ import { ResponseWatch } from '../src/adapters/response-watch.js';
 import { createGateway } from '../src/adapters/gateway.js';
 import { type GearshiftHandler, withGearshift } from '../src/adapters/http.js';
 import { Trust } from '../src/adapters/trust.js';
+import { buildRejections, retryAfterSec } from '../src/adapters/reject.js';
+import type { Decision } from '../src/route/decision.js';
 import { UsageError } from '../src/errors.js';
 import { abortAfter, get, KEY, observedEngine, portOf, sleep, waitFor } from './adapters-helpers.js';
 
@@ -480,5 +482,30 @@ describe('gateway entry', () => {
     const gwBag = createGateway(up.engine, { propagate: { mode: 'baggage' } });
     const d = gwUp.route('feed', 'alice');
     expect(gwBag.propagationHeaders(d).baggage).toContain('gearshift.version=wip');
+  });
+});
+
+describe('prebuilt rejections', () => {
+  // Only the fields the rejection table reads: its reason and the regulator's hint.
+  const shed = (hint: number) => ({ reason: 'shed', retryAfterSec: hint }) as unknown as Decision;
+
+  it('turns the Retry-After hint into whole seconds, rounded up, between 1 and 3600', () => {
+    expect([0, 0.5, 1, 2.2, 59.01, 1e6, Number.NaN].map((h) => retryAfterSec(shed(h)))).toEqual([1, 1, 1, 3, 60, 3600, 1]);
+  });
+
+  it('lower-cases override headers and keeps content-length its own (it must match the body)', () => {
+    const r = buildRejections({ shed: { headers: { 'X-Reason': 'busy', 'Content-Length': '0' } } }).of(shed(2));
+    const h = r.headersFor(shed(2));
+    expect(h).toMatchObject({ 'x-reason': 'busy', 'content-length': String(r.body.length), 'retry-after': '2' });
+    expect(Object.keys(h)).not.toContain('X-Reason');
+  });
+
+  it('sends an empty-string body override as an empty text body', () => {
+    const r = buildRejections({ shed: { body: '' } }).of(shed(2));
+    expect([r.body.length, r.headersFor(shed(2))['content-type']]).toEqual([0, 'text/plain; charset=utf-8']);
+  });
+
+  it('refuses a status past 599', () => {
+    expect(() => buildRejections({ shed: { status: 600 } })).toThrow(/rejections\.shed\.status: expected 400–599, got 600/);
   });
 });

@@ -41,6 +41,8 @@ describe('config validation', () => {
 
   it('refuses split weights that do not add up', () => expectIssue((c) => (c.scenes.feed.split[2].weight = 80), 'scenes.feed.split', /must add up to 100.*got 95/));
   it('refuses split weights finer than one bucket', () => expectIssue((c) => ((c.scenes.feed.split[1].weight = 5.005), (c.scenes.feed.split[2].weight = 84.995)), 'scenes.feed.split[1].weight', /at most 2 decimals/));
+  it('refuses a split weight a thousandth of a percent off a bucket (not only halfway between two)', () =>
+    expectIssue((c) => ((c.scenes.feed.split[1].weight = 5.001), (c.scenes.feed.split[2].weight = 84.999)), 'scenes.feed.split[1].weight', /at most 2 decimals/));
   it('refuses a split to a missing version', () => expectIssue((c) => (c.scenes.feed.split[0].version = 'ghost'), 'scenes.feed.split[0].version', /does not exist/));
   it('refuses a split to a dev version', () => expectIssue((c) => (c.scenes.feed.split[0].version = 'wip'), 'scenes.feed.split[0].version', /only "base" and "up".*"dev"/));
   it('refuses a split to an lt version', () => expectIssue((c) => (c.scenes.feed.split[0].version = 'soak'), 'scenes.feed.split[0].version', /"lt"/));
@@ -49,6 +51,10 @@ describe('config validation', () => {
 
   it('refuses a whitelist pin to a missing version', () => expectIssue((c) => (c.scenes.feed.whitelist.carol = 'ghost'), 'scenes.feed.whitelist.carol', /which this scene does not have/));
   it('refuses a whitelist pin to the lt version', () => expectIssue((c) => (c.scenes.feed.whitelist.carol = 'soak'), 'scenes.feed.whitelist.carol', /load-test version/));
+  it('accepts a whitelist unit id of exactly 256 characters (the router routes ids up to 256)', () =>
+    expect(issuesOf((c) => (c.scenes.feed.whitelist['u'.repeat(256)] = 'wip'))).toEqual([]));
+  it('names the closer form for a wrong deployedHere string: "*", not "an array"', () =>
+    expectIssue((c) => (c.deployedHere = 'everything'), 'deployedHere', /expected one of "\*", got "everything"/));
   it('refuses an oversized whitelist unit id', () => expectIssue((c) => (c.scenes.feed.whitelist['u'.repeat(300)] = 'wip'), `scenes.feed.whitelist.${'u'.repeat(300)}`, /key: expected at most 256 characters/));
 
   // Found by the propagation round trip in test/fuzz-route.test.ts: a config version with a lone surrogate made every

@@ -26,6 +26,19 @@ describe('a shed decision, end to end through the engine', () => {
       gs.close();
     }
   });
+
+  it('gives a served decision no Retry-After, even while its scene has a hint set', () => {
+    const gs = createGearshift({ config: regConfig(), clock: new ManualClock(0) });
+    try {
+      const live = gs.regulator.scene('tail')!;
+      live.shedShare = 0;
+      live.retryAfterS = 2; // the hint belongs to shed decisions only: a served one must not advertise it
+      const d = gs.route('tail', 'user-1');
+      expect([d.ok, d.reason, d.retryAfterSec]).toEqual([true, Reason.Split, 0]);
+    } finally {
+      gs.close();
+    }
+  });
 });
 
 describe('reload is all or nothing', () => {

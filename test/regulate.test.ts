@@ -579,6 +579,13 @@ describe('config validation', () => {
     expect(bad({ control: { kp: -1 } })[0]).toMatch(/^regulator.control.kp/);
     expect(bad({ templates: { t: { feed: { a: 1 } } }, schedules: [{ at: '19:59:00', template: 't', mode: 'fixed' }] })).toEqual([]);
   });
+
+  it('accepts each rule at its boundary: equal neighbours, a floor at the top gear, a fast-recovery-only schedule', () => {
+    // "must not decrease" allows a flat step; floor/default may sit on the normal top gear itself; fastRecovery alone does something.
+    expect(bad({}, { a: { gears: [1, 2, 3], cost: [1, 1, 2], value: [0, 5, 5] } })).toEqual([]);
+    expect(bad({}, { a: { gears: [1, 2, 3], boost: 1, floor: 1, default: 1 } })).toEqual([]);
+    expect(bad({ schedules: [{ at: '10:00:00', fastRecovery: true }] })).toEqual([]);
+  });
 });
 
 describe('engine integration', () => {

@@ -3,6 +3,7 @@ import { createGearshift } from '../src/engine.js';
 import { ClosedError } from '../src/errors.js';
 import { type Decision, Ignored, Reason } from '../src/route/decision.js';
 import { internalized } from '../src/config/boxed-values.js';
+import { bucketOf, saltOf, unitHash } from '../src/route/hash.js';
 import { chooseSceneKey, fullKey, sampledKey } from '../src/route/scene-key.js';
 import { bytesPerCall as youngBytesPerCall } from '../bench/alloc.mjs';
 import { chiSquare, feedConfig, units } from './helpers.js';
@@ -27,9 +28,30 @@ describe('routing precedence', () => {
     expect(only.route('search', 'user-1').reason).toBe(Reason.Split);
   });
 
+  it('serves every scene when deployedHere is "*" (the default, spelt out)', () => {
+    const all = createGearshift({ config: feedConfig({ deployedHere: '*' }) });
+    expect(all.route('feed', 'user-1').reason).toBe(Reason.Split);
+    expect(all.route('search', 'user-1').reason).toBe(Reason.Split);
+  });
+
+  it('gives a scene without rtBudgetMs the documented 200 ms budget, and an unknown scene 0', () => {
+    expect(gs.route('search', 'user-1').rtBudgetMs).toBe(200);
+    expect(gs.route('nope', 'user-1').rtBudgetMs).toBe(0);
+  });
+
   it('honours a trusted explicit version, even over load-test and whitelist', () => {
     const d = gs.route('feed', 'alice', { version: 'refactor', loadTest: true, trusted: true });
     expect([d.version, d.reason, d.loadTest]).toEqual(['refactor', Reason.Explicit, true]);
+  });
+
+  it('keeps the unit on an explicit version: its hash and its layer arms are those of ordinary traffic', () => {
+    // Only the code version is steered; layers stay independent of it, so a verifier sees the unit's own arms.
+    for (const u of units(50)) {
+      const d = gs.route('feed', u, { version: 'wip', trusted: true });
+      expect(d.reason).toBe(Reason.Explicit);
+      expect(d.unitHash).toBe(unitHash(u));
+      expect(d.arms()).toEqual(gs.route('feed', u).arms());
+    }
   });
 
   it('ignores an untrusted explicit version and says so', () => {
@@ -72,6 +94,11 @@ describe('routing precedence', () => {
   it('pins whitelisted units before the split', () => {
     expect(gs.route('feed', 'alice')).toMatchObject({ version: 'wip', stage: 'dev', reason: Reason.Whitelist, bucket: -1 });
     expect(gs.route('feed', 'bob')).toMatchObject({ version: 'canary', reason: Reason.Whitelist });
+  });
+
+  it('pins a unit to the first-declared version too (version index 0 is a real pin, not "none")', () => {
+    const pinned = createGearshift({ config: feedConfig({ whitelist: { carol: 'main' } }) });
+    expect(pinned.route('feed', 'carol')).toMatchObject({ version: 'main', reason: Reason.Whitelist, bucket: -1 });
   });
 
   it('splits other units by bucket and never reaches dev by split', () => {
@@ -126,6 +153,27 @@ describe('split uniformity and ramp stability', () => {
       }
     }
     expect(moved / ids.length).toBeCloseTo(0.05, 2);
+  });
+
+  it('maps buckets as the README defines: non-base entries from bucket 0 in array order, base last wherever it is listed', () => {
+    // base listed first must not take the low buckets: cross-language reproductions count it last.
+    const cfg = feedConfig();
+    cfg.scenes.feed!.split = [{ version: 'main', weight: 85 }, { version: 'refactor', weight: 10 }, { version: 'canary', weight: 5 }];
+    const gs = createGearshift({ config: cfg });
+    const salt = saltOf('feed'); // the split seed defaults to the scene id
+    for (const u of units(2000)) {
+      const b = bucketOf(salt, unitHash(u));
+      const d = gs.route('feed', u);
+      if (d.reason !== Reason.Split) continue; // alice and bob are pinned
+      expect([d.bucket, d.version]).toEqual([b, b < 1000 ? 'refactor' : b < 1500 ? 'canary' : 'main']);
+    }
+  });
+
+  it('explains a decision in bucket 0 with its bucket (0 is a bucket, not "no bucket")', () => {
+    const gs = createGearshift({ config: feedConfig() });
+    const d = gs.route('feed', 'user-5727'); // found by search: bucketOf(saltOf('feed'), unitHash('user-5727')) === 0
+    expect(d.bucket).toBe(0);
+    expect(d.explain()).toContain(' bucket=0 ');
   });
 
   it('the release diff reports the moved share', () => {
@@ -200,6 +248,14 @@ describe('business layers', () => {
     expect([...seen].sort()).toEqual([2, 3]);
     const anonymous = gs3.route('feed', undefined);
     expect([anonymous.arm('tier'), anonymous.param('tier'), anonymous.unitHash]).toEqual(['off', 0, 0]);
+  });
+
+  it("hashes a layer without its own seed under '<scene seed>/<layer name>', as the README defines", () => {
+    for (const u of units(500)) {
+      const d = gs.route('feed', u);
+      expect(d.arm('rank')).toBe(bucketOf(saltOf('feed/rank'), unitHash(u)) < 5000 ? 'control' : 'big');
+      expect(d.arm('recall')).toBe(bucketOf(saltOf('feed/recall'), unitHash(u)) < 2500 ? 'a' : 'b');
+    }
   });
 
   it('limits a layer to some versions', () => {
@@ -321,6 +377,13 @@ describe('hostile input', () => {
       expect(() => d.explain()).not.toThrow();
       expect(() => JSON.stringify(d)).not.toThrow();
     }
+  });
+
+  it('draws the scene-id limit at 256 characters: 256 is looked up, 257 is invalid and not echoed back', () => {
+    const at = gs.route('s'.repeat(256), 'user-1');
+    expect([at.reason, at.scene]).toEqual([Reason.UnknownScene, 's'.repeat(256)]);
+    const over = gs.route('s'.repeat(257), 'user-1');
+    expect([over.reason, over.scene]).toEqual([Reason.InvalidScene, null]);
   });
 
   it('treats an unusable unit id as absent and flags it', () => {

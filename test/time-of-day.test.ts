@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../src/regulate/schedule.js';
-import { parseAbsolute } from '../src/config/time-of-day.js';
+import { parseAbsolute, parseDaily } from '../src/config/time-of-day.js';
 
 const at = (a: string, zone = 'UTC') => {
   const t = parseAbsolute(a, zone);
@@ -80,5 +80,32 @@ describe('daily rules across the autumn clock change', () => {
     const s = new Scheduler([{ at: '01:59:54', mode: 'auto' }], 'Australia/Lord_Howe');
     const due = s.due(Date.UTC(2026, 3, 4, 14, 10), Date.UTC(2026, 3, 4, 15, 7, 54, 470));
     expect(due.map((d) => new Date(d.at).toISOString())).toEqual(['2026-04-04T14:59:54.000Z']);
+  });
+});
+
+describe('schedule windows', () => {
+  it('takes a tick as (from, to]: a rule due at its end fires in it, one due at its start does not', () => {
+    const t = Date.UTC(2026, 5, 1, 12);
+    const s = new Scheduler([{ at: '2026-06-01T12:00:00Z', mode: 'auto' }], 'UTC');
+    expect(s.due(t, t + 1000)).toEqual([]);
+    expect(s.due(t - 1000, t).map((d) => d.at)).toEqual([t]);
+  });
+
+  it('replays a one-off rule due at the very instant of the start', () => {
+    // Consistent with due(): a rule at the end of a tick has happened, so the state at that instant includes it.
+    const t = Date.UTC(2026, 5, 1, 12);
+    expect(new Scheduler([{ at: '2026-06-01T12:00:00Z', mode: 'auto' }], 'UTC').replay(t).map((d) => d.at)).toEqual([t]);
+  });
+
+  it('never replays a rule at an instant after now (a daily time the spring gap skipped today)', () => {
+    // 2026-03-08 07:10Z is 03:10 EDT, just after New York skipped 02:00–03:00: 02:30 read at the old offset is 07:30Z.
+    const now = Date.UTC(2026, 2, 8, 7, 10);
+    expect(new Scheduler([{ at: '02:30:00', mode: 'auto' }], 'America/New_York').replay(now)[0]!.at).toBe(now);
+  });
+
+  it('reads daily times from 00:00:00 to 23:59:59 only', () => {
+    expect(parseDaily('00:00:00')).toBe(0);
+    expect(parseDaily('23:59:59')).toBe(86_399);
+    for (const bad of ['24:00:00', '23:60:00', '23:59:60', '9:00:00']) expect(parseDaily(bad), bad).toBeUndefined();
   });
 });

@@ -44,6 +44,18 @@ describe('trusted-proxy ranges', () => {
     expect(new ProxyRanges(['::1']).has('::1')).toBe(true);
     expect(new ProxyRanges(['::1']).has('::2')).toBe(false);
   });
+  it('reads a zone id as no part of the address, whatever it holds', () => {
+    // A zone id with a dot must not be mistaken for an embedded IPv4 tail.
+    expect(new ProxyRanges(['fe80::/10']).has('fe80::1%eth0.5')).toBe(true);
+  });
+  it('takes ::ffff:0.0.0.0/96 as every IPv4 peer, mapped or not', () => {
+    const all = new ProxyRanges(['::ffff:0.0.0.0/96']);
+    expect(all.has('8.8.8.8')).toBe(true);
+    expect(all.has('::ffff:8.8.8.8')).toBe(true);
+  });
+  it('does not read ::1:ffff:a.b.c.d as IPv4-mapped (only ::ffff:a.b.c.d is)', () => {
+    expect(new ProxyRanges(['10.0.0.0/8']).has('::1:ffff:10.0.0.1')).toBe(false);
+  });
   it.each(['10.0.0.0/33', 'fd00::/129', 'nonsense', '10.0.0.0/x', '1.2.3/8'])('rejects bad config %j', (cidr) => expect(() => new ProxyRanges([cidr])).toThrow(/trust\.proxies/));
 });
 
@@ -103,6 +115,28 @@ describe('signed hints', () => {
     expect(() => trust.sign(hint, 3600)).toThrow(/ttlSec/);
   });
 
+  it('allows one second of slack over maxTtlSec for rounding, and no more', () => {
+    now = T0;
+    const forge = (exp: number) => {
+      const body = `g1;${exp};;feed;wip;;-1`;
+      return `${body};${createHmac('sha256', KEY).update(body).digest('base64url')}`;
+    };
+    expect(trust.verify(forge(T0 / 1000 + 301))).toMatchObject({ scene: 'feed' });
+    expect(trust.verify(forge(T0 / 1000 + 302))).toBe('too_long_lived');
+  });
+
+  it('reads an unreadable bucket in a signed token as -1 (not carried), never NaN', () => {
+    now = T0;
+    const body = `g1;${T0 / 1000 + 30};;feed;wip;;abc`;
+    expect(trust.verify(`${body};${createHmac('sha256', KEY).update(body).digest('base64url')}`)).toMatchObject({ bucket: -1 });
+  });
+
+  it('refuses a token longer than 1024 characters, even when correctly signed', () => {
+    now = T0;
+    const long = trust.sign({ scene: 'feed', version: 'wip', configVersion: 'c'.repeat(1100) });
+    expect(trust.verify(long)).toBe('malformed');
+  });
+
   it('signs for at most maxTtlSec by default, so a short bound does not make the default lifetime an error', () => {
     now = T0;
     const short = new Trust({ keys: [KEY], maxTtlSec: 20, now: () => now });
@@ -131,6 +165,8 @@ describe('signed hints', () => {
   it('binds the token to its scene', () => {
     now = T0;
     expect(trust.verify(trust.sign(hint), 'search')).toBe('scene_mismatch');
+    // An empty scene is a scene that differs, not "no scene given": fail closed.
+    expect(trust.verify(trust.sign(hint), '')).toBe('scene_mismatch');
   });
 
   it.each(['', 'garbage', 'g1;', 'g1;1;;feed;wip;;-1;', 'g1;1;;feed;wip;;-1;AAAA', `g1;${'x'.repeat(2000)}`, 'g2;1;;feed;wip;;-1;' + 'A'.repeat(43)])('refuses malformed %j', (t) => {
@@ -268,6 +304,22 @@ describe('propagation', () => {
   ])('refuses %s, even for a rejected decision', (_what, options, message) => {
     expect(() => propagationHeaders(d, options as never)).toThrow(message);
     expect(() => propagationHeaders(engine.route('nope', 'u'), options as never)).toThrow(UsageError);
+  });
+
+  it('carries bucket 0 in baggage (0 is a bucket; only -1 means none)', () => {
+    const zero = engine.route('feed', 'user-5727'); // found by search: its split bucket is 0
+    expect(zero.bucket).toBe(0);
+    expect(readBaggage(propagationHeaders(zero, { mode: 'baggage' }).baggage!)).toMatchObject({ bucket: 0 });
+  });
+
+  it('writes the signed header under a lower-case name, whatever case the option gives', () => {
+    expect(Object.keys(propagationHeaders(d, { trust, header: 'X-Hint' }))).toEqual(['x-hint']);
+  });
+
+  it('reads lt=true as the load-test flag, and refuses values over 256 characters', () => {
+    expect(readBaggage('gearshift.lt=true')).toMatchObject({ loadTest: true });
+    expect(readBaggage(`gearshift.version=${'v'.repeat(257)}`)).toBeNull();
+    expect(readBaggage(`gearshift.version=${'v'.repeat(256)}`)).toMatchObject({ version: 'v'.repeat(256) });
   });
 
   it('reads only gearshift baggage entries', () => {
