@@ -376,6 +376,7 @@ describe('sensing made by hand', () => {
     // a hand-made object or nothing at all: refused at once, not inside a timer or a request later
     expect(() => new Sensing(undefined as never, clock)).toThrow(/^new Sensing\(options, clock\): options must come from resolveSense\(sense\)/);
     expect(() => new Sensing({ ...SENSE_DEFAULTS }, clock)).toThrow(UsageError);
+    expect(Object.isFrozen(SENSE_DEFAULTS.rt) && Object.isFrozen(resolveSense(undefined).process.cpu)).toBe(true); // trusted, so unchangeable
     expect(() => new Sensing(SENSE_DEFAULTS, {} as never)).toThrow(/clock must have now\(\)/);
     const s = new Sensing(SENSE_DEFAULTS, clock);
     expect(() => s.reconfigure({ ...SENSE_DEFAULTS })).toThrow(/^sensing\.reconfigure\(options\): options must come from resolveSense/);

@@ -11,7 +11,14 @@ import { bool, type Infer, join, num, obj, oneOf, opt } from './shape.js';
 const RESOLVED = new WeakSet<object>();
 export const isResolvedSense = (o: unknown): o is ResolvedSense => typeof o === 'object' && o !== null && RESOLVED.has(o);
 
-export const SENSE_DEFAULTS: ResolvedSense = {
+/** Frozen, as every resolved setting is: a Sensing trusts them unchecked, so nothing may change them afterwards. */
+const frozen = (r: ResolvedSense): ResolvedSense => {
+  for (const part of [r.rt, r.outcomes, r.process.eventLoopDelay, r.process.eventLoopUtilization, r.process.cpu, r.process]) Object.freeze(part);
+  RESOLVED.add(r);
+  return Object.freeze(r);
+};
+
+export const SENSE_DEFAULTS: ResolvedSense = frozen({
   rt: { slots: 10, slotMs: 1000, precisionBits: 3, maxMs: 60_000 },
   outcomes: { slots: 10, slotMs: 1000 },
   process: {
@@ -21,8 +28,7 @@ export const SENSE_DEFAULTS: ResolvedSense = {
     cpu: { periodMs: 1000, samples: 10 },
   },
   retiredSeries: 1000,
-};
-RESOLVED.add(SENSE_DEFAULTS);
+});
 
 const D = SENSE_DEFAULTS;
 /** When the event-loop delay monitor runs: `auto` only while a process goal needs it. */
@@ -130,8 +136,7 @@ export function resolveSense(sense: SenseConfig | undefined, eventLoopDelayGoal 
     },
     retiredSeries: c?.retiredSeries ?? D.retiredSeries,
   };
-  RESOLVED.add(resolved);
-  return resolved;
+  return frozen(resolved);
 }
 
 /**
