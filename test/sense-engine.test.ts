@@ -373,6 +373,8 @@ describe('sensing made by hand', () => {
     expect(() => resolveSense({ rt: { slots: 0 } })).toThrow(/sense\.rt\.slots/);
     expect(() => resolveSense({ rt: { slot: 4 } } as never)).toThrow(/sense\.rt\.slot/);
     expect(() => resolveSense(undefined, 'yes' as never)).toThrow(UsageError);
+    const throwing = { rt: { get slots(): number { throw new Error('no'); } } };
+    expect(() => resolveSense(throwing)).toThrow(/^  sense\.rt\.slots: could not be read: no$/m); // at the field, as the validator does
     // a hand-made object or nothing at all: refused at once, not inside a timer or a request later
     expect(() => new Sensing(undefined as never, clock)).toThrow(/^new Sensing\(options, clock\): options must come from resolveSense\(sense\)/);
     expect(() => new Sensing({ ...SENSE_DEFAULTS }, clock)).toThrow(UsageError);

@@ -4,8 +4,8 @@
  * them, and `resolveSense` fills them in: the sensing code only ever sees complete settings.
  */
 import { ConfigError, type ConfigIssue, UsageError } from '../errors.js';
-import { readDocument, UnreadableField } from './document.js';
-import { bool, type Infer, join, num, obj, oneOf, opt } from './shape.js';
+import { readDocument } from './document.js';
+import { bool, type Infer, num, obj, oneOf, opt, unreadable } from './shape.js';
 
 /** The settings resolveSense made (and the defaults): the only ones a Sensing accepts, since nothing checks them after. */
 const RESOLVED = new WeakSet<object>();
@@ -151,8 +151,7 @@ function checkedSense(sense: unknown): SenseConfig | undefined {
     read = readDocument(sense);
     senseShape.check(read, 'sense', issues);
   } catch (e) {
-    const path = e instanceof UnreadableField ? e.keys.reduce<string>((at, k) => join(at, k), 'sense') : 'sense';
-    issues.push({ path, message: `could not be read: ${e instanceof Error ? e.message : String(e)}` });
+    issues.push(unreadable(e, 'sense'));
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return read as SenseConfig;

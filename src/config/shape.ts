@@ -4,7 +4,7 @@
  * (A 150-line module instead of a dependency: the config needs only these few forms, and every error must carry a path.)
  */
 import { type ConfigIssue, isPlainObject, kindOf as kind } from '../errors.js';
-import { keysOf } from './document.js';
+import { keysOf, UnreadableField } from './document.js';
 
 export interface Shape<T> {
   /** Phantom: the TypeScript type this shape accepts. */
@@ -22,6 +22,15 @@ const MAX_JSON_ITEMS = 100_000;
 
 export const join = (path: string, key: string | number): string =>
   typeof key === 'number' ? `${path}[${key}]` : /^[A-Za-z_$][\w$-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
+
+/**
+ * What reading a document threw (document.ts), as the issue of a refused config: at the unreadable field's path under
+ * `base`, with the code callers branch on, not a stray error from inside the validator.
+ */
+export function unreadable(e: unknown, base: string): ConfigIssue {
+  const path = e instanceof UnreadableField ? e.keys.reduce<string>((at, k) => join(at, k), base) : base;
+  return { path, message: `could not be read: ${e instanceof Error ? e.message : String(e)}` };
+}
 
 /**
  * A UTF-16 surrogate that is not half of a pair: a string holding one has no UTF-8 form. TextEncoder writes it as

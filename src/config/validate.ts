@@ -4,9 +4,9 @@
  * Every problem is reported with its path; nothing is half-applied.
  */
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { keysOf, readDocument, UnreadableField } from './document.js';
+import { keysOf, readDocument } from './document.js';
 import { configShape, type GearshiftConfig, type SceneConfig } from './schema.js';
-import { join } from './shape.js';
+import { join, unreadable } from './shape.js';
 import { checkRegulate } from './validate-regulate.js';
 
 export const BUCKETS = 10_000;
@@ -27,10 +27,7 @@ export function validateConfig(doc: unknown): GearshiftConfig {
     configShape.check(read, '', issues);
     if (issues.length === 0) crossCheck(read as GearshiftConfig, issues);
   } catch (e) {
-    // A field whose read throws (a getter, a Proxy) is a refused config at its path, with the code callers branch on,
-    // not a stray error from inside the validator.
-    const path = e instanceof UnreadableField ? e.keys.reduce<string>((p, k) => join(p, k), '') : '';
-    issues.push({ path, message: `could not be read: ${e instanceof Error ? e.message : String(e)}` });
+    issues.push(unreadable(e, '')); // a field whose read throws (a getter, a Proxy) is refused at its path
   }
   if (issues.length > 0) throw new ConfigError(issues);
   VALIDATED.add(read as object);

@@ -9,7 +9,8 @@
  * second series recorded per request: in a Fastify server the two records took 14% of gearshift's per-request CPU,
  * and the second only made cheaper a read that neither the request path nor the regulator makes.
  *
- * It knows the router's tables only by shape (SceneRef/VersionRef): sensing imports nothing from route or config.
+ * It knows the router's tables only by shape (SceneRef/VersionRef): sensing imports nothing from route, and from config
+ * only the mark of settings resolveSense checked (it takes no others, since it checks nothing itself).
  */
 import { type Clock, clockOf } from '../clock.js';
 import { isResolvedSense } from '../config/schema-sense.js';
