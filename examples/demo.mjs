@@ -63,13 +63,14 @@ const SCENES = {
   search: { rtBudgetMs: 100, fullMs: 4, share: 0.3 },
   ads: { rtBudgetMs: 80, fullMs: 3, share: 0.2 },
 };
-/** Repeats per scene, so that full gear costs the scene's `fullMs` at the current speed. */
-const repeats = () => ({
-  feed: repeatFor(SCENES.feed.fullMs, 800, 64),
-  search: repeatFor(SCENES.search.fullMs, 400, 64),
-  ads: repeatFor(SCENES.ads.fullMs, 8 * 100, 64),
-});
-const REPEAT = repeats();
+/** Repeats per scene, so that full gear costs the scene's `fullMs` at the current speed; `resize` follows the speed. */
+const REPEAT = { feed: 0, search: 0, ads: 0 };
+const resize = () => {
+  REPEAT.feed = repeatFor(SCENES.feed.fullMs, 800, 64);
+  REPEAT.search = repeatFor(SCENES.search.fullMs, 400, 64);
+  REPEAT.ads = repeatFor(SCENES.ads.fullMs, 8 * 100, 64);
+};
+resize();
 // Warm the handlers' work up (JIT) before the engine exists: the regulator's process goals would read the warm-up's
 // CPU as load and turn gears down before any traffic arrived.
 for (let i = 0; i < 30; i++) for (const g of [1, 2, 4, 8]) score(100 * g, 64, 1), score(50 * g, 64, 1);
@@ -139,7 +140,7 @@ app.get('/:scene', (request, reply) => {
   if (ms > 0.2) {
     opsPerMs += 0.05 * (madds / ms - opsPerMs);
     [slowest, fastest] = [Math.min(slowest, opsPerMs), Math.max(fastest, opsPerMs)];
-    Object.assign(REPEAT, repeats());
+    resize();
   }
   reply.send({ v: d.version });
 });
