@@ -10,7 +10,7 @@ import { type ResolvedSense, resolveSense } from './config/schema-sense.js';
 import { validateConfig } from './config/validate.js';
 import { namesProcessGoal } from './config/validate-regulate.js';
 import { ClosedError, isPlainObject, UsageError } from './errors.js';
-import { Decision, Reason } from './route/decision.js';
+import { Decision, Reason, type RejectedDecision, type RoutedDecision } from './route/decision.js';
 import { Regulator } from './regulate/regulator.js';
 import { sensingSource } from './regulate/sensing-source.js';
 import { splitMoves } from './route/moves.js';
@@ -53,7 +53,7 @@ export class Gearshift {
    * Stamps `decision.startedAt` (one clock read), or takes `startedAt` from a host that already timestamped the
    * request (same clock as the engine's).
    */
-  route(scene: unknown, unit?: unknown, hints?: RouteHints | null, startedAt?: number): Decision {
+  route(scene: unknown, unit?: unknown, hints?: RouteHints | null, startedAt?: number): RoutedDecision {
     let d = this.router.route(scene, unit, hints);
     const cs = d.compiledScene;
     // The scene's live gears by index (no string look-up); the regulator's last resort may shed the request.
@@ -61,7 +61,7 @@ export class Gearshift {
     if (live !== undefined) {
       if (live.shedding && live.shouldShed(d.loadTest)) {
         this.router.recount(d.reason, Reason.Shed);
-        d = new Decision(d.scene, Reason.Shed, -1, d.configVersion, d.ignored, d.loadTest, d.unitHash, false, null, cs);
+        d = new Decision(d.scene, Reason.Shed, -1, d.configVersion, d.ignored, d.loadTest, d.unitHash, false, null, cs) as RejectedDecision;
       } else d.degraded = live.degraded;
       d.gears = live;
     }

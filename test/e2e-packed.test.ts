@@ -32,14 +32,19 @@ import type { FastifyRequest } from 'fastify';
 const engine = createGearshift({ config: { scenes: { s: { versions: { v: { stage: 'base' } } } } } });
 const d: Decision = engine.route('s', 'u');
 const fromExpress = (req: Request): Decision | null | undefined => req.gearshift;
-const fromFastify = (req: FastifyRequest): Decision | null => req.gearshift;
+// ok narrows what routing returns: a served decision's version is a string, a rejection's null
+const fromFastify = (req: FastifyRequest): string | undefined => (req.gearshift?.ok ? req.gearshift.version : undefined);
 const gateway = createGateway(engine);
+const { decision } = gateway.begin('s', 'u');
+const served: string = decision.ok ? decision.version : 'rejected';
+const rejected = engine.route('elsewhere', 'u');
+const none: null = rejected.ok ? null : rejected.version;
 const scenario: Scenario = scenarios()[0]!;
-console.log(d.version, engine.complete(d, Outcome.Success), new ConfigError([]).code, typeof gateway.begin, scenario.servers,
+console.log(d.version, served, none, engine.complete(d, Outcome.Success), new ConfigError([]).code, typeof gateway.begin, scenario.servers,
   [gearshift, fastifyGearshift, withGearshift, fromExpress, fromFastify].map((f) => typeof f).join());
 engine.close();
 `;
-const expected = 'v true GEARSHIFT_CONFIG_INVALID function 8 function,function,function,function,function';
+const expected = 'v v null true GEARSHIFT_CONFIG_INVALID function 8 function,function,function,function,function';
 
 const tsconfig = (file: string, module: string, moduleResolution = module) =>
   JSON.stringify({

@@ -87,8 +87,9 @@ function must(ok: boolean, what: () => string): void {
 function checkRules(d: Decision, unit: unknown, trusted: { version: unknown; loadTest: boolean } | null, where: () => string): void {
   const said = () => `${where()}: ${d.explain()}`;
   must(REASONS.includes(d.reason), said);
-  must(d.ok === (d.version !== null), said);
-  if (d.ok) must(DEPLOYED.has(d.scene!), said);
+  // what ServedDecision and RejectedDecision promise TypeScript users: ok ⇔ a version and a stage, and a scene id
+  must(d.ok === (d.version !== null) && d.ok === (d.stage !== null), said);
+  if (d.ok) must(typeof d.scene === 'string' && DEPLOYED.has(d.scene), said);
   if (d.stage === 'dev') {
     if (d.reason === 'whitelist') must(unit === WHITELISTED, said);
     else must(d.reason === 'explicit' && trusted?.version === d.version, () => `${said()}: dev without a trusted explicit version`);

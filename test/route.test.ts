@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createGearshift } from '../src/engine.js';
 import { ClosedError } from '../src/errors.js';
-import { type Decision, Ignored, Reason } from '../src/route/decision.js';
+import { type Decision, Ignored, Reason, type RoutedDecision } from '../src/route/decision.js';
+import type { Stage } from '../src/config/schema.js';
 import { internalized } from '../src/config/boxed-values.js';
 import { bucketOf, saltOf, unitHash } from '../src/route/hash.js';
 import { chooseSceneKey, fullKey, sampledKey } from '../src/route/scene-key.js';
@@ -119,6 +120,24 @@ describe('routing precedence', () => {
       const d = gs.route('feed', unit);
       expect(d).toMatchObject({ version: 'main', reason: Reason.NoUnit, bucket: -1, ignored: 0 });
       expect(d.arms()).toEqual({ rank: 'control', recall: 'a' });
+    }
+  });
+
+  it('lets `ok` narrow a decision for TypeScript: served has scene, version and stage; a rejection has neither', () => {
+    // The assertions on types are checked by `npm run typecheck`; the ones on values, here.
+    const served = gs.route('feed', 'user-1');
+    expectTypeOf(served).toEqualTypeOf<RoutedDecision>();
+    expectTypeOf(served).toMatchTypeOf<Decision>();
+    if (!served.ok) throw new Error('feed is served here');
+    expectTypeOf(served.version).toEqualTypeOf<string>();
+    expectTypeOf(served.stage).toEqualTypeOf<Stage>();
+    expectTypeOf(served.scene).toEqualTypeOf<string>();
+    expect([typeof served.version, typeof served.stage, served.scene]).toEqual(['string', 'string', 'feed']);
+    for (const rejected of [gs.route('nope', 'user-1'), gs.route('', 'user-1'), gs.route('search', 'u', { loadTest: true, trusted: true })]) {
+      if (rejected.ok) throw new Error(`${rejected.explain()} should be a rejection`);
+      expectTypeOf(rejected.version).toEqualTypeOf<null>();
+      expectTypeOf(rejected.stage).toEqualTypeOf<null>();
+      expect([rejected.version, rejected.stage]).toEqual([null, null]);
     }
   });
 

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Gearshift } from '../engine.js';
 import { isPlainObject, nonEmptyString, shown, UsageError } from '../errors.js';
-import type { Decision } from '../route/decision.js';
+import type { Decision, RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { readBaggage } from './propagate.js';
@@ -208,7 +208,7 @@ export class AdapterCore<Req> {
    * Routes one request. Returns null when the request names no scene at all and `missingScene` is `skip`.
    * Never throws: extraction errors in user functions count as a missing scene/unit.
    */
-  decide(req: Req, headers: IncomingHttpHeaders): Decision | null {
+  decide(req: Req, headers: IncomingHttpHeaders): RoutedDecision | null {
     let scene: string | null | undefined = undefined;
     let unit: string | null | undefined = undefined;
     try {
@@ -238,7 +238,7 @@ export class AdapterCore<Req> {
     plainVersion: string | string[] | undefined,
     plainLoadTest: string | string[] | undefined,
     baggage: string | string[] | undefined,
-  ): Decision | null {
+  ): RoutedDecision | null {
     const hints = this.scratch;
     hints.version = null;
     hints.loadTest = false;

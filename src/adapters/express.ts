@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
-import type { Decision } from '../route/decision.js';
+import type { RoutedDecision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
 import { ExpressAccess, responseEnded, responseStatus, socketOf } from './express-access.js';
 import { Outcome } from './outcome.js';
@@ -22,8 +22,11 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** The gearshift decision of this request (null when it named no scene and `missingScene` is `skip`). */
-      gearshift?: Decision | null;
+      /**
+       * The gearshift decision of this request (null when it named no scene and `missingScene` is `skip`). Always
+       * served in a handler after the middleware; a hook that runs on a rejection sees it too. `ok` narrows it.
+       */
+      gearshift?: RoutedDecision | null;
     }
   }
 }
@@ -31,7 +34,7 @@ declare global {
 /** The parts of an Express request the middleware uses (structural: works with Express 4 and 5 typings). */
 export interface ExpressLikeRequest extends IncomingMessage {
   params?: Record<string, string | undefined>;
-  gearshift?: Decision | null;
+  gearshift?: RoutedDecision | null;
   res?: ServerResponse;
 }
 
@@ -59,7 +62,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
   const access = new ExpressAccess();
 
   const mw = function gearshiftMiddleware(req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void): void {
-    let d: Decision | null;
+    let d: RoutedDecision | null;
     // One prototype read per request (Object.getPrototypeOf on Express's requests is a call into V8's runtime).
     const facts = access.factsFor(req);
     try {

@@ -19,15 +19,18 @@ import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fas
 import fp from 'fastify-plugin';
 import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
-import type { Decision } from '../route/decision.js';
+import type { RoutedDecision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { lazySignalOn } from './signal.js';
 import type { Trust, TrustCounts } from './trust.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The gearshift decision (null when the request named no scene and `missingScene` is `skip`). */
-    gearshift: Decision | null;
+    /**
+     * The gearshift decision (null when the request named no scene and `missingScene` is `skip`). Always served in a
+     * route handler; `onSend` and `onResponse` hooks see rejections too. `ok` narrows it.
+     */
+    gearshift: RoutedDecision | null;
     /** AbortSignal of this request: RT budget used up (`TimeoutError`) or client gone (`AbortError`). Lazy. */
     readonly gearshiftSignal: AbortSignal;
     /** Milliseconds left of the request's RT budget (Infinity without a decision). */

@@ -9,7 +9,7 @@
  * `done` takes an HTTP status (≥ 500 → error) or an outcome name, and records once however often it is called.
  */
 import type { Gearshift } from '../engine.js';
-import { type Decision, isDecision } from '../route/decision.js';
+import { type Decision, isDecision, type RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { checkPropagateOptions, headersFor, type PropagateOptions } from './propagate.js';
@@ -35,7 +35,8 @@ export interface GatewayOptions {
 }
 
 export interface GatewayRequest {
-  readonly decision: Decision;
+  /** Test `decision.ok` before serving: it narrows to a served decision (`version` a string). */
+  readonly decision: RoutedDecision;
   /** Records how the request ended: an HTTP status or an outcome name. Exactly once; returns whether it recorded. */
   readonly done: (result: number | OutcomeCode | OutcomeName, rtMs?: number) => boolean;
 }
@@ -79,7 +80,7 @@ export class Gateway {
   }
 
   /** The decision alone (trust applied), for callers that record with `complete`. */
-  route(scene: unknown, unit?: unknown, hints?: GatewayHints | null): Decision {
+  route(scene: unknown, unit?: unknown, hints?: GatewayHints | null): RoutedDecision {
     if (!hints) return this.engine.route(scene, unit, null);
     const signed = typeof hints.signed === 'string' ? hints.signed : Array.isArray(hints.signed) ? (hints.signed as unknown[])[0] : undefined;
     if (typeof signed === 'string' && signed.length > 0) {

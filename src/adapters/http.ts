@@ -14,14 +14,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
-import type { Decision } from '../route/decision.js';
+import type { Decision, RoutedDecision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
 export interface GearshiftIncomingMessage extends IncomingMessage {
-  /** The decision of this request (null when it named no scene and `missingScene` is `skip`). */
-  gearshift: Decision | null;
+  /** The decision of this request (null when it named no scene and `missingScene` is `skip`); `ok` narrows it. */
+  gearshift: RoutedDecision | null;
 }
 
 export interface HttpOptions extends AdapterOptions<IncomingMessage> {

@@ -3,7 +3,7 @@
  * atomically. Per request it keys the scene id (sampled characters) and hashes the unit id once (no Map look-up on
  * fresh strings), reads two typed tables, counts the outcome and allocates only the Decision.
  */
-import { Decision, Ignored, Reason, REASON_ORDINAL, REASONS, type ReasonCode } from './decision.js';
+import { Decision, Ignored, Reason, REASON_ORDINAL, REASONS, type ReasonCode, type RejectedDecision, type RoutedDecision, type ServedDecision } from './decision.js';
 import { bucketOf, hash32 } from './hash.js';
 import type { CompiledScene, CompiledVersion, RouteTables } from './tables.js';
 
@@ -49,7 +49,7 @@ export class Router {
     this.current = tables;
   }
 
-  route(scene: unknown, unit?: unknown, hints?: RouteHints | null): Decision {
+  route(scene: unknown, unit?: unknown, hints?: RouteHints | null): RoutedDecision {
     const t = this.current;
     if (typeof scene !== 'string' || scene.length === 0 || scene.length > MAX_ID_LENGTH) {
       return this.reject(Reason.InvalidScene, ORDINAL.invalid_scene, typeof scene === 'string' && scene.length <= MAX_ID_LENGTH ? scene : null, null, t);
@@ -65,7 +65,7 @@ export class Router {
   }
 
   /** Whitelist, then the split, then base when there is no usable unit id. */
-  private routeUnit(s: CompiledScene, unit: unknown, ignored: number, t: RouteTables): Decision {
+  private routeUnit(s: CompiledScene, unit: unknown, ignored: number, t: RouteTables): ServedDecision {
     if (!usableUnit(unit)) return this.decide(s, s.base, Reason.NoUnit, ORDINAL.no_unit, -1, ignored | invalidUnitBit(unit), false, 0, false, t);
     const u = hash32(unit, 0);
     if (s.whitelist.size > 0) {
@@ -77,7 +77,7 @@ export class Router {
   }
 
   /** Explicit version and load-test markers, honoured only when trusted; anything else routes as ordinary traffic. */
-  private routeHinted(s: CompiledScene, unit: unknown, hints: RouteHints, t: RouteTables): Decision {
+  private routeHinted(s: CompiledScene, unit: unknown, hints: RouteHints, t: RouteTables): RoutedDecision {
     const hasUnit = usableUnit(unit);
     let ignored = invalidUnitBit(unit);
     let loadTest = false;
@@ -116,16 +116,17 @@ export class Router {
     };
   }
 
-  private decide(s: CompiledScene, v: CompiledVersion, reason: ReasonCode, ordinal: number, bucket: number, ignored: number, loadTest: boolean, u: number, hasUnit: boolean, t: RouteTables): Decision {
+  private decide(s: CompiledScene, v: CompiledVersion, reason: ReasonCode, ordinal: number, bucket: number, ignored: number, loadTest: boolean, u: number, hasUnit: boolean, t: RouteTables): ServedDecision {
     this.reasonCounts[ordinal]!++;
     if (ignored !== 0) this.countIgnored(ignored);
-    return new Decision(s.id, reason, bucket, t.configVersion, ignored, loadTest, u, hasUnit, v, s);
+    // A version and the configured scene id: served (the type says so for `route`'s callers).
+    return new Decision(s.id, reason, bucket, t.configVersion, ignored, loadTest, u, hasUnit, v, s) as ServedDecision;
   }
 
-  private reject(reason: ReasonCode, ordinal: number, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0): Decision {
+  private reject(reason: ReasonCode, ordinal: number, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0): RejectedDecision {
     this.reasonCounts[ordinal]!++;
     if (ignored !== 0) this.countIgnored(ignored);
-    return new Decision(scene, reason, -1, t.configVersion, ignored, false, 0, false, null, s);
+    return new Decision(scene, reason, -1, t.configVersion, ignored, false, 0, false, null, s) as RejectedDecision;
   }
 
   private countIgnored(ignored: number): void {
