@@ -106,6 +106,21 @@ function request(r: Rng, close: boolean): Sent {
   const method = r.pick(['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
   const path = r.chance(0.7) ? r.pick(['/', '/feed', '/a/b?q=1']) : '/' + r.chars(r.length(60), () => r.pick(['a', 'b', '/', '%20', '%zz', '%E2%82', '?', '=', '&', '.', '..', '~']));
   const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1'];
+  if (r.chance(0.05)) {
+    // Now and then the whitelisted unit, plainly (unit header and cookie, for either kind of host), so that the
+    // whitelist check below runs on every host: left to chance, some hosts met no such request in a run.
+    lines.push('x-gearshift-scene: feed', 'x-gearshift-unit: alice', 'Cookie: uid=alice');
+    sent.scene = 'feed';
+  } else addHeaders(r, lines, sent);
+  const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? r.chars(r.int(40), headerChar) : '';
+  if (body.length > 0 || r.chance(0.3)) lines.push(`Content-Length: ${Buffer.byteLength(body, 'latin1')}`);
+  if (close) lines.push('Connection: close');
+  sent.wire = `${lines.join('\r\n')}\r\n\r\n${body}`;
+  return sent;
+}
+
+/** Scene and unit (most of the time), then up to five hint or random headers. */
+function addHeaders(r: Rng, lines: string[], sent: Sent): void {
   const count = r.int(6);
   for (let i = -2; i < count; i++) {
     // Most requests name a scene and a unit (header and cookie), so that the fuzz reaches the router's every branch.
@@ -115,11 +130,6 @@ function request(r: Rng, close: boolean): Sent {
     if (i === -2) sent.scene = value;
     if (value.length > 0) lines.push(`${anyCase(r, name)}: ${value}`);
   }
-  const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? r.chars(r.int(40), headerChar) : '';
-  if (body.length > 0 || r.chance(0.3)) lines.push(`Content-Length: ${Buffer.byteLength(body, 'latin1')}`);
-  if (close) lines.push('Connection: close');
-  sent.wire = `${lines.join('\r\n')}\r\n\r\n${body}`;
-  return sent;
 }
 
 interface Answer {
@@ -314,6 +324,7 @@ describe('hostile requests over HTTP', () => {
     const r = new Rng(FUZZ_SEED ^ name.length);
     const connections = fuzzCases(120);
     const tally = { decided: 0, skipped: 0, host: 0 };
+    let plainAlices = 0;
     for (let batch = 0; batch < connections; batch += 8) {
       const sends: Sent[][] = [];
       for (let c = batch; c < Math.min(connections, batch + 8); c++) {
@@ -324,13 +335,17 @@ describe('hostile requests over HTTP', () => {
       answers.forEach((got, c) => {
         const where = replay(`${name}, connection`, batch + c);
         expect(got.length, `${where}: answers for ${sends[c]!.length} requests`).toBe(sends[c]!.length);
-        got.forEach((a, i) => tally[check(sends[c]![i]!, a, `${where}, request ${i} ${JSON.stringify(sends[c]![i]!.wire)}`, peerTrusted, unitCookie)]++);
+        got.forEach((a, i) => {
+          tally[check(sends[c]![i]!, a, `${where}, request ${i} ${JSON.stringify(sends[c]![i]!.wire)}`, peerTrusted, unitCookie)]++;
+          if (plainAlice(sends[c]![i]!, peerTrusted, unitCookie)) plainAlices++;
+        });
       });
     }
     // Each decision is recorded once (the engine refuses a second record), and none is left unrecorded.
     await waitFor(() => obs.recorded().length >= obs.engine.routeCounts().decisions);
     expect(obs.recorded().length).toBe(obs.engine.routeCounts().decisions);
     expect(tally.decided).toBeGreaterThan(connections / 2); // the fuzz reached the router, not only the hosts' parsers
+    expect(plainAlices, 'requests the whitelist check ran on').toBeGreaterThan(0);
     // The server still serves an ordinary request.
     const [ok] = await exchange(port, [{ wire: 'GET / HTTP/1.1\r\nHost: x\r\nx-gearshift-scene: feed\r\nx-gearshift-unit: u1\r\nConnection: close\r\n\r\n', tokens: [], scene: 'feed' }]);
     expect(ok!.status).toBe(200);
