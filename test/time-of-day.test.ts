@@ -20,6 +20,12 @@ describe('absolute schedule times', () => {
     }
   });
 
+  it('reads the years 0–99 as written, not as 1900–1999 (as Date.UTC would)', () => {
+    expect(at('0050-01-01T00:00:00Z')).toBe(new Date('0050-01-01T00:00:00Z').toISOString());
+    expect(at('0099-12-31T23:59:59', 'UTC')).toBe(new Date('0099-12-31T23:59:59Z').toISOString());
+    expect(at('0000-02-29T00:00:00Z')).toBe(new Date('0000-02-29T00:00:00Z').toISOString()); // year 0 is a leap year
+  });
+
   it('reads a wall time in the zone', () => {
     expect(at('2026-03-01T10:00:00', 'Asia/Kolkata')).toBe('2026-03-01T04:30:00.000Z');
     expect(at('2026-07-01T12:00:00', 'Australia/Lord_Howe')).toBe('2026-07-01T01:30:00.000Z');

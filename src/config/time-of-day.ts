@@ -36,7 +36,15 @@ export function isTimeZone(timeZone: string): boolean {
 export function localMs(epochMs: number, timeZone: string): number {
   const parts = formatter(timeZone).formatToParts(new Date(Math.floor(epochMs / 1000) * 1000));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) + (epochMs - Math.floor(epochMs / 1000) * 1000);
+  return utcMs(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) + (epochMs - Math.floor(epochMs / 1000) * 1000);
+}
+
+/** `Date.UTC` without its one surprise: it reads the years 0–99 as 1900–1999. Fields out of range roll over. */
+function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+  const t = new Date(0);
+  t.setUTCFullYear(year, month, day);
+  t.setUTCHours(hour, minute, second, 0);
+  return t.getTime();
 }
 
 /** The instant of an absolute "YYYY-MM-DDTHH:MM:SS[Z|±HH:MM]", or undefined if malformed or not a real date. */
@@ -44,7 +52,7 @@ export function parseAbsolute(at: string, timeZone: string): number | undefined 
   const m = ABSOLUTE.exec(at);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
-  const wall = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
+  const wall = utcMs(y!, mo! - 1, d!, h!, mi!, s!);
   const check = new Date(wall);
   if (check.getUTCMonth() !== mo! - 1 || check.getUTCDate() !== d!) return undefined;
   const off = m[7];
