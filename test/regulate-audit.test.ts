@@ -524,3 +524,49 @@ describe('snapshot format', () => {
     expect(() => reg.restore(saved)).not.toThrow();
   });
 });
+
+describe('a pin on a boost gear: the operator chose its cost, so the other points do not pay for it', () => {
+  // Found by the audit: the pinned gear's cost above the normal top counted against the allowance, so the scene's
+  // other points were cut (labelled 'violated' with no goal reading) and, with every goal in headroom, never came back.
+  /** Point a has one boost gear: normal top a=1 (cost 2), b=2 (cost 3); a pinned to 2 costs one more. */
+  const points = { a: { gears: [1, 2, 3], boost: 1 }, b: { gears: ['x', 'y', 'z'] } };
+
+  it('leaves the other points at their top while every goal has headroom', () => {
+    const { reg, script, tick } = setup({}, { feedExtra: { points } });
+    reg.setFixed({ feed: { a: 2 } });
+    script.set('feed', sig(0.3));
+    for (let i = 0; i < 20; i++) tick();
+    expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
+    expect(reg.snapshot().scenes.feed!.allowance).toBeLessThanOrEqual(1); // unboosted: the pin's cost is not in it
+  });
+
+  it('moves no gear while no goal has a reading', () => {
+    const { reg, tick, changes } = setup({}, { feedExtra: { points } });
+    reg.setFixed({ feed: { a: 2 } });
+    tick();
+    expect(changes.filter((c) => c.reason !== 'pin')).toEqual([]);
+    expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
+  });
+
+  it('still cuts the other points under violation, never the pinned one, and gives them back after', () => {
+    const { reg, script, tick } = setup({}, { feedExtra: { points } });
+    reg.setFixed({ feed: { a: 2 } });
+    script.set('feed', sig(3));
+    for (let i = 0; i < 20; i++) tick();
+    expect(reg.gears().feed).toEqual({ a: 2, b: 0 });
+    script.set('feed', sig(0.3));
+    for (let i = 0; i < 200; i++) tick();
+    expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
+  });
+
+  it('resumes from the live gears after shadow mode without cutting for the pin', () => {
+    const { reg, tick, changes } = setup({}, { feedExtra: { points } });
+    reg.setFixed({ feed: { a: 2 } });
+    reg.setMode('shadow');
+    tick();
+    reg.setMode('auto');
+    tick();
+    expect(changes.filter((c) => c.reason !== 'pin')).toEqual([]);
+    expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
+  });
+});

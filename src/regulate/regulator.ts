@@ -150,7 +150,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   private resync(sc: SceneLoop): void {
     sc.gears.set(sc.live.gears);
-    sc.allowance.u = sc.report().cost;
+    sc.allowance.u = sc.allowanceOfGears();
   }
 
   /** Sets the signal source (the engine wires sensing after construction). */

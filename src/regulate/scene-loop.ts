@@ -100,7 +100,27 @@ export class SceneLoop {
     const to = Math.max(0, Math.min(p.boostTop, gear));
     if (to === this.gears[slot]) return;
     this.emit(slot, to, reason, undefined, undefined, ctx, applied);
-    this.allowance.u = costOf(this.points, this.gears) / this.topCost;
+    this.allowance.u = this.allowanceOfGears();
+  }
+
+  /** The allowance the current gears take: control resumes from it after gears were set from outside. */
+  allowanceOfGears(): number {
+    return (costOf(this.points, this.gears) - this.pinnedExtra()) / this.topCost;
+  }
+
+  /**
+   * What pins above a normal top add to the scene's cost. The operator chose it, so it lies outside the allowance: a
+   * point pinned to a boost gear does not make the scene's other points pay for it (they were cut, and with no goal
+   * reading never climbed back).
+   */
+  private pinnedExtra(): number {
+    let extra = 0;
+    for (let i = 0; i < this.points.length; i++) {
+      const p = this.points[i]!;
+      const pin = this.pins[i]!;
+      if (pin > p.top) extra += p.cost[pin]! - p.cost[p.top]!;
+    }
+    return extra;
   }
 
   step(s: SceneSignals | undefined, ctx: StepContext): SceneReport {
@@ -124,7 +144,7 @@ export class SceneLoop {
 
     let fast = ctx.fast && this.fastLeft !== ctx.fastEpoch;
     if (control) {
-      const lo = costOf(this.points, this.lower) / this.topCost;
+      const lo = (costOf(this.points, this.lower) - this.pinnedExtra()) / this.topCost;
       const hi = this.ceiling(ctx.boost.maxCost);
       let delta = win < 0 ? 0 : terms[win]!.delta;
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
@@ -201,7 +221,7 @@ export class SceneLoop {
 
   /** Highest allowance: what the upper limits cost, and never past the boost ceiling (or the normal top unboosted). */
   private ceiling(boostMaxCost: number): number {
-    return Math.min(costOf(this.points, this.upper) / this.topCost, this.boosted ? boostMaxCost : 1);
+    return Math.min((costOf(this.points, this.upper) - this.pinnedExtra()) / this.topCost, this.boosted ? boostMaxCost : 1);
   }
 
   private enforceLimits(ctx: StepContext, applied: boolean): void {
@@ -221,7 +241,7 @@ export class SceneLoop {
 
   /** Walks the ladder: down while over the allowance, up while the next step fits. */
   private follow(ctx: StepContext, fast: boolean, applied: boolean, goal: Goal | undefined, t: Terms | undefined): void {
-    const budget = this.allowance.u * this.topCost * (1 + 1e-9);
+    const budget = (this.allowance.u * this.topCost + this.pinnedExtra()) * (1 + 1e-9);
     let cost = costOf(this.points, this.gears);
     while (cost > budget) {
       const i = this.ladder.nextDown(this.points, this.gears, this.lower);
