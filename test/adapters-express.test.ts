@@ -277,7 +277,7 @@ for (const [major, express] of [
 
     it('records a client abort once', async () => {
       const s = await serve();
-      await abortAfter(s.port, '/slow', { 'x-gearshift-scene': 'feed' }, 40);
+      await abortAfter(s.port, '/slow', { 'x-gearshift-scene': 'feed' }, 40, () => s.engine.routeCounts().decisions === 1);
       await waitFor(() => s.recorded().length === 1);
       await sleep(350); // the late handler finishes: nothing more is recorded
       expect(s.recorded().map((c) => c.outcome)).toEqual(['clientAbort']);
@@ -316,7 +316,7 @@ for (const [major, express] of [
           });
         });
       });
-      await abortAfter(s.port, '/wait', { 'x-gearshift-scene': 'feed' }, 30);
+      await abortAfter(s.port, '/wait', { 'x-gearshift-scene': 'feed' }, 30, () => s.engine.routeCounts().decisions === 1);
       await waitFor(() => reason !== '');
       expect(reason).toBe('AbortError');
     });

@@ -150,9 +150,9 @@ describe('Fastify plugin', () => {
   });
 
   it('records a client abort once, over real HTTP', async () => {
-    const { app, recorded, completions } = await build();
+    const { app, recorded, completions, engine } = await build();
     const port = await listen(app);
-    await abortAfter(port, '/slow', { 'x-gearshift-scene': 'feed' }, 40);
+    await abortAfter(port, '/slow', { 'x-gearshift-scene': 'feed' }, 40, () => engine.routeCounts().decisions === 1);
     await waitFor(() => recorded().length === 1);
     await sleep(350);
     expect(recorded().map((c) => c.outcome)).toEqual(['clientAbort']);
@@ -182,7 +182,7 @@ describe('Fastify plugin', () => {
 
   it('aborts the signal when the client goes away', async () => {
     let reason = '';
-    const { app } = await build({}, (a) => {
+    const { app, engine } = await build({}, (a) => {
       a.get('/wait', (request) => {
         const signal = request.gearshiftSignal;
         signal.addEventListener('abort', () => {
@@ -192,7 +192,7 @@ describe('Fastify plugin', () => {
       });
     });
     const port = await listen(app);
-    await abortAfter(port, '/wait', { 'x-gearshift-scene': 'feed' }, 30);
+    await abortAfter(port, '/wait', { 'x-gearshift-scene': 'feed' }, 30, () => engine.routeCounts().decisions === 1);
     await waitFor(() => reason !== '');
     expect(reason).toBe('AbortError');
   });

@@ -71,16 +71,21 @@ export function get(port: number, path: string, headers: Record<string, string> 
 }
 
 /** Sends a request and destroys the connection after `afterMs`, before the answer. */
-export function abortAfter(port: number, path: string, headers: Record<string, string>, afterMs: number): Promise<void> {
+/**
+ * Sends a request and goes away `afterMs` later, once `reached()` holds too (the server has routed it): on a busy
+ * machine a fixed delay alone let the client leave before the server saw the request, and nothing was recorded.
+ */
+export function abortAfter(port: number, path: string, headers: Record<string, string>, afterMs: number, reached: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false });
     req.on('error', () => resolve());
     req.on('response', () => resolve());
     req.end();
-    setTimeout(() => {
+    const leave = () => {
       req.destroy();
       resolve();
-    }, afterMs);
+    };
+    setTimeout(() => void waitFor(reached).then(leave, leave), afterMs);
   });
 }
 

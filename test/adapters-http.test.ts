@@ -255,7 +255,7 @@ describe('node:http adapter', () => {
       if (!res.destroyed) res.end('late');
       throw new Error('after the client left');
     }, { onError: () => {} });
-    await abortAfter(s.port, '/', { 'x-gearshift-scene': 'feed' }, 30);
+    await abortAfter(s.port, '/', { 'x-gearshift-scene': 'feed' }, 30, () => s.engine.routeCounts().decisions === 1);
     await waitFor(() => s.recorded().length === 1);
     await sleep(200);
     expect(s.recorded().map((c) => c.outcome)).toEqual(['clientAbort']);
