@@ -377,6 +377,10 @@ describe('node:http adapter', () => {
     ['rejection headers that are not an object', { rejections: { shed: { headers: 'x' } } }, /rejections\.shed\.headers/],
     ['a rejection body JSON cannot write', { rejections: { shed: { body: 1n } } }, /rejections\.shed\.body: cannot be written as JSON/],
     ['a rejection status outside 400–599', { rejections: { not_deployed: { status: 200 } } }, /rejections\.not_deployed\.status: expected 400–599, got 200/],
+    // Node would throw these out of the request handler on every rejected request (node:http: the process ended)
+    ['a rejection header value Node will not send', { rejections: { unknown_scene: { headers: { 'x-why': 'gone…' } } } }, /^rejections\.unknown_scene\.headers\.x-why: not a header Node can send .*got "gone…"/],
+    ['a rejection header value with a line break', { rejections: { shed: { headers: { 'x-why': 'a\r\nset-cookie: x=1' } } } }, /^rejections\.shed\.headers\.x-why: not a header Node can send/],
+    ['a rejection header name that is not a token', { rejections: { shed: { headers: { 'x why': 'ok' } } } }, /^rejections\.shed\.headers\.x why: not a header Node can send/],
   ])('refuses %s with a UsageError naming the option', (_what, options, message) => {
     const { engine } = observedEngine();
     expect(() => withGearshift(engine, () => {}, options as never)).toThrow(message);
@@ -403,10 +407,23 @@ describe('node:http adapter', () => {
     expect(gw.complete(null as never, 200)).toBe(false);
   });
 
+  it('sends a rejection header value Node accepts, Latin-1 included, as given', async () => {
+    const { engine } = observedEngine();
+    const server = createServer(withGearshift(engine, () => {}, { rejections: { unknown_scene: { headers: { 'X-Why': 'café\tclosed' } } } }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const r = await get(portOf(server), '/', { 'x-gearshift-scene': 'nope' });
+      expect([r.status, Buffer.from(r.headers['x-why'] as string, 'latin1').toString('latin1')]).toEqual([404, 'café\tclosed']);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('the gateway refuses bad options the same way', () => {
     const { engine } = observedEngine();
     expect(() => createGateway(engine, 'str' as never)).toThrow(/options must be an object/);
     expect(() => createGateway(engine, { rejections: { nope: {} } } as never)).toThrow(/rejections\.nope: not a rejection reason/);
+    expect(() => createGateway(engine, { rejections: { shed: { headers: { 'x-why': 'a\nb' } } } })).toThrow(/^rejections\.shed\.headers\.x-why: not a header Node can send/);
     expect(() => createGateway(engine, { trust: { keys: 'k' } } as never)).toThrow(/trust\.keys: expected an array/);
   });
 });

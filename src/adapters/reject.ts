@@ -2,7 +2,8 @@
  * Rejections: what a refused request gets back. Built once per adapter (status, headers, body bytes), so refusing a
  * flood of bad traffic costs no JSON building. Overridable per reason.
  */
-import { isPlainObject, UsageError } from '../errors.js';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { isPlainObject, shown, UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import { Outcome, type OutcomeCode } from './outcome.js';
 
@@ -107,6 +108,22 @@ function checkOverrides(overrides: unknown): asserts overrides is RejectionOverr
     if (!isPlainObject(spec)) throw new UsageError(`rejections.${reason}: expected { status, body, headers }`);
     const headers = spec.headers;
     if (headers !== undefined && !isPlainObject(headers)) throw new UsageError(`rejections.${reason}.headers: expected an object of header → value`);
+    if (headers !== undefined) checkHeaders(headers, `rejections.${reason}.headers`);
+  }
+}
+
+/**
+ * Header names and values Node will write: one it refuses would throw on every rejected request, out of the host's
+ * request handler (node:http has nothing to catch it), so it is refused here, when the adapter is made.
+ */
+function checkHeaders(headers: Record<string, unknown>, path: string): void {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, String(value));
+    } catch {
+      throw new UsageError(`${path}.${name}: not a header Node can send (a name is a token; a value holds tabs and printable Latin-1 only), got ${shown(value)}`);
+    }
   }
 }
 
