@@ -27,6 +27,23 @@ async function serve(handler: GearshiftHandler, options: Parameters<typeof withG
 }
 
 describe('node:http adapter', () => {
+  it('records res.end(await …) when it answers, though the handler took `end` before the adapter could watch it', async () => {
+    // `res.end(await x)` reads res.end before the await: the response's own end, not one the adapter put there later.
+    // Recorded on a keep-alive connection that stays open: before, only its close (or the next request) recorded it,
+    // as a timeout, its RT the connection's idle time.
+    const s = await serve(async (_req, res) => res.end(await new Promise<string>((r) => setTimeout(() => r('late'), 5))));
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed' }, agent);
+      expect(r.body).toBe('late');
+      await waitFor(() => s.recorded().length === 1, 1000);
+      expect(s.recorded()[0]!.outcome).toBe('success');
+      expect(s.engine.stats('feed')!.max).toBeLessThan(200);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('routes and records success once', async () => {
     const s = await serve((req, res) => res.end(`${req.gearshift?.version}`));
     const r = await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' });

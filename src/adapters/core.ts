@@ -299,13 +299,16 @@ export class AdapterCore<Req> {
 
   /**
    * Watches a response still open when the host's chain returned until it is recorded (response-watch.ts): parked on
-   * its socket until its `end()` (Fastify, node:http), or, when it cannot be parked, by a listener on its `close`.
+   * its socket until its `end()` (Fastify), or, when it cannot be parked, by a listener on its `close`.
    */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
     return this.watch.watchEnd(decision, res);
   }
 
-  /** The same for a response that must not be touched (Express's): parked until Node reports it finished. */
+  /**
+   * The same for a response that must not be touched (Express's) or whose `end` the handler may hold already
+   * (node:http's): parked until Node reports it finished.
+   */
   watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
     return this.watch.watchFinish(decision, res, socket);
   }

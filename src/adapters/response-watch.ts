@@ -7,10 +7,11 @@
  * every property access a generic one, the async path cost +2.4% of the server's CPU against +1.7% for a synchronous
  * handler. Instead, the open response is parked in three slots of its socket (a net.Socket keeps one hidden class),
  * and learnt about in one of two ways:
- * - `watchEnd` (Fastify, node:http): the response's `end` is shadowed by one shared function, which calls the `end` it
+ * - `watchEnd` (Fastify): the response's `end` is shadowed by one shared function, which calls the `end` it
  *   shadows, then records the outcome by status: the same moment the synchronous path records, right after `end()`.
- * - `watchFinish` (Express, where adding a property to a response costs V8 a new hidden class per request): nothing is
- *   added to the response; Node's `http.server.response.finish` diagnostics channel names the socket of every
+ * - `watchFinish` (Express, where adding a property to a response costs V8 a new hidden class per request, and
+ *   node:http, whose handlers call `end` themselves and may hold it before it could be shadowed: `res.end(await x)`):
+ *   nothing is added to the response; Node's `http.server.response.finish` diagnostics channel names the socket of every
  *   response that finishes, and the one parked there is recorded. The subscription is process-wide: taken by a watch
  *   on its first response, and dropped when the engines of every watch that took it have closed. A watch whose
  *   engine has closed listens on its responses instead (below).
@@ -113,7 +114,7 @@ export class ResponseWatch {
   }
 
   /**
-   * Watches `res` (Fastify, node:http) until its `end()` or its socket's close. True when parked on the socket, false
+   * Watches `res` (Fastify) until its `end()` or its socket's close. True when parked on the socket, false
    * when it had to listen for the response's own `close`.
    */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
@@ -127,7 +128,7 @@ export class ResponseWatch {
   }
 
   /**
-   * Watches `res` (Express) until Node reports it finished, or its socket's close; `socket` is the request's. True
+   * Watches `res` (Express, node:http) until Node reports it finished, or its socket's close; `socket` is the request's. True
    * when parked on the socket, false when it had to listen for the response's own `close`.
    */
   watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
