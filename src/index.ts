@@ -12,7 +12,7 @@ export { type Clock, ManualClock, systemClock } from './clock.js';
 export { resolveSense, SENSE_DEFAULTS, type ResolvedSense, type SenseConfig } from './config/schema-sense.js';
 export {
   maxOfMeans, meanOf, Outcome, OUTCOME_NAMES, SampleWindow, Sensing, Stats,
-  type OutcomeCode, type OutcomeName, type ProcessLoadStats, type SampleStats, type SenseOptions, type WindowStats,
+  type OutcomeCode, type OutcomeName, type ProcessLoadOptions, type ProcessLoadStats, type SampleStats, type SceneRef, type SenseOptions, type VersionRef, type WindowStats,
 } from './sense/index.js';
 export * from './regulate/index.js';
 export { MODES, type GearSet, type GoalConfig, type PointConfig, type ProcessGoalsConfig, type RegulatorConfig, type RegulatorMode, type SceneGoalsConfig, type ScheduleRule } from './config/schema-regulate.js';

@@ -230,10 +230,11 @@ for (const [major, express] of [
 
     it('reads the scene from a path parameter and the unit from a cookie', async () => {
       const s = await serve({ scene: { param: 'scene' }, unit: { cookie: 'uid' } }, (app, mw) => {
-        app.get('/s/:scene', mw, (req, res) => res.json({ scene: req.gearshift?.scene, version: req.gearshift?.version }));
+        // req.params without `?`: the middleware's generic signature leaves Express's request type to the next handler
+        app.get('/s/:scene', mw, (req, res) => res.json({ scene: req.gearshift?.scene, param: req.params.scene, version: req.gearshift?.version }));
       });
       const r = await get(s.port, '/s/feed', { cookie: 'a=1; uid=alice' });
-      expect(JSON.parse(r.body)).toEqual({ scene: 'feed', version: 'wip' });
+      expect(JSON.parse(r.body)).toEqual({ scene: 'feed', param: 'feed', version: 'wip' });
     });
 
     it('adds debug headers when asked', async () => {

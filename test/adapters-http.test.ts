@@ -2,11 +2,12 @@ import { EventEmitter } from 'node:events';
 import { Agent, createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createServer as createHttp2Server, connect as http2Connect } from 'node:http2';
 import { type AddressInfo, connect, Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { ResponseWatch } from '../src/adapters/response-watch.js';
 import { createGateway } from '../src/adapters/gateway.js';
 import { type GearshiftHandler, withGearshift } from '../src/adapters/http.js';
 import { Trust } from '../src/adapters/trust.js';
+import type { ServedDecision } from '../src/route/decision.js';
 import { buildRejections, retryAfterSec } from '../src/adapters/reject.js';
 import type { Decision } from '../src/route/decision.js';
 import { UsageError } from '../src/errors.js';
@@ -42,6 +43,20 @@ describe('node:http adapter', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('hands the handler a served decision or none, never a rejection (and types it so)', async () => {
+    const seen: string[] = [];
+    const s = await serve((req, res) => {
+      expectTypeOf(req.gearshift).toEqualTypeOf<ServedDecision | null>();
+      const version: string | undefined = req.gearshift?.version; // no `ok` test needed
+      seen.push(version ?? 'none');
+      res.end(version ?? 'none');
+    });
+    expect((await get(s.port, '/', { 'x-gearshift-scene': 'nope' })).status).toBe(404);
+    expect((await get(s.port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' })).body).toBe('wip');
+    expect((await get(s.port, '/')).body).toBe('none');
+    expect(seen).toEqual(['wip', 'none']);
   });
 
   it('routes and records success once', async () => {

@@ -41,7 +41,8 @@ export interface ExpressLikeRequest extends IncomingMessage {
 export type ExpressOptions = AdapterOptions<ExpressLikeRequest>;
 
 export interface GearshiftExpressMiddleware {
-  (req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void): void;
+  // Generic, so that in `app.get(path, mw, handler)` the handler's request keeps Express's own type.
+  <Req extends ExpressLikeRequest>(req: Req, res: ServerResponse, next: (err?: unknown) => void): void;
   /** Error middleware: records the request as an error at once, then passes the error on. `app.use(mw.errors)`. */
   readonly errors: (err: unknown, req: ExpressLikeRequest, res: ServerResponse, next: (err?: unknown) => void) => void;
   /** The request's AbortSignal (deadline or client gone), created on first call. */
@@ -102,7 +103,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
 }
 
 export default gearshift;
-export { createTrust, Trust, type TrustCounts, type TrustOptions } from './trust.js';
+export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefusal, type SignableHint, type SignedHint, type ProxyRanges } from './trust.js';
 export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
 export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
 export type { RejectionOverrides, RejectionSpec } from './reject.js';

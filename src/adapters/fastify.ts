@@ -139,7 +139,7 @@ function routeConfigOf(request: FastifyRequest): unknown {
 /** The plugin: `app.register(gearshiftPlugin, { engine, ...options })`. */
 export const gearshiftPlugin = fp(plugin, { name: 'gearshift', fastify: '5.x' });
 export default gearshiftPlugin;
-export { createTrust, Trust, type TrustCounts, type TrustOptions } from './trust.js';
+export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefusal, type SignableHint, type SignedHint, type ProxyRanges } from './trust.js';
 export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
 export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
 export type { RejectionOverrides, RejectionSpec } from './reject.js';

@@ -125,7 +125,7 @@ export class Gateway {
 
 export const createGateway = (engine: Gearshift, options?: GatewayOptions): Gateway => new Gateway(engine, options);
 export default createGateway;
-export { createTrust, Trust, type TrustCounts, type TrustOptions, type SignedHint } from './trust.js';
+export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefusal, type SignableHint, type SignedHint, type ProxyRanges } from './trust.js';
 export { propagate, propagationHeaders, readBaggage, type BaggageDecision, type PropagateOptions } from './propagate.js';
 export { Outcome, type OutcomeCode, type OutcomeName } from './outcome.js';
 export type { RejectionOverrides, RejectionSpec } from './reject.js';

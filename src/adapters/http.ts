@@ -14,14 +14,17 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
-import type { Decision, RoutedDecision } from '../route/decision.js';
+import type { Decision, RoutedDecision, ServedDecision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
 export interface GearshiftIncomingMessage extends IncomingMessage {
-  /** The decision of this request (null when it named no scene and `missingScene` is `skip`); `ok` narrows it. */
-  gearshift: RoutedDecision | null;
+  /**
+   * The decision of this request: served, since the listener answers rejections without calling the handler (null
+   * when it named no scene and `missingScene` is `skip`).
+   */
+  gearshift: ServedDecision | null;
 }
 
 export interface HttpOptions extends AdapterOptions<IncomingMessage> {
@@ -89,7 +92,8 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
 
   const listener = function gearshiftListener(req: GearshiftIncomingMessage, res: ServerResponse): void {
     const d = core.decide(req, req.headers);
-    req.gearshift = d;
+    // Rejections are stored too (answered below, before any handler could read them): one store, on one path.
+    (req as { gearshift: RoutedDecision | null }).gearshift = d;
     if (d !== null) {
       if (!d.ok) return core.rejectNode(d, res);
       if (debug) core.writeDebugHeaders(d, (k, v) => res.setHeader(k, v));
@@ -115,7 +119,7 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
 }
 
 export default withGearshift;
-export { createTrust, Trust, type TrustCounts, type TrustOptions } from './trust.js';
+export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefusal, type SignableHint, type SignedHint, type ProxyRanges } from './trust.js';
 export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
 export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
 export type { RejectionOverrides, RejectionSpec } from './reject.js';
