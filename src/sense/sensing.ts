@@ -17,6 +17,7 @@ import { isResolvedSense } from '../config/schema-sense.js';
 import { UsageError } from '../errors.js';
 import { HostTimeCheck } from './host-time.js';
 import { HistogramLayout } from './layout.js';
+import type { OutcomeCode } from './outcome.js';
 import { type ProcessLoadOptions, ProcessLoad, type ProcessLoadStats } from './process-load.js';
 import { Series, SeriesShape } from './series.js';
 import { Stats, StatsReader, type WindowStats } from './stats.js';
@@ -162,7 +163,7 @@ export class Sensing {
    * rejections; `scene` is null when the scene is unknown (counted in one process-level bucket, never a series per
    * requested string). `now` is the request's end on the injected clock (a host-given end has passed `hostTime`).
    */
-  record(scene: SceneRef | null, version: VersionRef | null, loadTest: boolean, outcome: number, rtMs: number, now: number): void {
+  record(scene: SceneRef | null, version: VersionRef | null, loadTest: boolean, outcome: OutcomeCode, rtMs: number, now: number): void {
     if (loadTest) return this.lt.record(outcome, rtMs, now);
     if (scene === null) return this.unknown.record(outcome, rtMs, now);
     const b = this.bound[scene.index];
