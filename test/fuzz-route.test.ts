@@ -15,7 +15,7 @@ import { createGateway } from '../src/adapters/gateway.js';
 import { createTrust } from '../src/adapters/trust.js';
 import { createGearshift } from '../src/engine.js';
 import { HostTimeError } from '../src/errors.js';
-import { type Decision, REASONS } from '../src/route/decision.js';
+import { type Decision, REASONS, type ServedReason } from '../src/route/decision.js';
 import { anyChar, FUZZ_SEED, fuzzCases, replay, Rng } from './fuzz.js';
 import { referenceBucket } from './murmur-reference.js';
 
@@ -83,12 +83,15 @@ function must(ok: boolean, what: () => string): void {
   if (!ok) throw new Error(what());
 }
 
+/** The reasons ServedReason names: every other reason is a rejection's. */
+const SERVED_REASONS = new Set<string>(['explicit', 'load_test', 'whitelist', 'split', 'no_unit'] satisfies ServedReason[]);
+
 /** The routing rules every decision keeps, given what the caller may be trusted with. */
 function checkRules(d: Decision, unit: unknown, trusted: { version: unknown; loadTest: boolean } | null, where: () => string): void {
   const said = () => `${where()}: ${d.explain()}`;
   must(REASONS.includes(d.reason), said);
   // what ServedDecision and RejectedDecision promise TypeScript users: ok ⇔ a version and a stage, and a scene id
-  must(d.ok === (d.version !== null) && d.ok === (d.stage !== null), said);
+  must(d.ok === (d.version !== null) && d.ok === (d.stage !== null) && d.ok === SERVED_REASONS.has(d.reason), said);
   if (d.ok) must(typeof d.scene === 'string' && DEPLOYED.has(d.scene), said);
   if (d.stage === 'dev') {
     if (d.reason === 'whitelist') must(unit === WHITELISTED, said);

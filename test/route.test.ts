@@ -133,6 +133,9 @@ describe('routing precedence', () => {
     expectTypeOf(served.stage).toEqualTypeOf<Stage>();
     expectTypeOf(served.scene).toEqualTypeOf<string>();
     expect([typeof served.version, typeof served.stage, served.scene]).toEqual(['string', 'string', 'feed']);
+    const any = gs.route('nope', 'user-1');
+    if (any.reason === 'unknown_scene') expectTypeOf(any.version).toEqualTypeOf<null>(); // a reason narrows too
+    if (any.reason === 'split') expectTypeOf(any.version).toEqualTypeOf<string>();
     for (const rejected of [gs.route('nope', 'user-1'), gs.route('', 'user-1'), gs.route('search', 'u', { loadTest: true, trusted: true })]) {
       if (rejected.ok) throw new Error(`${rejected.explain()} should be a rejection`);
       expectTypeOf(rejected.version).toEqualTypeOf<null>();

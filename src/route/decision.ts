@@ -240,8 +240,12 @@ export const isDecision = brand(Decision, 'decision');
  * `RoutedDecision`, which `if (d.ok)` narrows to this, so that TypeScript knows `d.version` is a string there.
  * Types only: every decision is a `Decision` at run time.
  */
-export type ServedDecision = Decision & { readonly ok: true; readonly scene: string; readonly version: string; readonly stage: Stage };
+export type ServedDecision = Decision & { readonly ok: true; readonly reason: ServedReason; readonly scene: string; readonly version: string; readonly stage: Stage };
 /** A rejection (invalid, unknown or undeployed scene, no `lt` version, shed): no version may serve it. */
-export type RejectedDecision = Decision & { readonly ok: false; readonly version: null; readonly stage: null };
+export type RejectedDecision = Decision & { readonly ok: false; readonly reason: RejectedReason; readonly version: null; readonly stage: null };
+/** The reasons of a served decision; testing `reason` against one narrows as `ok` does. */
+export type ServedReason = typeof Reason.Explicit | typeof Reason.LoadTest | typeof Reason.Whitelist | typeof Reason.Split | typeof Reason.NoUnit;
+/** The reasons of a rejection. */
+export type RejectedReason = Exclude<ReasonCode, ServedReason>;
 /** What routing returns: test `ok` to tell a served decision from a rejection. */
 export type RoutedDecision = ServedDecision | RejectedDecision;
