@@ -8,7 +8,7 @@ import { createGateway } from '../src/adapters/gateway.js';
 import { type GearshiftHandler, withGearshift } from '../src/adapters/http.js';
 import { Trust } from '../src/adapters/trust.js';
 import type { ServedDecision } from '../src/route/decision.js';
-import { buildRejections, retryAfterSec } from '../src/adapters/reject.js';
+import { buildRejections, type RejectionOverrides, retryAfterSec } from '../src/adapters/reject.js';
 import type { Decision } from '../src/route/decision.js';
 import { UsageError } from '../src/errors.js';
 import { abortAfter, get, KEY, observedEngine, portOf, sleep, waitFor } from './adapters-helpers.js';
@@ -437,6 +437,15 @@ describe('node:http adapter', () => {
       expect(() => gw.remainingMs(x as never)).toThrow(/remainingMs\(decision\): expected a decision/); // not a TypeError, not NaN
     }
     expect(gw.complete(null as never, 200)).toBe(false);
+  });
+
+  it('types rejection overrides by reason: a misspelt one is a type error, as it is a UsageError at run time', () => {
+    const good: RejectionOverrides = { shed: { status: 429 } };
+    // @ts-expect-error not a rejection reason
+    const typo: RejectionOverrides = { unknown_secne: { status: 404 } };
+    const { engine } = observedEngine();
+    expect(() => withGearshift(engine, () => {}, { rejections: good })).not.toThrow();
+    expect(() => withGearshift(engine, () => {}, { rejections: typo })).toThrow(UsageError);
   });
 
   it('sends a rejection header value Node accepts, Latin-1 included, as given', async () => {

@@ -128,4 +128,4 @@ export default createGateway;
 export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefusal, type SignableHint, type SignedHint, type ProxyRanges } from './trust.js';
 export { propagate, propagationHeaders, readBaggage, type BaggageDecision, type PropagateOptions } from './propagate.js';
 export { Outcome, type OutcomeCode, type OutcomeName } from './outcome.js';
-export type { RejectionOverrides, RejectionSpec } from './reject.js';
+export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';

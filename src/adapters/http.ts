@@ -122,4 +122,4 @@ export default withGearshift;
 export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefusal, type SignableHint, type SignedHint, type ProxyRanges } from './trust.js';
 export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
 export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
-export type { RejectionOverrides, RejectionSpec } from './reject.js';
+export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';

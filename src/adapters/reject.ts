@@ -16,8 +16,10 @@ export interface RejectionSpec {
   headers?: Record<string, string>;
 }
 
-/** Per rejection reason (`invalid_scene`, `unknown_scene`, `not_deployed`, `no_lt_version`, `shed`) a replacement. */
-export type RejectionOverrides = Partial<Record<string, RejectionSpec>>;
+/** The reasons whose response can be overridden. */
+export type RejectionReason = 'invalid_scene' | 'unknown_scene' | 'not_deployed' | 'no_lt_version' | 'shed';
+/** Per rejection reason a replacement (another key is refused when the adapter is made). */
+export type RejectionOverrides = Partial<Record<RejectionReason, RejectionSpec>>;
 
 const DEFAULTS: Record<string, { status: number; message: string }> = {
   invalid_scene: { status: 400, message: 'the request names no valid scene' },
@@ -91,7 +93,7 @@ export class Rejections {
 
   private build(reason: string): Rejection {
     const d = DEFAULTS[reason] ?? FALLBACK;
-    const o = this.overrides[reason] ?? {};
+    const o = this.overrides[reason as RejectionReason] ?? {}; // checked: only the five reasons are keys
     const body = o.body !== undefined ? o.body : { error: reason, message: d.message };
     return new Rejection(reason, o.status ?? d.status, body, o.headers ?? {}, reason === 'shed' ? Outcome.Shed : Outcome.Rejected);
   }
