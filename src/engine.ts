@@ -22,7 +22,7 @@ import type { WindowStats } from './sense/stats.js';
 
 export interface GearshiftOptions {
   /** The config document (validated; an invalid one throws ConfigError). */
-  config: GearshiftConfig | unknown;
+  config: GearshiftConfig;
   /** Monotonic time for windows, RTs and schedules; default the system clock. Tests pass a ManualClock. */
   clock?: Clock;
 }
@@ -142,7 +142,7 @@ export class Gearshift {
    * Validates, compiles and atomically swaps in a new config, returning the release diff. An invalid document
    * throws ConfigError and the old config keeps serving; decisions already made keep the tables they were made with.
    */
-  reload(config: GearshiftConfig | unknown): ReleaseDiff {
+  reload(config: GearshiftConfig): ReleaseDiff {
     if (this.closed) throw new ClosedError('reload');
     const before = this.router.tables;
     const after = compileTables(validateConfig(config));

@@ -26,6 +26,7 @@ import { checkScenario } from '../src/simulate/scenario.js';
 import { adapterConfig, KEY, observedEngine, portOf, waitFor } from './adapters-helpers.js';
 import { feedConfig } from './helpers.js';
 import { regConfig } from './regulate-helpers.js';
+import type { GearshiftConfig } from '../src/config/schema.js';
 
 const engines: Gearshift[] = [];
 const servers: Server[] = [];
@@ -35,7 +36,7 @@ afterEach(async () => {
 });
 /** An engine on a manual clock, without process sampling (no timers). */
 const engineAt = (config: unknown, clock = new ManualClock(1000)) => {
-  const e = createGearshift({ config: { ...(config as object), sense: { process: { enabled: false } } }, clock });
+  const e = createGearshift({ config: { ...(config as GearshiftConfig), sense: { process: { enabled: false } } }, clock });
   engines.push(e);
   return e;
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { configJsonSchema } from '../src/config/schema.js';
+import { configJsonSchema, type GearshiftConfig } from '../src/config/schema.js';
+import { createGearshift } from '../src/engine.js';
 import { validateConfig } from '../src/config/validate.js';
 import { ConfigError, GearshiftError } from '../src/errors.js';
 import { feedConfig } from './helpers.js';
@@ -132,6 +133,25 @@ describe('config validation', () => {
       c.scenes.feed.whitelist.carol = 'ghost';
     });
     expect(issues.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('the config type', () => {
+  it('checks a config written in TypeScript: `as const` and `satisfies` accepted, a misspelt field refused when compiling', () => {
+    const asConst = { scenes: { s: { versions: { v: { stage: 'base' } }, split: [{ version: 'v', weight: 100 }] } } } as const;
+    const viaSatisfies = { scenes: { s: { versions: { v: { stage: 'base' } } } } } satisfies GearshiftConfig;
+    // @ts-expect-error rtBudgetMS is not a field (rtBudgetMs is)
+    const typo: GearshiftConfig = { scenes: { s: { rtBudgetMS: 200, versions: { v: { stage: 'base' } } } } };
+    // @ts-expect-error 'bse' is not a stage
+    const badStage: GearshiftConfig = { scenes: { s: { versions: { v: { stage: 'bse' } } } } };
+    const readonlyArrays: GearshiftConfig = asConst; // the config type's arrays are readonly
+    for (const config of [readonlyArrays, viaSatisfies]) createGearshift({ config }).close();
+    // @ts-expect-error createGearshift takes a GearshiftConfig, not anything
+    expect(() => createGearshift({ config: { scenes: 42 } })).toThrow(ConfigError);
+    for (const config of [typo, badStage]) expect(() => createGearshift({ config })).toThrow(ConfigError);
+    // a document from elsewhere is `any` (JSON.parse) or goes through validateConfig first (`unknown`)
+    const fromJson: unknown = JSON.parse('{"scenes":{"s":{"versions":{"v":{"stage":"base"}}}}}');
+    createGearshift({ config: validateConfig(fromJson) }).close();
   });
 });
 

@@ -7,7 +7,7 @@ describe('release diff', () => {
   it('lists changes by path, matching named array entries by name', () => {
     const a = feedConfig({ version: 'v1' });
     const b = feedConfig({ version: 'v2' });
-    b.scenes.feed!.layers!.reverse();
+    b.scenes.feed!.layers = [...b.scenes.feed!.layers!].reverse();
     b.scenes.feed!.layers![0]!.arms[1]!.params = { recallDepth: 900 };
     delete b.scenes.feed!.whitelist!.bob;
     b.scenes.feed!.versions.next = { stage: 'dev' };

@@ -14,8 +14,9 @@ import { ManualClock } from '../src/clock.js';
 import type { Decision } from '../src/route/decision.js';
 import { FUZZ_SEED, fuzzCases, replay, Rng } from './fuzz.js';
 import { type Mutation, mutateOnce, type Node } from './fuzz-mutate.js';
+import type { GearshiftConfig } from '../src/config/schema.js';
 
-const base = () => ({
+const base = (): GearshiftConfig => ({
   version: 'base-1',
   deployedHere: ['feed', 'fund'],
   scenes: {

@@ -14,8 +14,9 @@ import { UsageError } from '../src/errors.js';
 import { MODES } from '../src/config/schema-regulate.js';
 import { anyChar, FUZZ_SEED, fuzzCases, replay, Rng } from './fuzz.js';
 import { hostile, mutateOnce, shownValue } from './fuzz-mutate.js';
+import type { GearshiftConfig } from '../src/config/schema.js';
 
-const config = (variant = 0) => ({
+const config = (variant = 0): GearshiftConfig => ({
   version: `reg-${variant}`,
   scenes: {
     feed: {

@@ -8,6 +8,7 @@ import { classify, Outcome, outcomeOf } from '../src/sense/outcome.js';
 import { maxOfMeans, meanOf, SampleWindow } from '../src/sense/samples.js';
 import { Series, SeriesShape } from '../src/sense/series.js';
 import { Stats, StatsReader } from '../src/sense/stats.js';
+import type { GearshiftConfig } from '../src/config/schema.js';
 
 /** A deterministic PRNG (mulberry32), so failures reproduce. */
 function rng(seed: number): () => number {
@@ -269,8 +270,8 @@ describe('sense config', () => {
   });
 
   it('turns the monitor on in the engine for an event-loop delay goal: the goals, a zone, a goal set, or by reload', () => {
-    const base = { scenes: { s: { versions: { v: { stage: 'base' } } } } };
-    const sampledIn = (regulator?: unknown) => {
+    const base: GearshiftConfig = { scenes: { s: { versions: { v: { stage: 'base' } } } } };
+    const sampledIn = (regulator?: GearshiftConfig['regulator']) => {
       const gs = createGearshift({ config: { ...base, regulator } });
       try {
         return gs.sensing.sampler.options.eventLoopDelay.sampled;

@@ -82,7 +82,7 @@ export function oneOf<const T extends readonly (string | number)[]>(values: T, d
   };
 }
 
-export function arr<T>(item: Shape<T>, o: { min?: number; max?: number; description?: string } = {}): Shape<T[]> {
+export function arr<T>(item: Shape<T>, o: { min?: number; max?: number; description?: string } = {}): Shape<readonly T[]> {
   const max = o.max ?? 10_000;
   return {
     check(v, path, issues) {
