@@ -7,19 +7,22 @@ import type { JsonValue } from '../config/shape.js';
 import type { Point } from './points.js';
 
 export class LiveScene {
+  /** @internal the regulator writes it on its tick: read gears with `gear(point)` / `gearIndex(point)` */
   readonly gears: Int32Array;
-  /** Highest gear a high-value request may take (normal top, or the boost top while boosted). */
+  /** @internal Highest gear a high-value request may take (normal top, or the boost top while boosted). */
   readonly upper: Int32Array;
   private readonly slots: Map<string, number>;
-  /** True when any point serves below its normal top gear. */
+  /** @internal True when any point serves below its normal top gear. */
   degraded = false;
-  /** Shed load-test traffic of this scene. */
+  /** @internal Shed load-test traffic of this scene (read it in `status()`). */
   shedLoadTest = false;
-  /** Share of this scene's business traffic to shed (0 unless the scene's priority may be shed). */
+  /** @internal Share of this scene's business traffic to shed (read it in `status()`). */
   shedShare = 0;
+  /** @internal */
   retryAfterS = 0;
-  /** Price of cost in value units: the benefit of the scene's least valuable step still on. */
+  /** @internal Price of cost in value units: the benefit of the scene's least valuable step still on. */
   lambda = 0;
+  /** @internal */
   extraGears = 1;
   private shedAcc = 0;
 

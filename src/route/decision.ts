@@ -76,7 +76,7 @@ export class Decision {
   startedAt = 0;
   /** Served below the top gear: set by the regulator part or the host; a good answer then counts as degraded. */
   degraded = false;
-  /** Set by `engine.complete`: a request is recorded once. */
+  /** @internal Set by `engine.complete`: a request is recorded once. */
   completed = false;
   /** @internal the scene's live gears, set by `engine.route` (null without a regulator or for unknown scenes). */
   gears: GearReader | null = null;
