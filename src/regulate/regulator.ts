@@ -151,6 +151,9 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private resync(sc: SceneLoop): void {
     sc.gears.set(sc.live.gears);
     sc.allowance.u = sc.allowanceOfGears();
+    // Shedding computed in shadow never reached requests either: control resumes from what did.
+    sc.shedShare = sc.live.shedShare;
+    sc.shedLoadTest = sc.live.shedLoadTest;
   }
 
   /** Sets the signal source (the engine wires sensing after construction). */
@@ -199,7 +202,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const templates = this.config.regulator?.templates ?? {};
     if (typeof name !== 'string' || !Object.hasOwn(templates, name)) throw new UsageError(`applyTemplate: unknown template ${shown(name)}`);
     const t = templates[name]!;
-    this.forEachPoint(t, (sc, slot, gear) => sc.setGear(slot, gear, 'template', this.context(), this.currentMode !== 'shadow'));
+    // Within the limits in force: a pin still wins, a cap still holds, and a boost gear waits for a boost.
+    this.forEachPoint(t, (sc, slot, gear) => sc.setGear(slot, sc.withinLimits(slot, gear), 'template', this.context(), this.currentMode !== 'shadow'));
     this.publishAll();
   }
 
@@ -309,7 +313,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
     const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast) : { goals: [], violated: false, hold: false };
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
-    const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.points[i]!.floor));
+    // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
+    const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
     ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && everyFloor && this.s.shed.enabled, processHold: proc.hold };
     const scenes: SceneReport[] = [];
     for (const sc of this.scenes) {
@@ -392,8 +397,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       sc.boosted = s.boosted;
       sc.shedShare = s.shedShare;
       sc.shedLoadTest = s.shedLoadTest;
-      sc.live.shedShare = s.shedShare;
-      sc.live.shedLoadTest = s.shedLoadTest;
+      // A snapshot taken in shadow mode holds what shadow computed, which never reached requests.
+      if (this.currentMode !== 'shadow') {
+        sc.live.shedShare = s.shedShare;
+        sc.live.shedLoadTest = s.shedLoadTest;
+      }
       for (const l of sc.loops) {
         const pr = s.pressures[l.goal.kind];
         if (typeof pr === 'number') l.restore(pr);

@@ -160,6 +160,7 @@ export class SceneLoop {
     const moved = this.direction() - before;
     if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN);
     if (control) this.updateShedding(violated, ctx);
+    else this.stopShedding(ctx); // fixed and frozen ignore the goals, and so shed nothing
     if (applied) this.publish(ctx);
     return this.report(terms);
   }
@@ -263,8 +264,10 @@ export class SceneLoop {
   }
 
   private updateShedding(violated: boolean, ctx: StepContext): void {
+    if (!ctx.shed.enabled) return this.stopShedding(ctx); // switched off (a reload): at once, not drained
     const was = this.shedShare;
     const wasLt = this.shedLoadTest;
+    if (!this.sheddable) this.shedShare = 0; // its priority may no longer be shed (a reload)
     let atFloor = true;
     for (let i = 0; i < this.points.length; i++) if (this.gears[i]! > this.lower[i]!) atFloor = false;
     const press = ctx.shed.enabled && atFloor && (violated || ctx.processShed);
@@ -277,6 +280,19 @@ export class SceneLoop {
       else this.shedLoadTest = false;
     }
     if (was !== this.shedShare || wasLt !== this.shedLoadTest) ctx.event('shed', this.id, this.shedLoadTest, this.shedShare);
+  }
+
+  /** Sheds nothing from now on; says so if it was shedding. */
+  private stopShedding(ctx: StepContext): void {
+    if (this.shedShare === 0 && !this.shedLoadTest) return;
+    this.shedShare = 0;
+    this.shedLoadTest = false;
+    ctx.event('shed', this.id, false, 0);
+  }
+
+  /** A gear within the current limits (caps, pins, the boost gate, the process ladder). */
+  withinLimits(slot: number, gear: number): number {
+    return Math.max(this.lower[slot]!, Math.min(this.upper[slot]!, gear));
   }
 
   private publish(ctx: StepContext): void {
