@@ -96,3 +96,53 @@ describe('a template within the limits in force', () => {
     expect(changes).toEqual([]);
   });
 });
+
+describe('gears a limit took come back to a scene too quiet for its goals to read', () => {
+  // Found by the walkthrough: a scene under its goals' minSamples (the timeout goal's default: 100 in 10 s) reads
+  // no_data. The allowance a cap or the process ladder took stayed taken, since only a goal's headroom raises it.
+  it('after the process ladder cut it and the process recovered', () => {
+    const { reg, tick, script } = setup({ goals: { elu: { target: 0.8 } } });
+    script.set('feed', HEADROOM).set('tail', undefined); // tail: no data
+    script.proc = { elu: 1.5 };
+    for (let i = 0; i < 15; i++) tick();
+    expect(reg.gears().tail!.c).toBe(0);
+    script.proc = { elu: 0.2 };
+    for (let i = 0; i < 120; i++) tick();
+    expect(reg.gears().tail).toEqual({ c: 1 }); // its normal top, as before the cut
+  });
+
+  it('after a cap is lifted, at the careful rate', () => {
+    const { reg, tick, script, changes } = setup();
+    script.set('feed', HEADROOM).set('tail', undefined);
+    reg.setCaps({ tail: { c: 0 } });
+    tick();
+    reg.setCaps({});
+    changes.length = 0;
+    for (let i = 0; i < 60; i++) tick();
+    expect(reg.gears().tail).toEqual({ c: 1 });
+    expect(changes.map((c) => `${c.scene}.${c.point}${c.from}>${c.to}:${c.reason}`)).toEqual(['tail.c0>1:headroom']);
+  });
+
+  it('not while the process is at its limit, and not past where it was', () => {
+    const { reg, tick, script } = setup({ goals: { elu: { target: 0.8 } } });
+    script.set('feed', HEADROOM).set('tail', undefined);
+    script.proc = { elu: 1.5 };
+    for (let i = 0; i < 15; i++) tick();
+    script.proc = { elu: 0.8 }; // at its target: holds every raise
+    for (let i = 0; i < 120; i++) tick();
+    expect(reg.gears().tail!.c).toBe(0);
+    script.proc = { elu: 0.2 };
+    for (let i = 0; i < 600; i++) tick();
+    expect(reg.gears().tail).toEqual({ c: 1 }); // never into the boost gear: that needs every goal's headroom
+  });
+
+  it('leaves a scene whose goals read data to its goals', () => {
+    const { reg, tick, script } = setup();
+    script.set('feed', HEADROOM).set('tail', sig(0.9)); // in band: no raise
+    reg.setCaps({ tail: { c: 0 } });
+    tick();
+    reg.setCaps({});
+    for (let i = 0; i < 60; i++) tick();
+    expect(reg.gears().tail).toEqual({ c: 0 });
+  });
+});

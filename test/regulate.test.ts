@@ -332,7 +332,10 @@ describe('schedules', () => {
     expect(reg.gears().feed).toEqual({ a: 1, b: 2 });
     expect(changes.map((c) => c.reason)).toEqual(['cap']);
     for (let i = 0; i < 30; i++) tick();
-    expect(reg.gears().feed!.a).toBe(1); // caps cleared, but nothing asks to climb without signals
+    // Caps cleared: with no goal reading, the allowance the cap took is given back at the careful rate (before the
+    // sixteenth session nothing gave it back without signals, and a quiet scene stayed cut for good).
+    expect(reg.gears().feed!.a).toBe(2);
+    expect(changes.map((c) => c.reason)).toEqual(['cap', 'headroom']);
   });
 
   it('fires a daily rule across a DST jump once', () => {

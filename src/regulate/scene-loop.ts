@@ -52,6 +52,12 @@ export class SceneLoop {
   private boostSince = NaN;
   shedShare = 0;
   shedLoadTest = false;
+  /**
+   * The allowance a limit (a cap, the process ladder, a boost's end) took from the scene's own loop, NaN when none.
+   * Given back at the careful rate once the limit lifts while no goal of the scene has data: its goals would raise it
+   * on headroom, but a scene with too few requests to read never sees any, and stayed cut for good.
+   */
+  private owed = NaN;
   /** The fast-recovery window this scene left: a cut inside the window means the peak is not over here. */
   private fastLeft = -1;
   private readonly boostCost: number;
@@ -147,12 +153,15 @@ export class SceneLoop {
       const lo = (costOf(this.points, this.lower) - this.pinnedExtra()) / this.topCost;
       const hi = this.ceiling(ctx.boost.maxCost);
       let delta = win < 0 ? 0 : terms[win]!.delta;
+      if (win >= 0) this.owed = NaN; // a goal has data: the goals own the allowance again
+      else if (this.owed > this.allowance.u && !ctx.processHold) delta = Math.min(ctx.limits.maxUp, this.owed - this.allowance.u);
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
       const lim = fast ? { ...ctx.limits, maxUp: ctx.fastMaxUp } : ctx.limits;
       if (fast && delta > 0) delta = lim.maxUp;
       // Most conservative wins across levels too: a process goal at or over its limit vetoes every raise.
       if (ctx.processHold && delta > 0) delta = 0;
       this.allowance.propose(delta, ctx.now, lim, fast, s?.rate ?? NaN, lo, hi);
+      if (this.allowance.u >= this.owed) this.owed = NaN;
     }
     const before = this.direction();
     this.enforceLimits(ctx, applied);
@@ -216,8 +225,13 @@ export class SceneLoop {
       this.lower[i] = lo;
       this.upper[i] = hi;
     }
-    // The allowance never sits above what the limits allow (anti-windup when a cap or the process binds).
-    this.allowance.u = Math.min(this.allowance.u, this.ceiling(boostMaxCost));
+    // The allowance never sits above what the limits allow (anti-windup when a cap or the process binds); what they
+    // took is owed back to the loop (see `owed`).
+    const ceiling = this.ceiling(boostMaxCost);
+    if (this.allowance.u > ceiling) {
+      if (!(this.owed >= this.allowance.u)) this.owed = this.allowance.u;
+      this.allowance.u = ceiling;
+    }
   }
 
   /** Highest allowance: what the upper limits cost, and never past the boost ceiling (or the normal top unboosted). */
