@@ -146,3 +146,39 @@ describe('gears a limit took come back to a scene too quiet for its goals to rea
     expect(reg.gears().tail).toEqual({ c: 0 });
   });
 });
+
+describe('restore after a restart', () => {
+  // Shanghai is UTC+8: 19:59 local is 11:59Z. The README's peak schedule: a preset at 19:59, auto again at 20:01.
+  const peak = {
+    timeZone: 'Asia/Shanghai',
+    templates: { peak: { feed: { a: 0, b: 0 }, tail: { c: 0 } } },
+    schedules: [{ at: '19:59:00', name: 'peak preset', template: 'peak', mode: 'fixed' as const }, { at: '20:01:00', name: 'auto', mode: 'auto' as const }],
+  };
+
+  it('keeps the rules that fell due while the process was down: an older snapshot does not undo them', () => {
+    const before = setup(peak, { wallStart: Date.UTC(2026, 2, 1, 11, 58) });
+    for (let i = 0; i < 120; i++) before.tick(); // 20:00: fixed, at the preset
+    expect(before.reg.mode).toBe('fixed');
+    const snap = JSON.parse(JSON.stringify(before.reg.snapshot()));
+
+    const after = setup(peak, { wallStart: Date.UTC(2026, 2, 1, 12, 5) }); // back at 20:05
+    const modes: string[] = [];
+    after.reg.on('mode', (m) => modes.push(`${m.from}>${m.to}:${m.reason}`));
+    after.reg.restore(snap);
+    expect(after.reg.mode).toBe('auto'); // the 20:01 rule, replayed over the 20:00 snapshot
+    expect(modes).toEqual(['auto>fixed:restore', 'fixed>auto:schedule auto']);
+  });
+
+  it('says when a restore changes the mode, unless silent', () => {
+    const a = setup();
+    a.reg.setMode('frozen');
+    const snap = JSON.parse(JSON.stringify(a.reg.snapshot()));
+    for (const silent of [false, true]) {
+      const b = setup();
+      const modes: string[] = [];
+      b.reg.on('mode', (m) => modes.push(`${m.from}>${m.to}:${m.reason}`));
+      b.reg.restore(snap, { silent });
+      expect([b.reg.mode, modes]).toEqual(['frozen', silent ? [] : ['auto>frozen:restore']]);
+    }
+  });
+});

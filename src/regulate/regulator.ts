@@ -371,7 +371,14 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   restore(input: RegulatorSnapshot, o: { silent?: boolean } = {}): void {
     const snap = plainCopy(input, 'restore');
     checkSnapshot(snap);
+    const from = this.currentMode;
     this.apply(snap, o);
+    if (!o.silent && this.currentMode !== from) this.emit('mode', { from, to: this.currentMode, reason: 'restore', at: this.clock.wallNow() });
+    // Rules due since the snapshot was taken (the process was down): their state, as at start-up, so that an older
+    // snapshot does not undo them (a preset left in force for a day because its end fired while the process was down).
+    const now = this.clock.wallNow();
+    for (const due of this.scheduler.due(snap.at, now)) this.applyRule(due.rule, due.index, due.at, true);
+    this.lastWall = Math.max(this.lastWall, now); // not again, as actions, in the next tick; its step enforces their limits
   }
 
   /** `restore` without the check: for the regulator's own snapshot, carried across a reload. */
