@@ -182,3 +182,22 @@ describe('restore after a restart', () => {
     }
   });
 });
+
+describe('reload', () => {
+  it('moves no gear at the next tick when it renames a point and every goal shows headroom', () => {
+    const { reg, tick, script, changes } = setup();
+    script.set('feed', sig(1.5)).set('tail', HEADROOM);
+    for (let i = 0; i < 6; i++) tick(); // feed cut
+    script.set('feed', sig(0.4));
+    for (let i = 0; i < 3; i++) tick();
+    const points = {
+      a: { gears: [10, 20, 30], cost: [1, 2, 3], value: [1, 1.5, 1.6] },
+      bee: { gears: ['x', 'y', 'z'], cost: [1, 2, 3], value: [1, 1.8, 2.4] }, // b, renamed
+    };
+    reg.reload(regConfig({}, { points }));
+    changes.length = 0;
+    const report = tick();
+    expect(report.scenes[0]!.goals[0]!.status).toBe('headroom');
+    expect(changes.filter((c) => c.reason === 'violated')).toEqual([]);
+  });
+});

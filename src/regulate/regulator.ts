@@ -97,6 +97,9 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const period = this.s.periodMs;
     this.load(config, false);
     this.apply(before, { silent: true });
+    // The carried allowance is a share of the old points' top cost: with points renamed, added or re-costed it may
+    // sit below what the carried gears cost, and the next tick would cut them as if a goal had asked.
+    for (const sc of this.scenes) sc.allowance.u = Math.max(sc.allowance.u, sc.allowanceOfGears());
     if (this.timer && this.s.periodMs !== period) {
       clearInterval(this.timer);
       this.timer = null;
