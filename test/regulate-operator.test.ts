@@ -201,3 +201,29 @@ describe('reload', () => {
     expect(changes.filter((c) => c.reason === 'violated')).toEqual([]);
   });
 });
+
+describe('DCAF (gearFor) agrees with the regulated gear', () => {
+  it('gives a score-1 request the regulated gear, and one worth more never less, on a point whose values are not concave', () => {
+    // Step benefits 0.1 then 0.9: the ladder pools them, so λ is their pooled benefit, not either step's own.
+    const points = { r: { gears: [200, 400, 800], cost: [1, 2, 3], value: [1, 1.1, 2.0] }, b: { gears: ['x', 'y', 'z'] } };
+    const { reg } = setup({ mode: 'fixed', templates: { mid: { feed: { r: 1, b: 0 } } } }, { feedExtra: { points } });
+    reg.applyTemplate('mid');
+    const live = reg.scene('feed')!;
+    expect(live.gearIndex('r')).toBe(1);
+    expect(live.gearIndexFor('r', 1)).toBe(1);
+    for (const score of [1.01, 2, 10]) expect(live.gearIndexFor('r', score)).toBeGreaterThanOrEqual(1);
+    for (const score of [0, 0.5, 0.99]) expect(live.gearIndexFor('r', score)).toBeLessThanOrEqual(1);
+  });
+
+  it('keeps to a cap or pin below the floor, whatever the score', () => {
+    const points = { r: { gears: [200, 400, 800], floor: 1 }, b: { gears: ['x', 'y', 'z'] } };
+    for (const limit of ['cap', 'pin'] as const) {
+      const { reg } = setup({}, { feedExtra: { points } });
+      if (limit === 'cap') reg.setCaps({ feed: { r: 0 } });
+      else reg.setFixed({ feed: { r: 0 } });
+      const live = reg.scene('feed')!;
+      expect(live.gearIndex('r')).toBe(0);
+      for (const score of [0.5, 1, 5, Number.NaN]) expect(live.gearIndexFor('r', score), `${limit}, score ${score}`).toBe(0);
+    }
+  });
+});

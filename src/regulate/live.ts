@@ -60,10 +60,15 @@ export class LiveScene {
   private bestGear(i: number, score: number): number {
     const p = this.points[i]!;
     const g = this.gears[i]!;
+    // A request worth the average gets the regulated gear, one worth more never less: λ prices the pooled benefit of
+    // a step, and against a single gear's raw value it could pick lower on a point whose values are not concave.
+    // Below the regulated gear only down to the floor, or to the gear itself when a cap or pin holds it lower.
+    if (score === 1) return g;
+    const lo = score > 1 ? g : Math.min(p.floor, g);
     const hi = score > 1 ? Math.min(g + this.extraGears, this.upper[i]!) : g;
-    let best = p.floor;
+    let best = lo;
     let bestU = -Infinity;
-    for (let k = p.floor; k <= hi; k++) {
+    for (let k = lo; k <= hi; k++) {
       const u = score * p.value[k]! - this.lambda * p.cost[k]!;
       if (u >= bestU) {
         best = k;
