@@ -227,3 +227,28 @@ describe('DCAF (gearFor) agrees with the regulated gear', () => {
     }
   });
 });
+
+describe('reload applies what the release diff lists', () => {
+  it('switches to the config mode when the config changes it, and leaves an operator mode when it does not', () => {
+    const { reg } = setup();
+    const modes: string[] = [];
+    reg.on('mode', (m) => modes.push(`${m.from}>${m.to}:${m.reason}`));
+    reg.setMode('fixed', 'incident');
+    reg.reload(regConfig({ periodMs: 500 })); // mode unchanged in the config: the operator's stays
+    expect(reg.mode).toBe('fixed');
+    reg.reload(regConfig({ mode: 'frozen' }));
+    expect(reg.mode).toBe('frozen');
+    expect(modes).toEqual(['auto>fixed:incident', 'fixed>frozen:reload']);
+  });
+
+  it('resizes the change history, keeping its newest entries', () => {
+    const { reg, tick, script } = setup({ historySize: 5 });
+    script.set('feed', sig(3)).set('tail', sig(3));
+    for (let i = 0; i < 10; i++) tick();
+    const newest = reg.changes().slice(-2);
+    reg.reload(regConfig({ historySize: 2 }));
+    expect(reg.changes()).toEqual(newest);
+    reg.reload(regConfig({ historySize: 50 }));
+    expect(reg.changes()).toEqual(newest);
+  });
+});

@@ -94,12 +94,16 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   reload(document: GearshiftConfig): void {
     const config = validated(document);
     const before = this.snapshot();
+    const modeBefore = this.config.regulator?.mode ?? 'auto';
     const period = this.s.periodMs;
     this.load(config, false);
     this.apply(before, { silent: true });
     // The carried allowance is a share of the old points' top cost: with points renamed, added or re-costed it may
     // sit below what the carried gears cost, and the next tick would cut them as if a goal had asked.
     for (const sc of this.scenes) sc.allowance.u = Math.max(sc.allowance.u, sc.allowanceOfGears());
+    // The config's mode is the one to run in when it changes; a reload of anything else leaves the operator's mode.
+    const mode = config.regulator?.mode ?? 'auto';
+    if (mode !== modeBefore) this.setMode(mode, 'reload');
     if (this.timer && this.s.periodMs !== period) {
       clearInterval(this.timer);
       this.timer = null;
@@ -111,7 +115,14 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const r = config.regulator;
     this.config = config;
     this.s = settings(r);
-    this.history = first || !this.history ? new Ring(r?.historySize ?? 1000) : this.history;
+    const historySize = r?.historySize ?? 1000;
+    if (first || !this.history) this.history = new Ring(historySize);
+    else if (this.history.capacity !== historySize) {
+      // a reload that resizes the history keeps its newest entries
+      const kept = this.history.toArray().slice(-historySize);
+      this.history = new Ring(historySize);
+      for (const c of kept) this.history.push(c);
+    }
     const priorities = new Set(r?.shedding?.priorities ?? ['low']);
     this.points = [];
     const perScene = Object.entries(config.scenes).map(([id, sc]) => {
