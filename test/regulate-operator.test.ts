@@ -47,9 +47,13 @@ describe('shedding stops with its reasons', () => {
 
   it('never lets what shadow mode computed reach requests: not on leaving shadow, not by restoring its snapshot', () => {
     const { reg, tick, script } = setup({ mode: 'shadow' });
+    const shedEvents: { applied: boolean }[] = [];
+    reg.on('shed', (e) => shedEvents.push(e));
     script.set('feed', HEADROOM).set('tail', VIOLATED);
     for (let i = 0; i < 20; i++) tick();
     expect(reg.status()!.scenes[1]!.shedShare).toBeGreaterThan(0); // computed and reported...
+    expect(shedEvents.length).toBeGreaterThan(0);
+    expect(shedEvents.every((e) => !e.applied)).toBe(true); // ...as not applied, as change events say
     expect(reg.scene('tail')!.shedShare).toBe(0); // ...not applied
     const snap = JSON.parse(JSON.stringify(reg.snapshot()));
 

@@ -75,8 +75,9 @@ export interface RegulatorEvents {
   tick: (r: TickReport) => void;
   mode: (e: { from: RegulatorMode; to: RegulatorMode; reason: string; at: number }) => void;
   rule: (e: { index: number; name?: string; at: number }) => void;
-  boost: (e: { scene: string; engaged: boolean; at: number }) => void;
-  shed: (e: { scene: string; share: number; loadTest: boolean; at: number }) => void;
+  /** `applied`: false in shadow mode (computed and reported, never reaching requests), as on `change`. */
+  boost: (e: { scene: string; engaged: boolean; at: number; applied: boolean }) => void;
+  shed: (e: { scene: string; share: number; loadTest: boolean; at: number; applied: boolean }) => void;
   /** A listener or the timer's tick threw: what it threw is `cause`, where is `source`. */
   error: (e: ListenerError) => void;
 }

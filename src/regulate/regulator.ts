@@ -300,8 +300,9 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       processLimit: this.process.limit, processShed: false, processHold: false,
       change: (c) => this.record(c),
       event: (kind, scene, engaged, share) => {
-        if (kind === 'boost') this.emit('boost', { scene, engaged, at: this.clock.wallNow() });
-        else this.emit('shed', { scene, share, loadTest: engaged, at: this.clock.wallNow() });
+        const applied = this.currentMode !== 'shadow';
+        if (kind === 'boost') this.emit('boost', { scene, engaged, at: this.clock.wallNow(), applied });
+        else this.emit('shed', { scene, share, loadTest: engaged, at: this.clock.wallNow(), applied });
       },
     };
   }
