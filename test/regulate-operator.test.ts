@@ -31,6 +31,16 @@ describe('shedding stops with its reasons', () => {
     }
   });
 
+  it('drains the share to exactly 0, leaving no float dust that keeps `shedding` on for a tick', () => {
+    const { reg, tick, script } = shedding({ shedding: { step: 0.2 } }); // 0.9 drained by 0.1s leaves 1.4e-16
+    script.set('tail', HEADROOM);
+    const shares: number[] = [];
+    for (let i = 0; i < 40; i++) shares.push(tick().scenes[1]!.shedShare);
+    expect(shares.filter((x) => x > 0 && x < 1e-6)).toEqual([]);
+    expect(shares.at(-1)).toBe(0);
+    expect(reg.scene('tail')!.shedding).toBe(false);
+  });
+
   it('stops at once when a reload switches shedding off, though a goal is still violated', () => {
     const { reg, tick } = shedding();
     reg.reload(regConfig({ shedding: { enabled: false } }));
@@ -254,5 +264,17 @@ describe('reload applies what the release diff lists', () => {
     expect(reg.changes()).toEqual(newest);
     reg.reload(regConfig({ historySize: 50 }));
     expect(reg.changes()).toEqual(newest);
+  });
+});
+
+describe('restore publishes the limits it restores', () => {
+  it('bounds a high-value request by a restored cap at once, not from the next tick', () => {
+    const a = setup();
+    a.reg.setCaps({ feed: { a: 1 } });
+    const snap = JSON.parse(JSON.stringify(a.reg.snapshot()));
+    const b = setup();
+    b.reg.restore(snap);
+    expect(b.reg.scene('feed')!.gearIndex('a')).toBe(1);
+    expect(b.reg.scene('feed')!.gearIndexFor('a', 10)).toBe(1);
   });
 });

@@ -429,7 +429,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
         if (typeof pr === 'number') l.restore(pr);
       }
     }
-    this.publishAll();
+    // The limits restored hold at once, and requests see them (a high-value request's DCAF bound, too).
+    for (const sc of this.scenes) sc.applyLimits(ctx);
   }
 }
 

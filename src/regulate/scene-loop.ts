@@ -290,7 +290,8 @@ export class SceneLoop {
       if (!this.shedLoadTest) this.shedLoadTest = true;
       else if (this.sheddable) this.shedShare = Math.min(ctx.shed.maxShare, this.shedShare + ctx.shed.step);
     } else if (!violated && !ctx.processShed) {
-      if (this.shedShare > 0) this.shedShare = Math.max(0, this.shedShare - ctx.shed.step / 2);
+      // (below a millionth is float dust from the steps, not a share: it would keep `shedding` true for a tick)
+      if (this.shedShare > 0) this.shedShare = this.shedShare - ctx.shed.step / 2 > 1e-6 ? this.shedShare - ctx.shed.step / 2 : 0;
       else this.shedLoadTest = false;
     }
     if (was !== this.shedShare || wasLt !== this.shedLoadTest) ctx.event('shed', this.id, this.shedLoadTest, this.shedShare);
