@@ -158,7 +158,7 @@ export class SceneLoop {
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
       const lim = fast ? { ...ctx.limits, maxUp: ctx.fastMaxUp } : ctx.limits;
       if (fast && delta > 0) delta = lim.maxUp;
-      // Most conservative wins across levels too: a process goal at or over its limit vetoes every raise.
+      // Most conservative wins across levels too: a process goal in its band or over it vetoes every raise.
       if (ctx.processHold && delta > 0) delta = 0;
       this.allowance.propose(delta, ctx.now, lim, fast, s?.rate ?? NaN, lo, hi);
       if (this.allowance.u >= this.owed) this.owed = NaN;
@@ -284,7 +284,7 @@ export class SceneLoop {
     if (!this.sheddable) this.shedShare = 0; // its priority may no longer be shed (a reload)
     let atFloor = true;
     for (let i = 0; i < this.points.length; i++) if (this.gears[i]! > this.lower[i]!) atFloor = false;
-    const press = ctx.shed.enabled && atFloor && (violated || ctx.processShed);
+    const press = atFloor && (violated || ctx.processShed);
     if (press) {
       // Load-test traffic goes first; a scene's own traffic only if its priority may be shed, and only if that was not enough.
       if (!this.shedLoadTest) this.shedLoadTest = true;
