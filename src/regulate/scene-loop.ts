@@ -154,7 +154,7 @@ export class SceneLoop {
       const hi = this.ceiling(ctx.boost.maxCost);
       let delta = win < 0 ? 0 : terms[win]!.delta;
       if (win >= 0) this.owed = NaN; // a goal has data: the goals own the allowance again
-      else if (this.owed > this.allowance.u && !ctx.processHold) delta = Math.min(ctx.limits.maxUp, this.owed - this.allowance.u);
+      else if (this.owed > this.allowance.u) delta = Math.min(ctx.limits.maxUp, this.owed - this.allowance.u); // a process hold vetoes it below
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
       const lim = fast ? { ...ctx.limits, maxUp: ctx.fastMaxUp } : ctx.limits;
       if (fast && delta > 0) delta = lim.maxUp;
