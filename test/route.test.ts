@@ -247,7 +247,7 @@ describe('business layers', () => {
     expect(gs.route('search', 'user-7').param('model')).toBeUndefined();
   });
 
-  it("reads every param from the request's own arm, also past an arm of weight 0, and arm 0's without a unit", () => {
+  it("reads every param from the request's own arm, also past an arm of weight 0, and the first arm with traffic without a unit", () => {
     const cfg = feedConfig();
     cfg.scenes.feed!.layers = [
       {
@@ -268,8 +268,12 @@ describe('business layers', () => {
       expect(tier).toBe({ off: 0, silver: 2, gold: 3 }[d.arm('tier')!]);
     }
     expect([...seen].sort()).toEqual([2, 3]);
+    // An arm at 0% gets no traffic, anonymous traffic included: a treatment switched off while listed first must not
+    // keep serving every request without a unit id (it did until the seventeenth session).
     const anonymous = gs3.route('feed', undefined);
-    expect([anonymous.arm('tier'), anonymous.param('tier'), anonymous.unitHash]).toEqual(['off', 0, 0]);
+    expect([anonymous.arm('tier'), anonymous.param('tier'), anonymous.unitHash]).toEqual(['silver', 2, 0]);
+    const trustedAnonymous = gs3.route('feed', undefined, { version: 'main', trusted: true });
+    expect([trustedAnonymous.reason, trustedAnonymous.arm('tier')]).toEqual(['explicit', 'silver']);
   });
 
   it("hashes a layer without its own seed under '<scene seed>/<layer name>', as the README defines", () => {

@@ -20,7 +20,7 @@ export const Reason = {
   Whitelist: 'whitelist',
   /** The unit's bucket in the code-experiment split. */
   Split: 'split',
-  /** No usable unit id: the scene's base version, first arm of every layer. */
+  /** No usable unit id: the scene's base version, and in every layer that applies to it the first arm with traffic. */
   NoUnit: 'no_unit',
   /** Rejected: the scene id is not a non-empty string of at most 256 characters. */
   InvalidScene: 'invalid_scene',
@@ -224,7 +224,7 @@ export class Decision {
 
   private armIndex(layer: CompiledLayer): number {
     const lo = this.unitLo;
-    return lo > 0xffff ? 0 : layer.arm.ownerOf(bucketOf(layer.salt, (this.unitHi << 16) | lo));
+    return lo > 0xffff ? layer.noUnitArm : layer.arm.ownerOf(bucketOf(layer.salt, (this.unitHi << 16) | lo));
   }
 }
 

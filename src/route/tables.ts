@@ -27,6 +27,8 @@ export interface CompiledLayer {
   /** bucket → arm index */
   readonly arm: BucketRanges;
   readonly arms: readonly CompiledArm[];
+  /** The arm of a request without a unit id: the first with any buckets (an arm at 0% gets no traffic, none). */
+  readonly noUnitArm: number;
 }
 
 /** Where a version reads a param from: a layer's arms (a value per arm) or, without a layer, the scene default. */
@@ -84,8 +86,9 @@ export interface RouteTables {
 function compileLayer(sceneSeed: string, layer: NonNullable<SceneConfig['layers']>[number]): CompiledLayer {
   const seed = layer.seed ?? `${sceneSeed}/${layer.name}`;
   const arms = layer.arms.map((a, index) => ({ name: a.name, index, params: a.params ?? {} }));
-  const arm = new BucketRanges(layer.arms.map((a, index) => ({ owner: index, buckets: toBuckets(a.weight) })));
-  return { name: layer.name, seed, salt: hash32(seed, 0), arm, arms };
+  const buckets = layer.arms.map((a) => toBuckets(a.weight));
+  const arm = new BucketRanges(buckets.map((n, index) => ({ owner: index, buckets: n })));
+  return { name: layer.name, seed, salt: hash32(seed, 0), arm, arms, noUnitArm: buckets.findIndex((n) => n > 0) };
 }
 
 function compileScene(id: string, index: number, cfg: SceneConfig, deployed: boolean): CompiledScene {
