@@ -83,6 +83,7 @@ describe('routing precedence', () => {
     const d = gs.route('search', 'user-1', { loadTest: true, trusted: true });
     expect(d.ok).toBe(false);
     expect(d.reason).toBe(Reason.NoLoadTestVersion);
+    expect(d.loadTest).toBe(true); // still load-test traffic: kept out of the scene's business figures
   });
 
   it('treats an untrusted load-test marker as ordinary traffic and flags it', () => {

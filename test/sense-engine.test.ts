@@ -77,6 +77,13 @@ describe('engine sensing', () => {
     expect(gs.stats()!.count).toBe(1);
   });
 
+  it("keeps a load test's rejection (a scene without an lt version) out of the scene too", () => {
+    const gs = engine(feedConfig());
+    gs.complete(gs.route('search', 'u1', trusted), Outcome.Success, 1);
+    expect(gs.stats('search')!.count).toBe(0);
+    expect(gs.sensing.loadTestStats().rejected).toBe(1);
+  });
+
   it('counts rejections per known scene, and every unknown scene in one bounded bucket', () => {
     const gs = engine(feedConfig({ deployedHere: ['feed'] }));
     gs.complete(gs.route('search', 'u'), Outcome.Success, 1); // configured, not deployed here

@@ -96,7 +96,8 @@ export class Router {
       }
     }
     if (!loadTest) return this.routeUnit(s, unit, ignored, t);
-    if (s.lt === null) return this.reject(Reason.NoLoadTestVersion, ORDINAL.no_lt_version, s.id, s, t, ignored);
+    // Still load-test traffic: sensing counts its rejection with the load tests, never in the scene's business figures.
+    if (s.lt === null) return this.reject(Reason.NoLoadTestVersion, ORDINAL.no_lt_version, s.id, s, t, ignored, true);
     return this.decide(s, s.lt, Reason.LoadTest, ORDINAL.load_test, -1, ignored, true, hasUnit ? hash32(unit, 0) : 0, hasUnit, t);
   }
 
@@ -123,10 +124,10 @@ export class Router {
     return new Decision(s.id, reason, bucket, t.configVersion, ignored, loadTest, u, hasUnit, v, s) as ServedDecision;
   }
 
-  private reject(reason: ReasonCode, ordinal: number, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0): RejectedDecision {
+  private reject(reason: ReasonCode, ordinal: number, scene: string | null, s: CompiledScene | null, t: RouteTables, ignored = 0, loadTest = false): RejectedDecision {
     this.reasonCounts[ordinal]!++;
     if (ignored !== 0) this.countIgnored(ignored);
-    return new Decision(scene, reason, -1, t.configVersion, ignored, false, 0, false, null, s) as RejectedDecision;
+    return new Decision(scene, reason, -1, t.configVersion, ignored, loadTest, 0, false, null, s) as RejectedDecision;
   }
 
   private countIgnored(ignored: number): void {
