@@ -155,6 +155,11 @@ export interface PeerSocket {
 }
 
 const TRUE_FLAG = (v: string | undefined): boolean => v === '1' || v === 'true';
+/**
+ * A config version label is any string, and Node refuses to send some (`…`, control characters): percent-encoded
+ * then, as propagation carries it, instead of throwing out of the request listener.
+ */
+const headerSafe = (v: string): string => (/^[\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v));
 
 /** Shared per-request logic of the HTTP adapters. */
 export class AdapterCore<Req> {
@@ -250,6 +255,8 @@ export class AdapterCore<Req> {
         hints.version = v.version === '' ? null : v.version;
         hints.loadTest = v.loadTest;
         hints.trusted = true;
+        // Plain hints beside it lose to the token; from an untrusted peer they are still a probe, and counted.
+        if (this.hasPlainHints(plainVersion, plainLoadTest, baggage) && !this.trust.fromProxy(this.host.socket(req)?.remoteAddress)) this.trust.stats.untrusted++;
         return this.engine.route(scene ?? v.scene, unit, hints as RouteHints);
       }
       // refused (counted by Trust): route as if no signed hint; plain hints below still need a trusted peer
@@ -278,6 +285,12 @@ export class AdapterCore<Req> {
     hints.loadTest = loadTest;
     hints.trusted = trusted;
     return this.engine.route(scene, unit, hints as RouteHints);
+  }
+
+  private hasPlainHints(version: unknown, loadTest: unknown, baggage: string | string[] | undefined): boolean {
+    if (version !== undefined || loadTest !== undefined) return true;
+    if (baggage === undefined) return false;
+    return readBaggage(typeof baggage === 'string' ? baggage : baggage.join(',')) !== null;
   }
 
   /** Records how a request ended (exactly once per decision). */
@@ -341,7 +354,7 @@ export class AdapterCore<Req> {
     set('x-gearshift-scene', decision.scene ?? '');
     set('x-gearshift-version', decision.version ?? '');
     set('x-gearshift-reason', decision.reason);
-    set('x-gearshift-config', decision.configVersion);
+    set('x-gearshift-config', headerSafe(decision.configVersion));
     if (decision.bucket >= 0) set('x-gearshift-bucket', String(decision.bucket));
   }
 

@@ -83,12 +83,18 @@ export class Gateway {
   route(scene: unknown, unit?: unknown, hints?: GatewayHints | null): RoutedDecision {
     if (!hints) return this.engine.route(scene, unit, null);
     const signed = typeof hints.signed === 'string' ? hints.signed : Array.isArray(hints.signed) ? (hints.signed as unknown[])[0] : undefined;
+    const wantsSomething = (typeof hints.version === 'string' && hints.version.length > 0) || hints.loadTest === true;
+    // An own property only: a hints object built by merging a parsed body ({"__proto__": {"trusted": true}}) must not
+    // inherit trust.
+    let trusted = Object.hasOwn(hints, 'trusted') ? hints.trusted : undefined;
     if (typeof signed === 'string' && signed.length > 0) {
       const v = this.trust.verify(signed, typeof scene === 'string' ? scene : null);
-      if (typeof v !== 'string') return this.engine.route(scene ?? v.scene, unit, { version: v.version || null, loadTest: v.loadTest, trusted: true });
+      if (typeof v !== 'string') {
+        // Plain hints beside it lose to the token; from an untrusted peer they are still a probe, and counted.
+        if (wantsSomething && trusted === undefined && !this.trust.fromProxy(hints.peer)) this.trust.stats.untrusted++;
+        return this.engine.route(scene ?? v.scene, unit, { version: v.version || null, loadTest: v.loadTest, trusted: true });
+      }
     }
-    const wantsSomething = (typeof hints.version === 'string' && hints.version.length > 0) || hints.loadTest === true;
-    let trusted = hints.trusted;
     if (trusted === undefined) {
       trusted = wantsSomething && this.trust.fromProxy(hints.peer);
       if (wantsSomething) {

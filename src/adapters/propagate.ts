@@ -8,6 +8,7 @@
  * - `baggage`: W3C `baggage` entries `gearshift.scene`, `gearshift.version`, `gearshift.config`, `gearshift.bucket`,
  *   `gearshift.lt`, merged into any baggage already there. Unsigned: honoured downstream only from trusted-proxy peers.
  */
+import { validateHeaderName } from 'node:http';
 import { isPlainObject, nonEmptyString, shown, UsageError } from '../errors.js';
 import { type Decision, isDecision } from '../route/decision.js';
 import { isTrust, type Trust } from './trust.js';
@@ -37,7 +38,8 @@ const DEFAULT_TTL_SEC = 30;
 
 /**
  * Headers carrying the decision to the next service (empty for a rejected decision). Does not mutate anything.
- * With `existingBaggage`, the result's `baggage` keeps its foreign entries and replaces any old gearshift ones.
+ * With `existingBaggage`, the result's `baggage` keeps its foreign entries and drops any gearshift ones (replacing
+ * them in baggage mode); in signed mode it is '' when nothing foreign was left: send no baggage then.
  */
 export function propagationHeaders(decision: Decision, options: PropagateOptions = {}, existingBaggage?: string): Record<string, string> {
   return headersFor(decision, options, checkPropagateOptions(options), existingBaggage);
@@ -52,7 +54,11 @@ export function headersFor(decision: Decision, options: PropagateOptions, mode: 
       { scene: decision.scene, version: decision.version, loadTest: decision.loadTest, configVersion: decision.configVersion, bucket: decision.bucket },
       options.ttlSec ?? Math.min(DEFAULT_TTL_SEC, options.trust!.maxTtlSec),
     );
-    return { [(options.header ?? 'x-gearshift-hint').toLowerCase()]: token };
+    const out: Record<string, string> = { [(options.header ?? 'x-gearshift-hint').toLowerCase()]: token };
+    // gearshift entries already in the baggage came from the caller's caller (a client, say), not from this decision:
+    // forwarded, a downstream that trusts this hop's address would read them whenever it refused the token.
+    if (existingBaggage !== undefined && existingBaggage.includes(PREFIX)) out.baggage = stripOurs(existingBaggage);
+    return out;
   }
   let entries = `${PREFIX}scene=${enc(decision.scene)},${PREFIX}version=${enc(decision.version)},${PREFIX}config=${enc(decision.configVersion)}`;
   if (decision.bucket >= 0) entries += `,${PREFIX}bucket=${decision.bucket}`;
@@ -73,7 +79,14 @@ export function checkPropagateOptions(options: unknown): 'signed' | 'baggage' {
   if (trust !== undefined && !isTrust(trust)) throw new UsageError(`propagate.trust: expected a Trust (createTrust({ keys }) or an adapter's .trust), got ${shown(trust)}`);
   if (mode !== undefined && mode !== 'signed' && mode !== 'baggage') throw new UsageError(`propagate.mode: expected 'signed' or 'baggage', got ${shown(mode)}`);
   if (ttlSec !== undefined && (typeof ttlSec !== 'number' || !(ttlSec > 0 && ttlSec < Infinity))) throw new UsageError(`propagate.ttlSec: expected seconds > 0, got ${shown(ttlSec)}`);
-  if (header !== undefined) nonEmptyString(header, 'propagate.header', 'a header name');
+  if (header !== undefined) {
+    nonEmptyString(header, 'propagate.header', 'a header name');
+    try {
+      validateHeaderName(header);
+    } catch {
+      throw new UsageError(`propagate.header: ${shown(header)} is not a header name Node can send`);
+    }
+  }
   const inForce = mode ?? (trust?.canSign ? 'signed' : 'baggage');
   if (inForce === 'signed' && !trust?.canSign) throw new UsageError('propagate: mode "signed" needs `trust` with a key');
   // A token the next service would refuse as too long-lived must not get past start-up: every forward would throw.
@@ -90,11 +103,14 @@ export function propagate<H extends Record<string, unknown> | Headers>(decision:
   const existing = isHeaders ? ((headers as Headers).get('baggage') ?? undefined) : findBaggage(headers as Record<string, unknown>);
   const add = propagationHeaders(decision, options, existing);
   for (const [k, v] of Object.entries(add)) {
-    if (isHeaders) (headers as Headers).set(k, v);
-    else {
+    if (isHeaders) {
+      if (v === '') (headers as Headers).delete(k);
+      else (headers as Headers).set(k, v);
+    } else {
       const rec = headers as Record<string, unknown>;
       for (const key of Object.keys(rec)) if (key !== k && key.toLowerCase() === k) delete rec[key];
-      rec[k] = v;
+      if (v === '') delete rec[k];
+      else rec[k] = v;
     }
   }
   return headers;

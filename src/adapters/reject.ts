@@ -105,7 +105,7 @@ export const buildRejections = (overrides?: RejectionOverrides): Rejections => n
 function checkOverrides(overrides: unknown): asserts overrides is RejectionOverrides {
   if (!isPlainObject(overrides)) throw new UsageError('rejections: expected an object of reason → { status, body, headers }');
   for (const [reason, spec] of Object.entries(overrides)) {
-    if (!(reason in DEFAULTS)) throw new UsageError(`rejections.${reason}: not a rejection reason (one of ${Object.keys(DEFAULTS).join(', ')})`);
+    if (!Object.hasOwn(DEFAULTS, reason)) throw new UsageError(`rejections.${reason}: not a rejection reason (one of ${Object.keys(DEFAULTS).join(', ')})`);
     if (spec === undefined) continue;
     if (!isPlainObject(spec)) throw new UsageError(`rejections.${reason}: expected { status, body, headers }`);
     const headers = spec.headers;

@@ -5,12 +5,13 @@
  *
  * Signed token (one header value, ASCII, no spaces):
  *   `g1;<expiry unix s>;<flags>;<scene>;<version>;<config version, percent-encoded>;<bucket>;<base64url HMAC>`
- * `flags` is `l` for load-test traffic or empty. Scene and version names cannot contain `;` (config NAME pattern).
+ * `flags` is `l` for load-test traffic or empty. Scene and version are config names (NAME pattern: no `;`, ASCII).
  * The HMAC covers everything before the last `;`. Verification compares in constant time (`timingSafeEqual`).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { brand } from '../brand.js';
+import { NAME } from '../config/schema.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
 
 /** A decision or hint as a signed token carries it. */
@@ -74,15 +75,20 @@ export class ProxyRanges {
       const kind = isIP(addr);
       if (kind === 0) throw new UsageError(`trust.proxies: "${r}" is not an IPv4/IPv6 address or CIDR range`);
       const max = kind === 4 ? 32 : 128;
-      const prefix = slash < 0 ? max : Number(r.slice(slash + 1));
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new UsageError(`trust.proxies: bad prefix length in "${r}" (0–${max})`);
+      // Digits only: Number('') and Number(' ') are 0, so a templated range with an empty prefix ('10.0.0.1/') would
+      // have trusted every address on the internet.
+      const digits = slash < 0 ? String(max) : r.slice(slash + 1);
+      const prefix = /^\d{1,3}$/.test(digits) ? Number(digits) : Number.NaN;
+      if (!(prefix >= 0 && prefix <= max)) throw new UsageError(`trust.proxies: bad prefix length in "${r}" (0–${max}, digits only)`);
       if (kind === 4) {
         const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
         v4.push((parseV4(addr)! & mask) >>> 0, mask);
       } else {
         const g = parseV6(addr)!;
         const mapped = v4MappedOf(g);
-        if (mapped !== null && prefix >= 96) {
+        // '::ffff:10.0.0.0/8' reads as ::/8 (loopback and NAT64 peers, not 10.x): certainly not what was meant.
+        if (mapped !== null && prefix < 96) throw new UsageError(`trust.proxies: "${r}" is an IPv4-mapped address with a prefix under 96; write the IPv4 range (e.g. 10.0.0.0/8)`);
+        if (mapped !== null) {
           const p = prefix - 96;
           const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
           v4.push((mapped & mask) >>> 0, mask);
@@ -110,7 +116,7 @@ export class ProxyRanges {
   private match(address: string): boolean {
     const pct = address.indexOf('%'); // IPv6 zone id
     const a = pct < 0 ? address : address.slice(0, pct);
-    let v4 = parseV4(a);
+    let v4 = pct < 0 ? parseV4(a) : null; // '10.0.0.1%x' is no address: a zone id belongs to IPv6 only
     if (v4 === null) {
       const g = parseV6(a);
       if (g === null) return false;
@@ -199,7 +205,10 @@ function checkSignable(hint: unknown): asserts hint is SignableHint {
   const { scene, version, loadTest, configVersion, bucket } = hint as Record<string, unknown>;
   if (typeof scene !== 'string' || scene === '') throw new UsageError(`trust.sign: hint.scene: expected a non-empty string, got ${shown(scene)}`);
   if (version != null && typeof version !== 'string') throw new UsageError(`trust.sign: hint.version: expected a string or null, got ${shown(version)}`);
-  if (scene.includes(';') || (version ?? '').includes(';')) throw new UsageError('trust.sign: scene and version cannot contain ";"');
+  // Config names only (no ';', no space, ASCII): anything else no scene or version could match, and a token holding
+  // it could not be sent as a header value.
+  if (!NAME.test(scene)) throw new UsageError(`trust.sign: hint.scene: expected a scene name (${NAME}), got ${shown(scene)}`);
+  if (version != null && version !== '' && !NAME.test(version)) throw new UsageError(`trust.sign: hint.version: expected a version name (${NAME}), got ${shown(version)}`);
   if (loadTest !== undefined && typeof loadTest !== 'boolean') throw new UsageError(`trust.sign: hint.loadTest: expected true or false, got ${shown(loadTest)}`);
   if (configVersion !== undefined && typeof configVersion !== 'string') throw new UsageError(`trust.sign: hint.configVersion: expected a string, got ${shown(configVersion)}`);
   if (bucket !== undefined && !Number.isInteger(bucket)) throw new UsageError(`trust.sign: hint.bucket: expected an integer, got ${shown(bucket)}`);
