@@ -195,8 +195,15 @@ const echo = (d: Decision | null | undefined) => (d === undefined ? { missing: t
 const REJECTIONS = new Set(['invalid_scene', 'unknown_scene', 'not_deployed', 'no_lt_version', 'shed']);
 
 /** Does the request carry a load-test marker a trusted peer may send (plain header or baggage), or a signed one? */
-const marksLoadTest = (sent: Sent, peerTrusted: boolean): boolean =>
-  sent.tokens.some((t) => t.loadTest) || (peerTrusted && /^x-gearshift-load-test: (1|true)\r$|gearshift\.lt=(1|true)/im.test(sent.wire));
+/** A marker is on unless it says off (0, false, no, off or nothing, any case): a load tool's `TRUE` or `yes` counts. */
+const OFF = /^\s*(0|false|no|off|)\s*$/i;
+const marksLoadTest = (sent: Sent, peerTrusted: boolean): boolean => {
+  if (sent.tokens.some((t) => t.loadTest)) return true;
+  if (!peerTrusted) return false;
+  const plain = headerValues(sent, 'x-gearshift-load-test');
+  if (plain.length > 0 && !OFF.test(plain.join(', '))) return true;
+  return [...sent.wire.matchAll(/gearshift\.lt=([^,;\r]*)/gi)].some((m) => !OFF.test(m[1]!));
+};
 /** Does it name `version` in a way the peer's trust allows? */
 const namesVersion = (sent: Sent, version: string, peerTrusted: boolean): boolean =>
   sent.tokens.some((t) => t.version === version) || (peerTrusted && sent.wire.includes(version));

@@ -243,3 +243,37 @@ describe('hardening from the same review (fixed with it)', () => {
     }
   });
 });
+
+describe('hardening: keys and load-test markers', () => {
+  it("refuses a key under 16 bytes (String(process.env.MISSING) is the 9 bytes 'undefined')", () => {
+    expect(() => new Trust({ keys: [String(process.env.GEARSHIFT_NO_SUCH_KEY)] })).toThrow(/trust\.keys\[0\]: a key of 9 bytes; at least 16 bytes/);
+    expect(() => new Trust({ keys: [new Uint8Array(15)] })).toThrow(UsageError);
+    expect(new Trust({ keys: [new Uint8Array(16)] }).canSign).toBe(true);
+  });
+
+  it.each(['TRUE', 'yes', 'On', ' 1 '])("reads a trusted proxy's load-test marker %j as on: the load goes to lt, not production", async (value) => {
+    const { engine } = observedEngine();
+    try {
+      const listener = withGearshift(engine, (req, res) => res.end(JSON.stringify({ stage: req.gearshift?.stage, loadTest: req.gearshift?.loadTest })), { trust: { proxies: ['127.0.0.1'] } });
+      const port = await listen(listener);
+      const res = await get(port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'u1', 'x-gearshift-load-test': value });
+      expect(JSON.parse(res.body)).toEqual({ stage: 'lt', loadTest: true });
+      const bag = await get(port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'u1', baggage: `gearshift.lt=${encodeURIComponent(value.trim())}` });
+      expect(JSON.parse(bag.body)).toEqual({ stage: 'lt', loadTest: true });
+    } finally {
+      engine.close();
+    }
+  });
+
+  it.each(['0', 'false', 'No', 'off', ''])('reads %j as off', async (value) => {
+    const { engine } = observedEngine();
+    try {
+      const listener = withGearshift(engine, (req, res) => res.end(JSON.stringify({ loadTest: req.gearshift?.loadTest })), { trust: { proxies: ['127.0.0.1'] } });
+      const port = await listen(listener);
+      const res = await get(port, '/', { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'u1', 'x-gearshift-load-test': value });
+      expect(JSON.parse(res.body)).toEqual({ loadTest: false });
+    } finally {
+      engine.close();
+    }
+  });
+});

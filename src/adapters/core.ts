@@ -9,7 +9,7 @@ import { isPlainObject, nonEmptyString, shown, UsageError } from '../errors.js';
 import type { Decision, RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
-import { readBaggage } from './propagate.js';
+import { loadTestFlag, readBaggage } from './propagate.js';
 import { ResponseWatch } from './response-watch.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { deadlineHit, lazySignalOn } from './signal.js';
@@ -154,7 +154,6 @@ export interface PeerSocket {
   readonly remoteAddress?: string | undefined;
 }
 
-const TRUE_FLAG = (v: string | undefined): boolean => v === '1' || v === 'true';
 /**
  * A config version label is any string, and Node refuses to send some (`…`, control characters): percent-encoded
  * then, as propagation carries it, instead of throwing out of the request listener.
@@ -262,7 +261,7 @@ export class AdapterCore<Req> {
       // refused (counted by Trust): route as if no signed hint; plain hints below still need a trusted peer
     }
     let version = plainVersion === undefined ? undefined : headerValue(headers, this.hVersion);
-    let loadTest = plainLoadTest === undefined ? false : TRUE_FLAG(headerValue(headers, this.hLoadTest));
+    let loadTest = plainLoadTest === undefined ? false : loadTestFlag(headerValue(headers, this.hLoadTest));
     let bagScene: string | undefined;
     if (baggage !== undefined) {
       const b = readBaggage(typeof baggage === 'string' ? baggage : baggage.join(','));

@@ -145,7 +145,7 @@ export function readBaggage(header: string): BaggageDecision | null {
     else if (key === 'version') out.version = value;
     else if (key === 'config') out.configVersion = value;
     else if (key === 'bucket') out.bucket = /^\d{1,4}$/.test(value) ? Number(value) : -1;
-    else if (key === 'lt') out.loadTest = value === '1' || value === 'true';
+    else if (key === 'lt') out.loadTest = loadTestFlag(value);
   }
   return found ? out : null;
 }
@@ -157,6 +157,12 @@ function stripOurs(baggage: string): string {
     .map((m) => m.trim())
     .join(',');
 }
+
+/**
+ * A load-test marker is on unless it says off: a load tool that sends `TRUE` or `yes` means it, and reading that as
+ * ordinary traffic would send its load to the production versions (the safe side is the `lt` version, or a refusal).
+ */
+export const loadTestFlag = (v: string | undefined): boolean => v !== undefined && !/^\s*(0|false|no|off|)\s*$/i.test(v);
 
 const enc = (s: string): string => encodeURIComponent(s);
 function dec(s: string): string | undefined {

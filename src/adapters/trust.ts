@@ -31,7 +31,7 @@ export interface SignedHint {
 export interface TrustOptions {
   /**
    * HMAC keys. The first signs; all verify (rotate by prepending the new key, drop the old one later).
-   * At least 32 bytes each is recommended. No key: signed headers are never honoured.
+   * At least 16 bytes each (32 random bytes recommended). No key: signed headers are never honoured.
    */
   keys?: ReadonlyArray<string | Uint8Array>;
   /** Trusted-proxy ranges (CIDR or single address, IPv4 or IPv6), matched against the socket's peer address. */
@@ -57,6 +57,7 @@ export interface TrustCounts {
 }
 
 const TOKEN_PREFIX = 'g1;';
+const MIN_KEY_BYTES = 16;
 
 /** Parsed trusted-proxy ranges: IPv4 as (network, mask) uint32 pairs, IPv6 as eight 16-bit groups plus prefix. */
 export class ProxyRanges {
@@ -237,7 +238,9 @@ export class Trust {
     this.keys = keys.map((k: unknown, i) => {
       if (typeof k !== 'string' && !(k instanceof Uint8Array)) throw new UsageError(`trust.keys[${i}]: expected a string or byte array, got ${shown(k)}`);
       const b = typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k);
-      if (b.length === 0) throw new UsageError(`trust.keys[${i}]: empty key`);
+      // 16 bytes at least: a short key can be guessed offline from one token, and String(process.env.MISSING) is
+      // the 9 bytes 'undefined'.
+      if (b.length < MIN_KEY_BYTES) throw new UsageError(`trust.keys[${i}]: ${b.length === 0 ? 'empty key' : `a key of ${b.length} bytes`}; at least ${MIN_KEY_BYTES} bytes (32 random bytes recommended)`);
       return b;
     });
     if (!Array.isArray(proxies)) throw new UsageError(`trust.proxies: expected an array of CIDR strings, got ${shown(proxies)}`);
