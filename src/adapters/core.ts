@@ -96,7 +96,8 @@ type Extract<Req> = (req: Req, headers: IncomingHttpHeaders) => string | null | 
  * which costs more than routing.
  */
 export interface HostAccess<Req> {
-  params(req: Req): Record<string, string | undefined> | undefined;
+  /** Path parameters; a wildcard's may be a list (Express 5), which is no scene id (`invalid_scene`). */
+  params(req: Req): Record<string, string | string[] | undefined> | undefined;
   socket(req: Req): PeerSocket | undefined;
   /** `res.writableEnded`: has `end()` been called? */
   ended(res: ServerResponse): boolean;
@@ -121,7 +122,10 @@ function compileScene<Req>(src: SceneSource<Req> | undefined, host: HostAccess<R
   }
   if ('param' in src) {
     const name = nonEmptyString(src.param, 'scene.param', 'a path parameter name');
-    return (r) => host.params(r)?.[name];
+    return (r) => {
+      const v = host.params(r)?.[name];
+      return typeof v === 'string' || v === undefined ? v : ''; // a list is no scene id: '' routes as invalid_scene
+    };
   }
   if ('value' in src) {
     const value = nonEmptyString(src.value, 'scene.value', 'a scene id');
@@ -185,7 +189,7 @@ export class AdapterCore<Req> {
       throw new UsageError('gearshift adapter: the first argument must be an engine from createGearshift()');
     }
     this.watch = new ResponseWatch(
-      { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) },
+      { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res), gone: (d) => this.recordGone(d) },
       (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it
     );
     if (!isPlainObject(options as unknown)) throw new UsageError('gearshift adapter: options must be an object');
@@ -325,9 +329,19 @@ export class AdapterCore<Req> {
     return this.watch.watchFinish(decision, res, socket);
   }
 
-  /** Records a closed node response: by its status once `end()` was called, else (closed first) as a client abort. */
+  /**
+   * Records a closed node response: by its status once `end()` was called for a client still there; else as an error if the
+   * server destroyed it with one (`pipeline` cutting a response whose upstream failed), else as a client abort.
+   */
   completeResponse(decision: Decision, res: ServerResponse, rtMs?: number): boolean {
-    if (this.host.ended(res)) return this.recordEnded(decision, res, rtMs);
+    // Ended, but for a client already gone (Node aborted the request first): an answer that went nowhere.
+    if (this.host.ended(res) && res.req?.aborted !== true) return this.recordEnded(decision, res, rtMs);
+    if (!deadlineHit(decision) && res.errored != null) return reportOutcome(this.engine, decision, Outcome.Error, rtMs);
+    return this.recordGone(decision, rtMs);
+  }
+
+  /** The client went away before an answer reached it: a client abort, or a timeout if it hit its deadline. */
+  private recordGone(decision: Decision, rtMs?: number): boolean {
     return reportOutcome(this.engine, decision, deadlineHit(decision) ? Outcome.Timeout : Outcome.ClientAbort, rtMs);
   }
 

@@ -33,7 +33,7 @@ declare global {
 
 /** The parts of an Express request the middleware uses (structural: works with Express 4 and 5 typings). */
 export interface ExpressLikeRequest extends IncomingMessage {
-  params?: Record<string, string | undefined>;
+  params?: Record<string, string | string[] | undefined>;
   gearshift?: RoutedDecision | null;
   res?: ServerResponse;
 }
@@ -55,6 +55,13 @@ export interface GearshiftExpressMiddleware {
 
 /** Express's requests and responses get a hidden class of their own each: read them the cheap way (express-access.ts). */
 const EXPRESS_HOST: HostAccess<ExpressLikeRequest> = { params: (req) => req.params, socket: (req) => req.socket, ended: responseEnded, status: responseStatus };
+
+/** An error that carries a 4xx status (`status` or `statusCode`, as http-errors and body-parser set them). */
+function isClientError(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
+  const status = (err as { status?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
 
 /** Creates the middleware. */
 export function gearshift(engine: Gearshift, options: ExpressOptions = {}): GearshiftExpressMiddleware {
@@ -81,7 +88,9 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
 
   const errors = (err: unknown, req: ExpressLikeRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {
     const d = access.get(req);
-    if (d && d.ok) core.complete(d, Outcome.Error);
+    // Not a server error: one that says it is a client's (http-errors' `status`, body-parser's 400 for bad JSON, a
+    // thrown 404), and a request whose client has gone (its read was aborted): the response, or the close, records those.
+    if (d && d.ok && !isClientError(err) && !req.aborted) core.complete(d, Outcome.Error);
     next(err);
   };
   Object.defineProperties(mw, {

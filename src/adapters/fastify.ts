@@ -15,13 +15,14 @@
  * before it finished → client abort (a socket timeout too); the engine turns any answer slower than the budget into a
  * timeout.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { RoutedDecision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
-import { lazySignalOn } from './signal.js';
+import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
 declare module 'fastify' {
@@ -87,8 +88,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     getter(this: FastifyRequest): AbortSignal {
       const d = this.gearshift;
       if (!d) return new AbortController().signal;
-      const raw = this.raw;
-      return lazySignalOn(d, raw, () => raw.aborted === true, core.remainingMs(d));
+      return core.signal(d, (d.response as ServerResponse | null) ?? undefined);
     },
   });
   fastify.decorateRequest('gearshiftRemainingMs', {
@@ -97,6 +97,16 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     },
   });
   fastify.decorate('gearshiftAdapter', { trust: core.trust, trustCounts: () => core.trust.counts() });
+
+  // A thrown server error counts as one even when an error handler answers it 200 (a fallback). Fastify runs
+  // `onError` hooks only for errors, before the error handler, so this costs a request that succeeds nothing.
+  fastify.addHook('onError', function gearshiftOnError(request, _reply, error, done) {
+    const d = request.gearshift;
+    const status = (error as { statusCode?: unknown }).statusCode;
+    const clientError = typeof status === 'number' && status < 500;
+    if (d && d.ok && !clientError && request.raw.aborted !== true) core.complete(d, Outcome.Error);
+    done();
+  });
 
   // One instance hook (it reaches routes declared before and after the plugin loads), in one function: the route's
   // own `config.gearshift` is read per request from the route context (three property reads, no allocation), and the
@@ -120,8 +130,13 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
       return; // the reply is sent: the chain stops here
     }
     if (c.debugHeaders) c.writeDebugHeaders(d, (k, v) => reply.header(k, v));
+    d.response = reply.raw;
     next(); // returns once the rest of the chain has run as far as it runs synchronously
-    if (!c.recordIfEnded(d, reply.raw)) c.watchEnd(d, reply.raw);
+    if (c.recordIfEnded(d, reply.raw)) return;
+    // A hijacked reply is ended by the handler itself, which may hold the raw `end` already (`reply.raw.end(await
+    // x)` reads it before the await): shadowing it now would be too late, so Node's finish report records it.
+    if (reply.sent) c.watchFinish(d, reply.raw, request.raw.socket);
+    else c.watchEnd(d, reply.raw);
   });
   done();
 };

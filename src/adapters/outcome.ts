@@ -22,4 +22,6 @@ export function reportOutcome(engine: Gearshift, decision: Decision, outcome: Ou
 }
 
 /** HTTP status → outcome: 5xx is an error, anything else served the request (the engine turns slow ones into timeouts). */
-export const outcomeOfStatus = (status: number): OutcomeCode => (status >= 500 ? Outcome.Error : Outcome.Success);
+export const outcomeOfStatus = (status: number): OutcomeCode => (status >= 500 ? Outcome.Error : status === CLIENT_CLOSED ? Outcome.ClientAbort : Outcome.Success);
+/** nginx's "client closed request", which proxies log and pass to `done(status)`: the client went away. */
+const CLIENT_CLOSED = 499;

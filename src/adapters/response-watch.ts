@@ -51,6 +51,8 @@ export interface Completion {
   ended(decision: Decision, res: ServerResponse): unknown;
   /** Its socket closed first: by status if it had ended by then, else a client abort (or a timeout at the deadline). */
   closed(decision: Decision, res: ServerResponse): unknown;
+  /** The client was gone before the response was written, ended or not: a client abort (or a timeout at the deadline). */
+  gone(decision: Decision, res: ServerResponse): unknown;
 }
 
 function settle(socket: ParkingSocket, ended: boolean): void {
@@ -60,7 +62,12 @@ function settle(socket: ParkingSocket, ended: boolean): void {
   socket[kRes] = null;
   socket[kDecision] = null;
   socket[kWatch] = null;
-  if (ended) watch.completion.ended(d, res);
+  // Ended for a client already gone: the answer went nowhere (Express's body parser answers 400 to a client that left
+  // mid-body, and Node still reports it finished). Node marks the request `aborted` when its client closes or
+  // half-closes before the answer; a socket this response closes itself is destroyed only after the finish report
+  // and after `end()` returns, so a delivered answer never reads as gone.
+  if (ended && !socket.destroyed && res.req?.aborted !== true) watch.completion.ended(d, res);
+  else if (ended) watch.completion.gone(d, res);
   else watch.completion.closed(d, res);
 }
 
@@ -119,6 +126,7 @@ export class ResponseWatch {
    */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
     const socket = res.socket;
+    if (this.goneAlready(decision, res, socket)) return false;
     if (!(socket instanceof Socket) || !(res instanceof ServerResponse) || !this.park(decision, res, socket as ParkingSocket)) {
       return this.listen(decision, res);
     }
@@ -132,9 +140,20 @@ export class ResponseWatch {
    * when parked on the socket, false when it had to listen for the response's own `close`.
    */
   watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
+    if (this.goneAlready(decision, res, socket)) return false;
     if (!this.holding && !this.hold()) return this.listen(decision, res);
     if (socket instanceof Socket && this.park(decision, res, socket as ParkingSocket)) return true;
     return this.listen(decision, res);
+  }
+
+  /**
+   * The client left before this adapter saw the request (during an async middleware or hook in front of it): its
+   * socket has closed already and will report nothing more, so the request is recorded now, as a client abort.
+   */
+  private goneAlready(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
+    if (!(socket instanceof Socket) || !socket.destroyed) return false;
+    this.completion.gone(decision, res);
+    return true;
   }
 
   /** Takes the finish subscription for this watch until its engine closes; false once it has. */

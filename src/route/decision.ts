@@ -82,6 +82,11 @@ export class Decision {
   gears: GearReader | null = null;
   /** @internal the request's AbortSignal, created by an adapter only when a handler asks for it. */
   signal: AbortSignal | null = null;
+  /**
+   * @internal the host's response, kept by an adapter whose request does not lead to it (Fastify's), for the signal:
+   * the raw request closes as soon as its body has been read, the response only when the exchange ends.
+   */
+  response: object | null = null;
 
   /** The scene id (the configured one; for rejections, the requested id if it was a usable string, else null). */
   readonly scene: string | null;
