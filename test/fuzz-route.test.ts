@@ -189,6 +189,7 @@ describe('routing any input (seeded fuzz)', () => {
         if (r.chance(0.5)) {
           hints.signed = t;
           if (typeof scene !== 'string' || scene === h.scene) signedHint = { version: h.version, loadTest: h.loadTest };
+          else if (h.loadTest) signedHint = { version: '', loadTest: true }; // another scene's token: its load-test flag only
         } else hints.signed = r.pick([t.slice(0, -1), `${t}=`, t.replace(/^g1;(\d+)/, (_, exp: string) => `g1;${Number(exp) + 1}`), `${t.slice(0, 30)}!${t.slice(30)}`, r.chars(r.length(80), anyChar)]);
       }
       const peerTrusted = r.chance(0.3);

@@ -277,3 +277,33 @@ describe('hardening: keys and load-test markers', () => {
     }
   });
 });
+
+describe('load-test traffic across scenes (a hardening from the review)', () => {
+  // Issue 2: load-test traffic "must never land on base or up silently". Service A (scene feed) serves a load test
+  // and propagates its decision, signed; service B decides its own scene (search). The token's version means nothing
+  // there, but the request is still load-test traffic: B routes it to its lt version, or refuses it, never to base.
+  it("a signed load-test decision for one scene marks the request as load test in another, without its version", async () => {
+    const trust = new Trust({ keys: [KEY] });
+    const a = createGearshift({ config: adapterConfig() });
+    const b = observedEngine();
+    try {
+      const atA = a.route('feed', 'user-7', { loadTest: true, trusted: true });
+      expect([atA.version, atA.loadTest]).toEqual(['soak', true]);
+      const listener = withGearshift(b.engine, (req, res) => res.end(JSON.stringify({ stage: req.gearshift?.stage, loadTest: req.gearshift?.loadTest })), { trust: { keys: [KEY] } });
+      const port = await listen(listener);
+      const toSearch = propagate(atA, { 'x-gearshift-scene': 'search', 'x-gearshift-unit': 'user-7' }, { trust }) as Record<string, string>;
+      const res = await get(port, '/', toSearch);
+      expect(res.status).toBe(404); // search has no lt version: refused, not served by its base
+      expect(JSON.parse(res.body)).toMatchObject({ error: 'no_lt_version' });
+      expect(listener.trustCounts()).toMatchObject({ signed: 0, refused: { scene_mismatch: 1 } });
+      const toFeed = propagate(atA, { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'user-7' }, { trust }) as Record<string, string>;
+      expect(JSON.parse((await get(port, '/', toFeed)).body)).toEqual({ stage: 'lt', loadTest: true });
+      // An ordinary decision's token for another scene steers nothing there.
+      const plain = propagate(a.route('feed', 'user-7'), { 'x-gearshift-scene': 'search', 'x-gearshift-unit': 'user-7' }, { trust }) as Record<string, string>;
+      expect(JSON.parse((await get(port, '/', plain)).body)).toMatchObject({ loadTest: false });
+    } finally {
+      a.close();
+      b.engine.close();
+    }
+  });
+});

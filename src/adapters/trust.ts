@@ -276,11 +276,13 @@ export class Trust {
 
   /**
    * Verifies a token. Returns the hint, or the refusal reason (counted). `scene`, when given, must equal the token's
-   * scene: a token signed for one scene cannot steer another.
+   * scene: a token signed for one scene cannot steer another, except that a load-test token marks the request as load
+   * test wherever it goes (returned with no version, and counted as `scene_mismatch`).
    */
   verify(token: string, scene?: string | null): SignedHint | TrustRefusal {
     const r = this.check(token, scene);
     if (typeof r === 'string') this.stats.refused[r]++;
+    else if (scene != null && r.scene !== scene) this.stats.refused.scene_mismatch++; // honoured for its load-test flag only
     else this.stats.signed++;
     return r;
   }
@@ -312,7 +314,13 @@ export class Trust {
     if (Number.isNaN(nowSec)) return 'bad_clock'; // fail closed: NaN would compare false, and no token would expire
     if (exp <= nowSec) return 'expired';
     if (exp - nowSec > this.maxTtlSec + 1) return 'too_long_lived';
-    if (scene != null && scene !== tokenScene) return 'scene_mismatch';
+    if (scene != null && scene !== tokenScene) {
+      // Its version and bucket were decided for another scene and steer nothing here; that the request is load-test
+      // traffic is a fact about the request, not a scene (a load test of feed calls ads too), and a refused token would
+      // land that load on ads' production versions.
+      if (flags !== 'l') return 'scene_mismatch';
+      return { scene: tokenScene, version: '', loadTest: true, expiresAt: exp, configVersion: '', bucket: -1 };
+    }
     let configVersion: string;
     try {
       configVersion = decodeURIComponent(f[5]!);
