@@ -53,6 +53,14 @@ function postJson(port: number, path: string, headers: Record<string, string>, b
   });
 }
 
+/** The name of the reason `signal` aborts with within `ms`, or 'never aborted'. */
+function abortReason(signal: AbortSignal, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    signal.addEventListener('abort', () => resolve((signal.reason as DOMException).name));
+    setTimeout(() => resolve('never aborted'), ms);
+  });
+}
+
 /** An upstream that sends a little, then fails (a reset connection, a failing S3 read). */
 function failingUpstream(): PassThrough {
   const s = new PassThrough();
@@ -78,14 +86,7 @@ describe('Fastify', () => {
     let reason = 'never aborted';
     const s = await build((app) => {
       app.post('/wait', async (request) => {
-        const signal = request.gearshiftSignal;
-        await new Promise<void>((resolve) => {
-          signal.addEventListener('abort', () => {
-            reason = (signal.reason as DOMException).name;
-            resolve();
-          });
-          setTimeout(resolve, 400); // well past the 50 ms budget of `search`
-        });
+        reason = await abortReason(request.gearshiftSignal, 400); // well past the 50 ms budget of `search`
         return { reason };
       });
     });
@@ -98,14 +99,7 @@ describe('Fastify', () => {
     let reason = 'never aborted';
     const s = await build((app) => {
       app.post('/wait', async (request) => {
-        const signal = request.gearshiftSignal;
-        await new Promise<void>((resolve) => {
-          signal.addEventListener('abort', () => {
-            reason = (signal.reason as DOMException).name;
-            resolve();
-          });
-          setTimeout(resolve, 150); // within the 200 ms budget of `feed`
-        });
+        reason = await abortReason(request.gearshiftSignal, 150); // within the 200 ms budget of `feed`
         return 'done';
       });
     });
