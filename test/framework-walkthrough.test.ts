@@ -61,6 +61,16 @@ function abortReason(signal: AbortSignal, ms: number): Promise<string> {
   });
 }
 
+/** Sends `head` (and what body it holds) over a raw connection, waits until the request is routed, then `ms` more, and leaves. */
+async function leaveAfterRouting(port: number, engine: { routeCounts(): { decisions: number } }, head: string, ms: number): Promise<void> {
+  const sock = connect(port, '127.0.0.1');
+  sock.on('error', () => undefined);
+  sock.write(head);
+  await waitFor(() => engine.routeCounts().decisions === 1);
+  await sleep(ms);
+  sock.destroy();
+}
+
 /** An upstream that sends a little, then fails (a reset connection, a failing S3 read). */
 function failingUpstream(): PassThrough {
   const s = new PassThrough();
@@ -103,12 +113,7 @@ describe('Fastify', () => {
         return 'done';
       });
     });
-    const sock = connect(s.port, '127.0.0.1');
-    sock.on('error', () => undefined);
-    sock.write('POST /wait HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 7\r\nx-gearshift-scene: feed\r\n\r\n{"a":1}');
-    await waitFor(() => s.engine.routeCounts().decisions === 1);
-    await sleep(30);
-    sock.destroy();
+    await leaveAfterRouting(s.port, s.engine, 'POST /wait HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 7\r\nx-gearshift-scene: feed\r\n\r\n{"a":1}', 30);
     await settle(() => s.recorded().length === 1 && reason !== 'never aborted');
     expect(s.recorded().map((c) => c.outcome)).toEqual(['clientAbort']);
     expect(reason).toBe('AbortError');
@@ -235,12 +240,7 @@ for (const [major, express] of [
           app.post('/p', (_req, res) => res.json({ ok: true }));
           if (withErrors) app.use(mw.errors);
         });
-        const sock = connect(s.port, '127.0.0.1');
-        sock.on('error', () => undefined);
-        sock.write('POST /p HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\nx-gearshift-scene: feed\r\n\r\n{"a":');
-        await waitFor(() => s.engine.routeCounts().decisions === 1);
-        await sleep(20);
-        sock.destroy();
+        await leaveAfterRouting(s.port, s.engine, 'POST /p HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\nx-gearshift-scene: feed\r\n\r\n{"a":', 20);
         await settle(() => s.recorded().length === 1);
         await sleep(50);
         expect(s.recorded().map((c) => c.outcome)).toEqual(['clientAbort']);
