@@ -241,7 +241,7 @@ describe('node:http adapter', () => {
 
   it('does not watch a response without a socket, nor one that is not a node:http ServerResponse', () => {
     const obs = observedEngine();
-    const watch = new ResponseWatch({ ended: () => undefined, closed: () => undefined, gone: () => undefined });
+    const watch = new ResponseWatch({ ended: () => undefined, closed: () => undefined });
     const d = obs.engine.route('feed', 'alice');
     const socketless = new ServerResponse(new IncomingMessage(new Socket()));
     expect(socketless.socket).toBeNull();

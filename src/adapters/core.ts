@@ -189,7 +189,7 @@ export class AdapterCore<Req> {
       throw new UsageError('gearshift adapter: the first argument must be an engine from createGearshift()');
     }
     this.watch = new ResponseWatch(
-      { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res), gone: (d) => this.recordGone(d) },
+      { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) },
       (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it
     );
     if (!isPlainObject(options as unknown)) throw new UsageError('gearshift adapter: options must be an object');
@@ -336,13 +336,8 @@ export class AdapterCore<Req> {
   completeResponse(decision: Decision, res: ServerResponse, rtMs?: number): boolean {
     // Ended, but for a client already gone (Node aborted the request first): an answer that went nowhere.
     if (this.host.ended(res) && res.req?.aborted !== true) return this.recordEnded(decision, res, rtMs);
-    if (!deadlineHit(decision) && res.errored != null) return reportOutcome(this.engine, decision, Outcome.Error, rtMs);
-    return this.recordGone(decision, rtMs);
-  }
-
-  /** The client went away before an answer reached it: a client abort, or a timeout if it hit its deadline. */
-  private recordGone(decision: Decision, rtMs?: number): boolean {
-    return reportOutcome(this.engine, decision, deadlineHit(decision) ? Outcome.Timeout : Outcome.ClientAbort, rtMs);
+    if (deadlineHit(decision)) return reportOutcome(this.engine, decision, Outcome.Timeout, rtMs);
+    return reportOutcome(this.engine, decision, res.errored != null ? Outcome.Error : Outcome.ClientAbort, rtMs);
   }
 
   /** Records a response whose `end()` was called: by its status (5xx = error), or as a timeout if it hit its deadline. */

@@ -49,10 +49,11 @@ interface Shadowed extends ServerResponse {
 export interface Completion {
   /** The response has ended (its `end()` ran, or Node finished it): by status, without asking it again. */
   ended(decision: Decision, res: ServerResponse): unknown;
-  /** Its socket closed first: by status if it had ended by then, else a client abort (or a timeout at the deadline). */
+  /**
+   * Its socket closed first, or its client was gone before the answer: by status if it had ended for a client still
+   * there, else a client abort (or a timeout at the deadline, or an error the server destroyed it with).
+   */
   closed(decision: Decision, res: ServerResponse): unknown;
-  /** The client was gone before the response was written, ended or not: a client abort (or a timeout at the deadline). */
-  gone(decision: Decision, res: ServerResponse): unknown;
 }
 
 function settle(socket: ParkingSocket, ended: boolean): void {
@@ -67,7 +68,6 @@ function settle(socket: ParkingSocket, ended: boolean): void {
   // half-closes before the answer; a socket this response closes itself is destroyed only after the finish report
   // and after `end()` returns, so a delivered answer never reads as gone.
   if (ended && !socket.destroyed && res.req?.aborted !== true) watch.completion.ended(d, res);
-  else if (ended) watch.completion.gone(d, res);
   else watch.completion.closed(d, res);
 }
 
@@ -152,7 +152,7 @@ export class ResponseWatch {
    */
   private goneAlready(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
     if (!(socket instanceof Socket) || !socket.destroyed) return false;
-    this.completion.gone(decision, res);
+    this.completion.closed(decision, res);
     return true;
   }
 
