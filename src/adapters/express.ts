@@ -15,7 +15,7 @@ import type { Gearshift } from '../engine.js';
 import type { RoutedDecision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
 import { ExpressAccess, responseEnded, responseStatus, socketOf } from './express-access.js';
-import { Outcome } from './outcome.js';
+import { isServerError, Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
 declare global {
@@ -56,13 +56,6 @@ export interface GearshiftExpressMiddleware {
 /** Express's requests and responses get a hidden class of their own each: read them the cheap way (express-access.ts). */
 const EXPRESS_HOST: HostAccess<ExpressLikeRequest> = { params: (req) => req.params, socket: (req) => req.socket, ended: responseEnded, status: responseStatus };
 
-/** An error that carries a 4xx status (`status` or `statusCode`, as http-errors and body-parser set them). */
-function isClientError(err: unknown): boolean {
-  if (err === null || typeof err !== 'object') return false;
-  const status = (err as { status?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500;
-}
-
 /** Creates the middleware. */
 export function gearshift(engine: Gearshift, options: ExpressOptions = {}): GearshiftExpressMiddleware {
   const core = new AdapterCore<ExpressLikeRequest>(engine, options, EXPRESS_HOST);
@@ -90,7 +83,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
     const d = access.get(req);
     // Not a server error: one that says it is a client's (http-errors' `status`, body-parser's 400 for bad JSON, a
     // thrown 404), and a request whose client has gone (its read was aborted): the response, or the close, records those.
-    if (d && d.ok && !isClientError(err) && !req.aborted) core.complete(d, Outcome.Error);
+    if (d && d.ok && isServerError(err) && !req.aborted) core.complete(d, Outcome.Error);
     next(err);
   };
   Object.defineProperties(mw, {

@@ -22,7 +22,7 @@ import type { Gearshift } from '../engine.js';
 import { UsageError } from '../errors.js';
 import type { RoutedDecision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
-import { Outcome } from './outcome.js';
+import { isServerError, Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
 
 declare module 'fastify' {
@@ -102,9 +102,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
   // `onError` hooks only for errors, before the error handler, so this costs a request that succeeds nothing.
   fastify.addHook('onError', function gearshiftOnError(request, _reply, error, done) {
     const d = request.gearshift;
-    const status = (error as { statusCode?: unknown }).statusCode;
-    const clientError = typeof status === 'number' && status < 500;
-    if (d && d.ok && !clientError && request.raw.aborted !== true) core.complete(d, Outcome.Error);
+    if (d && d.ok && isServerError(error) && request.raw.aborted !== true) core.complete(d, Outcome.Error);
     done();
   });
 

@@ -21,7 +21,18 @@ export function reportOutcome(engine: Gearshift, decision: Decision, outcome: Ou
   }
 }
 
-/** HTTP status → outcome: 5xx is an error, anything else served the request (the engine turns slow ones into timeouts). */
-export const outcomeOfStatus = (status: number): OutcomeCode => (status >= 500 ? Outcome.Error : status === CLIENT_CLOSED ? Outcome.ClientAbort : Outcome.Success);
 /** nginx's "client closed request", which proxies log and pass to `done(status)`: the client went away. */
 const CLIENT_CLOSED = 499;
+
+/** HTTP status → outcome: 5xx is an error, 499 a client abort, anything else served the request (the engine turns slow ones into timeouts). */
+export const outcomeOfStatus = (status: number): OutcomeCode => (status >= 500 ? Outcome.Error : status === CLIENT_CLOSED ? Outcome.ClientAbort : Outcome.Success);
+
+/**
+ * Is a thrown error the server's? Not when it carries a status under 500 (`status` as http-errors and body-parser set
+ * it, `statusCode` as Fastify does): a malformed body or a thrown 404 is the client's, and the response's status says so.
+ */
+export function isServerError(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return true;
+  const status = (err as { status?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+  return !(typeof status === 'number' && status < 500);
+}
