@@ -158,6 +158,9 @@ export interface PeerSocket {
   readonly remoteAddress?: string | undefined;
 }
 
+/** The gearshift entries of a `baggage` header, repeated or not. */
+const baggageOf = (header: string | string[]) => readBaggage(typeof header === 'string' ? header : header.join(','));
+
 /**
  * A config version label is any string, and Node refuses to send some (`…`, control characters): percent-encoded
  * then, as propagation carries it, instead of throwing out of the request listener.
@@ -268,7 +271,7 @@ export class AdapterCore<Req> {
     let loadTest = plainLoadTest === undefined ? false : loadTestFlag(headerValue(headers, this.hLoadTest));
     let bagScene: string | undefined;
     if (baggage !== undefined) {
-      const b = readBaggage(typeof baggage === 'string' ? baggage : baggage.join(','));
+      const b = baggageOf(baggage);
       if (b !== null) {
         version ??= b.version;
         loadTest ||= b.loadTest;
@@ -292,8 +295,7 @@ export class AdapterCore<Req> {
 
   private hasPlainHints(version: unknown, loadTest: unknown, baggage: string | string[] | undefined): boolean {
     if (version !== undefined || loadTest !== undefined) return true;
-    if (baggage === undefined) return false;
-    return readBaggage(typeof baggage === 'string' ? baggage : baggage.join(',')) !== null;
+    return baggage !== undefined && baggageOf(baggage) !== null;
   }
 
   /** Records how a request ended (exactly once per decision). */
