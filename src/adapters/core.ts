@@ -8,7 +8,7 @@ import type { Gearshift } from '../engine.js';
 import { isPlainObject, nonEmptyString, shown, UsageError } from '../errors.js';
 import type { Decision, RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
-import { Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
+import { cutByServer, Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { loadTestFlag, readBaggage } from './propagate.js';
 import { ResponseWatch } from './response-watch.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
@@ -333,13 +333,14 @@ export class AdapterCore<Req> {
 
   /**
    * Records a closed node response: by its status once `end()` was called for a client still there; else as an error if the
-   * server destroyed it with one (`pipeline` cutting a response whose upstream failed), else as a client abort.
+   * server cut it (`pipeline` destroying it when its upstream failed, a bare `res.destroy()`, a failed stream, its own
+   * socket timeout), else as a client abort.
    */
   completeResponse(decision: Decision, res: ServerResponse, rtMs?: number): boolean {
     // Ended, but for a client already gone (Node aborted the request first): an answer that went nowhere.
     if (this.host.ended(res) && res.req?.aborted !== true) return this.recordEnded(decision, res, rtMs);
     if (deadlineHit(decision)) return reportOutcome(this.engine, decision, Outcome.Timeout, rtMs);
-    return reportOutcome(this.engine, decision, res.errored != null ? Outcome.Error : Outcome.ClientAbort, rtMs);
+    return reportOutcome(this.engine, decision, res.errored != null || cutByServer(res) ? Outcome.Error : Outcome.ClientAbort, rtMs);
   }
 
   /** Records a response whose `end()` was called: by its status (5xx = error), or as a timeout if it hit its deadline. */

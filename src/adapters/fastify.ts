@@ -12,8 +12,8 @@
  *
  * Outcomes are recorded once per request: when the hook chain returns if the handler has ended the response by then,
  * else right after the handler's `end()` or when the connection closes first (response-watch.ts). 5xx → error, closed
- * before it finished → client abort (a socket timeout too); the engine turns any answer slower than the budget into a
- * timeout.
+ * by the client before it finished → client abort, cut by the server (a failed stream, a socket timeout) → error; the
+ * engine turns any answer slower than the budget into a timeout.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';

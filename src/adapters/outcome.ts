@@ -3,6 +3,8 @@
  * status, client abort, handler error, rejection); the engine classifies (a slow success is a timeout) and records it
  * exactly once per decision.
  */
+import { ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { Gearshift } from '../engine.js';
 import type { Decision } from '../route/decision.js';
 import { Outcome, type OutcomeCode, type OutcomeName } from '../sense/outcome.js';
@@ -35,4 +37,15 @@ export function isServerError(err: unknown): boolean {
   if (err === null || typeof err !== 'object') return true;
   const status = (err as { status?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
   return !(typeof status === 'number' && status < 500);
+}
+
+/**
+ * Did the server cut this unfinished HTTP/1 response (a bare `res.destroy()`, Fastify destroying a reply whose stream
+ * failed, its own socket timeout)? At the socket's close a client that left has ended its side (a FIN) or broken it
+ * (a reset); a socket the server destroyed has neither. HTTP/2 is not asked: a stream closes while its session lives.
+ */
+export function cutByServer(res: ServerResponse): boolean {
+  if (!(res instanceof ServerResponse)) return false;
+  const socket: unknown = res.socket ?? res.req?.socket;
+  return socket instanceof Socket && !socket.readableEnded && socket.errored == null;
 }

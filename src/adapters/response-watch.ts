@@ -82,7 +82,7 @@ function shadowedEnd(this: Shadowed, a?: unknown, b?: unknown, c?: unknown): Ser
   return out;
 }
 
-/** The socket closed: its parked response, if any, was not finished (client gone, socket timeout, destroyed). */
+/** The socket closed: its parked response, if any, was not finished (client gone, or the server cut it). */
 function onSocketClose(this: ParkingSocket): void {
   if (this[kRes]) settle(this, false);
 }
