@@ -146,3 +146,32 @@ describe('fastify', () => {
     expect(obs.recorded().map((c) => c.outcome)).toEqual(['success']);
   });
 });
+
+describe('a long-lived response settled early (server-sent events)', () => {
+  it('is recorded once, when the handler settles it, not as a timeout or a client abort when the client leaves later', async () => {
+    const obs = observedEngine();
+    const app = Fastify();
+    apps.push(app);
+    await app.register(gearshiftPlugin, { engine: obs.engine });
+    app.get('/events', (request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+      reply.raw.write('data: first\n\n');
+      obs.engine.complete(request.gearshift!, 'success'); // the stream has started: that is the answer
+      const tick = setInterval(() => reply.raw.write('data: more\n\n'), 50); // well past the 200 ms budget
+      reply.raw.on('close', () => clearInterval(tick));
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as { port: number }).port;
+    const sock = connect(port, '127.0.0.1');
+    sock.on('error', () => undefined);
+    sock.write(HEAD.replace('GET / ', 'GET /events '));
+    let received = '';
+    sock.on('data', (c: Buffer) => (received += c.toString()));
+    await waitFor(() => received.split('data: more').length > 6, 3000); // 300 ms and more of events
+    sock.destroy();
+    await waitFor(() => obs.completions.length > 1, 500).catch(() => undefined); // the close tries again, in vain
+    expect(obs.recorded().map((c) => c.outcome)).toEqual(['success']);
+    expect(obs.engine.stats('feed')).toMatchObject({ success: 1, timeout: 0, clientAbort: 0 });
+  });
+});
