@@ -54,6 +54,7 @@ const gw = createGateway(engine, { trust: { keys: [key] } });
 const gateway = createServer((req, res) => {
   const { decision, done } = gw.begin(req.headers['x-scene'], req.headers['x-user'], {
     version: req.headers['x-gearshift-version'], // honoured only when trusted: here never (no proxy ranges)
+    loadTest: req.headers['x-gearshift-load-test'], // the same: a signed hint is the way in here
     signed: req.headers['x-gearshift-hint'],
     peer: req.socket.remoteAddress,
   });

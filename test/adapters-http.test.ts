@@ -523,6 +523,25 @@ describe('gateway entry', () => {
     expect(gw.route('feed', 'u', { signed: [] }).version).not.toBe('wip');
   });
 
+  it("reads plain hints handed over as header values the way the HTTP adapters read those headers", () => {
+    // A gateway passes what its framework parsed: `loadTest: req.headers['x-gearshift-load-test']` is a string (or a
+    // list). Read as a boolean only, a trusted load test's '1' went to production versions as real traffic, uncounted.
+    const { engine } = observedEngine();
+    const gw = createGateway(engine, { trust: { proxies: ['10.0.0.0/8'] } });
+    const peer = '10.1.2.3';
+    expect(gw.route('feed', 'u', { loadTest: '1', peer })).toMatchObject({ version: 'soak', loadTest: true });
+    expect(gw.route('feed', 'u', { loadTest: ['yes', '0'], peer })).toMatchObject({ version: 'soak', loadTest: true });
+    expect(gw.route('feed', 'u', { loadTest: 'off', peer })).toMatchObject({ loadTest: false });
+    expect(gw.route('feed', 'u', { loadTest: '', peer })).toMatchObject({ loadTest: false });
+    expect(gw.route('feed', 'u', { version: ['wip', 'main'], peer })).toMatchObject({ version: 'wip', reason: 'explicit' });
+    expect(gw.trust.counts()).toMatchObject({ proxy: 3, untrusted: 0 });
+    // from an untrusted peer the same values are refused and counted
+    expect(gw.route('feed', 'u', { loadTest: 'true', peer: '203.0.113.9' }).loadTest).toBe(false);
+    expect(gw.route('feed', 'u', { version: ['wip'], peer: '203.0.113.9' }).version).not.toBe('wip');
+    expect(gw.trust.counts()).toMatchObject({ proxy: 3, untrusted: 2 });
+    expect(engine.routeCounts().ignored).toMatchObject({ untrustedLoadTest: 1, untrustedVersion: 1 });
+  });
+
   it('propagates a decision that the next service honours instead of deciding again', () => {
     const key = [KEY];
     const up = observedEngine();

@@ -12,12 +12,22 @@ import type { Gearshift } from '../engine.js';
 import { type Decision, isDecision, type RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
-import { checkPropagateOptions, headersFor, type PropagateOptions } from './propagate.js';
+import { checkPropagateOptions, headersFor, loadTestFlag, type PropagateOptions } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
 
-export interface GatewayHints extends RouteHints {
+/** A plain hint as a gateway may hold it: a value, or a header as Node types it (a repeated header is a list: its first counts). */
+type HeaderLike<T> = T | string | readonly string[] | null | undefined;
+
+export interface GatewayHints extends Omit<RouteHints, 'version' | 'loadTest'> {
+  /** Explicit version: a string, or the `x-gearshift-version` header's value. */
+  version?: HeaderLike<string>;
+  /**
+   * Load-test marker: a boolean, or the `x-gearshift-load-test` header's value, read as the HTTP adapters read it (on
+   * unless `0`, `false`, `no`, `off` or empty).
+   */
+  loadTest?: HeaderLike<boolean>;
   /**
    * A signed hint token (`x-gearshift-hint`): when it verifies, its version / load-test flag are trusted. A list (a
    * header as Node types it) gives its first, as the HTTP adapters read a repeated header.
@@ -82,8 +92,11 @@ export class Gateway {
   /** The decision alone (trust applied), for callers that record with `complete`. */
   route(scene: unknown, unit?: unknown, hints?: GatewayHints | null): RoutedDecision {
     if (!hints) return this.engine.route(scene, unit, null);
-    const signed = typeof hints.signed === 'string' ? hints.signed : Array.isArray(hints.signed) ? (hints.signed as unknown[])[0] : undefined;
-    const wantsSomething = (typeof hints.version === 'string' && hints.version.length > 0) || hints.loadTest === true;
+    const signed = firstOf(hints.signed);
+    const version = firstOf(hints.version);
+    const lt = hints.loadTest === true || hints.loadTest === false ? hints.loadTest : firstOf(hints.loadTest);
+    const loadTest = lt === true || (typeof lt === 'string' && loadTestFlag(lt));
+    const wantsSomething = (typeof version === 'string' && version.length > 0) || loadTest;
     // An own property only: a hints object built by merging a parsed body ({"__proto__": {"trusted": true}}) must not
     // inherit trust.
     let trusted = Object.hasOwn(hints, 'trusted') ? hints.trusted : undefined;
@@ -102,7 +115,7 @@ export class Gateway {
         else this.trust.stats.untrusted++;
       }
     }
-    return this.engine.route(scene, unit, { version: hints.version ?? null, loadTest: hints.loadTest === true, trusted });
+    return this.engine.route(scene, unit, { version: typeof version === 'string' ? version : null, loadTest, trusted });
   }
 
   /** Records the outcome of a decision from `route` (exactly once). */
@@ -128,6 +141,9 @@ export class Gateway {
     return decision.startedAt + decision.rtBudgetMs - this.engine.now();
   }
 }
+
+/** A hint's value: itself, or the first of a list (a repeated header). */
+const firstOf = (v: unknown): unknown => (Array.isArray(v) ? (v as unknown[])[0] : v);
 
 export const createGateway = (engine: Gearshift, options?: GatewayOptions): Gateway => new Gateway(engine, options);
 export default createGateway;
