@@ -26,6 +26,17 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
 });
 
+/** A Fastify app with gearshift and `routes`, listening on loopback. */
+async function fastifyWith(routes: (app: FastifyInstance) => void) {
+  const obs = observedEngine();
+  const app = Fastify();
+  apps.push(app);
+  await app.register(gearshiftPlugin, { engine: obs.engine });
+  routes(app);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { ...obs, port: (app.server.address() as { port: number }).port };
+}
+
 type Handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
 /** One server per adapter, each serving `handler` on `/`; resolves with its port and its engine's records. */
@@ -43,16 +54,13 @@ const hosts: Record<string, (handler: Handler) => Promise<{ port: number; outcom
     return { port: await listen(createServer(app)), ...records(obs) };
   },
   fastify: async (handler) => {
-    const obs = observedEngine();
-    const app = Fastify();
-    apps.push(app);
-    await app.register(gearshiftPlugin, { engine: obs.engine });
-    app.get('/', (request, reply) => {
-      reply.hijack();
-      handler(request.raw, reply.raw);
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    return { port: (app.server.address() as { port: number }).port, ...records(obs) };
+    const f = await fastifyWith((app) =>
+      app.get('/', (request, reply) => {
+        reply.hijack();
+        handler(request.raw, reply.raw);
+      }),
+    );
+    return { port: f.port, ...records(f) };
   },
 };
 
@@ -118,30 +126,22 @@ for (const [name, host] of Object.entries(hosts)) {
 
 describe('fastify', () => {
   it('records a reply streamed from a source that fails after the headers as an error (Fastify destroys the response without a reason)', async () => {
-    const obs = observedEngine();
-    const app = Fastify();
-    apps.push(app);
-    await app.register(gearshiftPlugin, { engine: obs.engine });
-    app.get('/', (_request, reply) => {
-      const body = new PassThrough();
-      body.write('chunk 1\n');
-      setTimeout(() => body.destroy(new Error('upstream reset')), 20);
-      return reply.type('text/plain').send(body);
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    await get((app.server.address() as { port: number }).port, '/', H).catch(() => undefined);
+    const obs = await fastifyWith((app) =>
+      app.get('/', (_request, reply) => {
+        const body = new PassThrough();
+        body.write('chunk 1\n');
+        setTimeout(() => body.destroy(new Error('upstream reset')), 20);
+        return reply.type('text/plain').send(body);
+      }),
+    );
+    await get(obs.port, '/', H).catch(() => undefined);
     await waitFor(() => obs.recorded().length > 0, 2000).catch(() => undefined);
     expect(obs.recorded().map((c) => c.outcome)).toEqual(['error']);
   });
 
   it('still records a stream that ends normally as a success', async () => {
-    const obs = observedEngine();
-    const app = Fastify();
-    apps.push(app);
-    await app.register(gearshiftPlugin, { engine: obs.engine });
-    app.get('/', (_request, reply) => reply.type('text/plain').send(Readable.from(['a', 'b'])));
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    expect((await get((app.server.address() as { port: number }).port, '/', H)).body).toBe('ab');
+    const obs = await fastifyWith((app) => app.get('/', (_request, reply) => reply.type('text/plain').send(Readable.from(['a', 'b']))));
+    expect((await get(obs.port, '/', H)).body).toBe('ab');
     await waitFor(() => obs.recorded().length > 0, 2000).catch(() => undefined);
     expect(obs.recorded().map((c) => c.outcome)).toEqual(['success']);
   });
@@ -149,21 +149,17 @@ describe('fastify', () => {
 
 describe('a long-lived response settled early (server-sent events)', () => {
   it('is recorded once, when the handler settles it, not as a timeout or a client abort when the client leaves later', async () => {
-    const obs = observedEngine();
-    const app = Fastify();
-    apps.push(app);
-    await app.register(gearshiftPlugin, { engine: obs.engine });
-    app.get('/events', (request, reply) => {
-      reply.hijack();
-      reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
-      reply.raw.write('data: first\n\n');
-      obs.engine.complete(request.gearshift!, 'success'); // the stream has started: that is the answer
-      const tick = setInterval(() => reply.raw.write('data: more\n\n'), 50); // well past the 200 ms budget
-      reply.raw.on('close', () => clearInterval(tick));
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const port = (app.server.address() as { port: number }).port;
-    const sock = connect(port, '127.0.0.1');
+    const obs = await fastifyWith((app) =>
+      app.get('/events', (request, reply) => {
+        reply.hijack();
+        reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+        reply.raw.write('data: first\n\n');
+        obs.engine.complete(request.gearshift!, 'success'); // the stream has started: that is the answer
+        const tick = setInterval(() => reply.raw.write('data: more\n\n'), 50); // well past the 200 ms budget
+        reply.raw.on('close', () => clearInterval(tick));
+      }),
+    );
+    const sock = connect(obs.port, '127.0.0.1');
     sock.on('error', () => undefined);
     sock.write(HEAD.replace('GET / ', 'GET /events '));
     let received = '';
