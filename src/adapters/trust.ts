@@ -269,7 +269,9 @@ export class Trust {
     const version = hint.version ?? '';
     const nowSec = this.nowSec();
     if (Number.isNaN(nowSec)) throw new UsageError('trust.sign: trust.now() threw or returned no finite unix ms');
-    const exp = Math.floor(nowSec) + Math.ceil(ttlSec);
+    // Rounded up from the moment of signing, not from the whole second: floor(now) + ttl left a token signed at
+    // …:00.999 for 1 s a single millisecond to live.
+    const exp = Math.ceil(nowSec + ttlSec);
     const body = `${TOKEN_PREFIX}${exp};${hint.loadTest ? 'l' : ''};${scene};${version};${encodeURIComponent(hint.configVersion ?? '')};${hint.bucket ?? -1}`;
     return `${body};${createHmac('sha256', key).update(body).digest('base64url')}`;
   }
