@@ -102,7 +102,11 @@ export function propagate<H extends Record<string, unknown> | Headers>(decision:
   const isHeaders = typeof (headers as Headers).get === 'function' && typeof (headers as Headers).set === 'function';
   const existing = isHeaders ? ((headers as Headers).get('baggage') ?? undefined) : findBaggage(headers as Record<string, unknown>);
   const add = propagationHeaders(decision, options, existing);
-  for (const [k, v] of Object.entries(add)) {
+  // The decision replaces every gearshift hint these headers were handed (forwarded from a client, say): a
+  // downstream that trusts this hop reads plain hints before baggage, and a token it refuses falls back to them.
+  const signedHeader = (options.header ?? 'x-gearshift-hint').toLowerCase();
+  const stale = [...PLAIN_HINT_HEADERS, signedHeader].filter((h) => !(h in add));
+  for (const [k, v] of [...Object.entries(add), ...stale.map((h) => [h, ''] as const)]) {
     if (isHeaders) {
       if (v === '') (headers as Headers).delete(k);
       else (headers as Headers).set(k, v);
@@ -115,6 +119,9 @@ export function propagate<H extends Record<string, unknown> | Headers>(decision:
   }
   return headers;
 }
+
+/** The plain hint headers' default names (the adapters' `hints.version` and `hints.loadTest`). */
+const PLAIN_HINT_HEADERS = ['x-gearshift-version', 'x-gearshift-load-test'];
 
 function findBaggage(h: Record<string, unknown>): string | undefined {
   for (const k of Object.keys(h)) {
