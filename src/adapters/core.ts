@@ -273,7 +273,9 @@ export class AdapterCore<Req> {
     if (baggage !== undefined) {
       const b = baggageOf(baggage);
       if (b !== null) {
-        version ??= b.version;
+        // A decision for another scene steers nothing here (as a token's does not); its load-test flag still counts.
+        if (b.scene === undefined || scene == null || b.scene === scene) version ??= b.version;
+        else if (b.version !== undefined) this.trust.stats.refused.scene_mismatch++;
         loadTest ||= b.loadTest;
         bagScene = b.scene;
       }
