@@ -125,6 +125,29 @@ describe('signed hints', () => {
     expect(trust.verify(forge(T0 / 1000 + 302))).toBe('too_long_lived');
   });
 
+  it('keeps only the load-test flag of a load-test token that lives too long, and counts it too_long_lived', () => {
+    // A caller signing for longer than this hop's maxTtlSec (mid-rollout) must not send its load test to production.
+    now = T0;
+    const t = new Trust({ keys: [KEY], now: () => now, maxTtlSec: 10 });
+    const caller = new Trust({ keys: [KEY], now: () => now });
+    expect(t.verify(caller.sign({ scene: 'feed', version: 'soak', loadTest: true }, 30))).toMatchObject({ scene: 'feed', version: '', loadTest: true, bucket: -1 });
+    expect(t.verify(caller.sign({ scene: 'feed', version: 'wip' }, 30))).toBe('too_long_lived');
+    expect(t.counts()).toMatchObject({ signed: 0, refused: { too_long_lived: 2 } });
+    // expired says nothing any more, load test or not
+    const lt = caller.sign({ scene: 'feed', loadTest: true }, 5);
+    now = T0 + 5_000;
+    expect(t.verify(lt)).toBe('expired');
+  });
+
+  it('gives a token at least its ttlSec, wherever in a second it is signed', () => {
+    for (const ms of [0, 1, 500, 999]) {
+      now = T0 + ms;
+      const t = trust.sign(hint, 1);
+      now += 999;
+      expect(trust.verify(t), `signed at +${ms} ms`).toMatchObject({ scene: 'feed' });
+    }
+  });
+
   it('reads an unreadable bucket in a signed token as -1 (not carried), never NaN', () => {
     now = T0;
     const body = `g1;${T0 / 1000 + 30};;feed;wip;;abc`;

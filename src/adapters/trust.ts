@@ -42,6 +42,9 @@ export interface TrustOptions {
   now?: () => number;
 }
 
+/** On a load-test marker kept from a token refused otherwise: why it was refused (counted so, not as `signed`). */
+const kRefusedFor = Symbol('gearshift.refusedFor');
+
 /** Why a signed token was refused, counted per reason. */
 export type TrustRefusal = 'malformed' | 'bad_signature' | 'expired' | 'too_long_lived' | 'scene_mismatch' | 'no_key' | 'bad_clock';
 
@@ -279,17 +282,18 @@ export class Trust {
   /**
    * Verifies a token. Returns the hint, or the refusal reason (counted). `scene`, when given, must equal the token's
    * scene: a token signed for one scene cannot steer another, except that a load-test token marks the request as load
-   * test wherever it goes (returned with no version, and counted as `scene_mismatch`).
+   * test wherever it goes (returned with no version, and counted as `scene_mismatch`); the same for a load-test token
+   * that lives longer than `maxTtlSec` (counted as `too_long_lived`).
    */
   verify(token: string, scene?: string | null): SignedHint | TrustRefusal {
     const r = this.check(token, scene);
     if (typeof r === 'string') this.stats.refused[r]++;
-    else if (scene != null && r.scene !== scene) this.stats.refused.scene_mismatch++; // honoured for its load-test flag only
+    else if (r[kRefusedFor] !== undefined) this.stats.refused[r[kRefusedFor]]++; // honoured for its load-test flag only
     else this.stats.signed++;
     return r;
   }
 
-  private check(token: string, scene: string | null | undefined): SignedHint | TrustRefusal {
+  private check(token: string, scene: string | null | undefined): (SignedHint & { [kRefusedFor]?: TrustRefusal }) | TrustRefusal {
     if (this.keys.length === 0) return 'no_key';
     if (typeof token !== 'string' || token.length > 1024 || !token.startsWith(TOKEN_PREFIX)) return 'malformed';
     const cut = token.lastIndexOf(';');
@@ -315,13 +319,14 @@ export class Trust {
     const nowSec = this.nowSec();
     if (Number.isNaN(nowSec)) return 'bad_clock'; // fail closed: NaN would compare false, and no token would expire
     if (exp <= nowSec) return 'expired';
-    if (exp - nowSec > this.maxTtlSec + 1) return 'too_long_lived';
-    if (scene != null && scene !== tokenScene) {
-      // Its version and bucket were decided for another scene and steer nothing here; that the request is load-test
-      // traffic is a fact about the request, not a scene (a load test of feed calls ads too), and a refused token would
-      // land that load on ads' production versions.
-      if (flags !== 'l') return 'scene_mismatch';
-      return { scene: tokenScene, version: '', loadTest: true, expiresAt: exp, configVersion: '', bucket: -1 };
+    // A token refused for its lifetime or its scene still says, authentically, that the request is load-test traffic:
+    // a fact about the request, not about a scene or this hop's limits (a load test of feed calls ads too; a caller
+    // signs for longer than this hop's maxTtlSec mid-rollout). Its version and bucket steer nothing here, but refused
+    // whole, the load would land on this hop's production versions. An expired token says nothing any more.
+    const refusal = exp - nowSec > this.maxTtlSec + 1 ? 'too_long_lived' : scene != null && scene !== tokenScene ? 'scene_mismatch' : null;
+    if (refusal !== null) {
+      if (flags !== 'l') return refusal;
+      return { scene: tokenScene, version: '', loadTest: true, expiresAt: exp, configVersion: '', bucket: -1, [kRefusedFor]: refusal };
     }
     let configVersion: string;
     try {
