@@ -7,10 +7,11 @@
 // in a signed header. Each upstream (gearshift/http) honours the signed decision instead of deciding again, so a
 // user sees one consistent version across services. A version hint from outside without the key is ignored.
 import { createHash } from 'node:crypto';
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import { createGearshift } from 'gearshift';
 import { createGateway } from 'gearshift/gateway';
 import { withGearshift } from 'gearshift/http';
+import { gatewayHandler } from './gateway-proxy.mjs';
 
 // One shared HMAC key between gateway and upstreams (from a secret store in real life; derived here for the example).
 const key = createHash('sha256').update('gearshift example key').digest();
@@ -51,45 +52,19 @@ for (const version of Object.keys(config.scenes.feed.versions)) {
 // The gateway.
 const engine = createGearshift({ config });
 const gw = createGateway(engine, { trust: { keys: [key] } });
-const gateway = createServer((req, res) => {
-  const { decision, done } = gw.begin(req.headers['x-scene'], req.headers['x-user'], {
-    version: req.headers['x-gearshift-version'], // honoured only when trusted: here never (no proxy ranges)
-    loadTest: req.headers['x-gearshift-load-test'], // the same: a signed hint is the way in here
-    signed: req.headers['x-gearshift-hint'],
-    peer: req.socket.remoteAddress,
-  });
-  if (!decision.ok) {
-    const r = gw.rejection(decision);
-    res.writeHead(r.status, r.headers).end(r.body);
-    return;
-  }
-  const up = request(
-    { host: '127.0.0.1', port: upstreams[decision.version], path: req.url, method: req.method, headers: { ...gw.propagationHeaders(decision), 'x-scene': decision.scene }, timeout: decision.rtBudgetMs },
-    (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-      upRes.on('end', () => done(upRes.statusCode ?? 502));
-    },
-  );
-  up.on('timeout', () => up.destroy(new Error('upstream timeout')));
-  up.on('error', () => {
-    done('error');
-    if (!res.headersSent) res.writeHead(502).end();
-  });
-  up.end();
-});
+const gateway = createServer(gatewayHandler(gw, upstreams)); // examples/gateway-proxy.mjs
 const serve = process.argv.includes('--serve');
 const port = await listen(gateway, serve ? Number(process.env.PORT ?? 3000) : 0);
 console.log(`gateway on http://127.0.0.1:${port}; upstreams ${JSON.stringify(upstreams)}`);
 
 const seen = {};
-for (let i = 0; i < 20; i++) {
+for (let i = 0; i < 100; i++) {
   const r = await fetch(`http://127.0.0.1:${port}/items`, { headers: { 'x-scene': 'feed', 'x-user': `user-${i}` } });
   const body = await r.json();
   seen[body.servedBy] = (seen[body.servedBy] ?? 0) + 1;
   if (!body.consistent) throw new Error(`inconsistent: ${JSON.stringify(body)}`);
 }
-console.log(`20 users → ${JSON.stringify(seen)} (split 70/30 between v1 and v2), every upstream served the gateway's decision`);
+console.log(`100 users → ${JSON.stringify(seen)} (split 70/30 between v1 and v2), every upstream served the gateway's decision`);
 for (const headers of [{ 'x-user': 'tester' }, { 'x-user': 'user-1', 'x-gearshift-version': 'next' }]) {
   const r = await fetch(`http://127.0.0.1:${port}/items`, { headers: { 'x-scene': 'feed', ...headers } });
   console.log(`${JSON.stringify(headers)} → ${await r.text()}`);

@@ -1,0 +1,51 @@
+// The request handler of examples/gateway.mjs: decide once, forward to the upstream serving that version, record how
+// the exchange ended exactly once. Its own file so that tests run this very code against failing upstreams and
+// clients that leave.
+import { request } from 'node:http';
+import { pipeline } from 'node:stream';
+
+/**
+ * A `node:http` request handler that routes with `gw` (a gateway from createGateway) and forwards to
+ * `upstreams[decision.version]` (a loopback port). Scene from `x-scene`, unit from `x-user`.
+ */
+export function gatewayHandler(gw, upstreams) {
+  return (req, res) => {
+    const unit = req.headers['x-user'];
+    const { decision, done } = gw.begin(req.headers['x-scene'], unit, {
+      version: req.headers['x-gearshift-version'], // honoured only when trusted: here never (no proxy ranges)
+      loadTest: req.headers['x-gearshift-load-test'], // the same: a signed hint is the way in here
+      signed: req.headers['x-gearshift-hint'],
+      peer: req.socket.remoteAddress,
+    });
+    if (!decision.ok) {
+      const r = gw.rejection(decision);
+      res.writeHead(r.status, r.headers).end(r.body);
+      return;
+    }
+    // The decision carries the version; the unit goes along so the upstream picks the same experiment arms.
+    const headers = { ...gw.propagationHeaders(decision), 'x-scene': decision.scene };
+    if (typeof unit === 'string') headers['x-user'] = unit;
+    const up = request({ host: '127.0.0.1', port: upstreams[decision.version], path: req.url, method: req.method, headers, timeout: Math.max(1, gw.remainingMs(decision)) });
+    // The client left before the answer was delivered: a client abort (cut by a failing upstream: an error), and the
+    // upstream call is dropped. Registered first, so it speaks before the pipeline's own report of the same close.
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      done(res.errored ? 'error' : 499);
+      up.destroy();
+    });
+    up.on('response', (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      // An upstream that fails mid-body (reset, crashed) fails the pipeline, which cuts the client's response.
+      pipeline(upRes, res, (err) => done(err ? 'error' : (upRes.statusCode ?? 502)));
+    });
+    up.on('timeout', () => {
+      done('timeout'); // the budget is used up: whatever comes now comes too late
+      up.destroy(new Error('upstream timeout'));
+    });
+    up.on('error', () => {
+      done('error'); // refused, reset before answering (after a timeout or a client abort: already recorded)
+      if (!res.headersSent && !res.destroyed) res.writeHead(502).end();
+    });
+    up.end();
+  };
+}
