@@ -26,18 +26,20 @@ const pointShape = obj(
 );
 export const pointsShape = rec(pointShape, { key: pointName('point name'), max: 1000, description: 'regulation points of the scene' });
 
+/** Names that config refers to elsewhere (a schedule's `template` and `goals`, `regulator.zone`): as long as those may be. */
+const refName = (description: string) => str({ min: 1, max: 128, description });
+
+const timeoutRateShape = obj({ target: req(num({ min: 0.0001, max: 0.5 }), 'the timeout rate to hold (0.01 = 1%)'), band, minSamples: opt(num({ min: 1, max: 1_000_000, integer: true }), undefined, 'samples a window must hold before this goal may act; default 1/target (100 for 1%)') });
+const TIMEOUT_RATE = 'share of responses slower than the scene RT budget. Regulated through the matching quantile (p99 for 1%) against the budget, which is graded where the rate itself is mostly zero';
 const sceneGoalFields = {
-  timeoutRate: opt(
-    obj({ target: req(num({ min: 0.0001, max: 0.5 }), 'the timeout rate to hold (0.01 = 1%)'), band, minSamples: opt(num({ min: 1, max: 1_000_000, integer: true }), undefined, 'samples a window must hold before this goal may act; default 1/target (100 for 1%)') }),
-    { target: 0.01, band: 0.25 },
-    'share of responses slower than the scene RT budget. Regulated through the matching quantile (p99 for 1%) against the budget, which is graded where the rate itself is mostly zero',
-  ),
+  timeoutRate: opt(timeoutRateShape, { target: 0.01, band: 0.25 }, TIMEOUT_RATE),
   meanRtMs: opt(goalShape, undefined, 'mean response time (ms)'),
   p99RtMs: opt(goalShape, undefined, 'p99 response time (ms)'),
 };
-const sceneGoalSet = obj(sceneGoalFields, 'scene goals');
+/** A zone's or a goal set's overrides: what it leaves out is the scene's own (so no default of its own). */
+const sceneGoalSet = obj({ ...sceneGoalFields, timeoutRate: opt(timeoutRateShape, undefined, `${TIMEOUT_RATE}; default: the scene's`) }, 'scene goals');
 export const sceneGoalsShape = obj(
-  { ...sceneGoalFields, zones: opt(rec(sceneGoalSet, { max: 100 }), undefined, 'per-zone overrides, picked by regulator.zone') },
+  { ...sceneGoalFields, zones: opt(rec(sceneGoalSet, { key: refName('zone name'), max: 100 }), undefined, 'per-zone overrides, picked by regulator.zone') },
   'goals the regulator holds for this scene',
 );
 
@@ -48,7 +50,7 @@ const processGoalFields = {
 };
 const processGoalSet = obj(processGoalFields, 'process goals');
 export const processGoalsShape = obj(
-  { ...processGoalFields, zones: opt(rec(processGoalSet, { max: 100 }), undefined, 'per-zone overrides') },
+  { ...processGoalFields, zones: opt(rec(processGoalSet, { key: refName('zone name'), max: 100 }), undefined, 'per-zone overrides') },
   'process-wide goals, regulated across scenes: the lowest marginal benefit anywhere goes first',
 );
 
@@ -83,7 +85,7 @@ export const regulatorShape = obj(
     timeZone: opt(str({ min: 1, max: 64 }), 'UTC', 'IANA time zone of schedules'),
     goals: opt(processGoalsShape, DEFAULT_PROCESS_GOALS, 'process-wide goals; {} for none'),
     goalSets: opt(
-      rec(obj({ scenes: opt(rec(sceneGoalSet, { max: 100_000 })), process: opt(processGoalSet) }), { max: 100 }),
+      rec(obj({ scenes: opt(rec(sceneGoalSet, { max: 100_000 })), process: opt(processGoalSet) }), { key: refName('goal set name'), max: 100 }),
       undefined,
       'named goal sets a schedule can switch to; each replaces the goals it names',
     ),
@@ -132,7 +134,7 @@ export const regulatorShape = obj(
       'shedding: only when every point is at its floor and a goal is still violated',
     ),
     dcaf: opt(obj({ extraGears: opt(num({ min: 0, max: 63, integer: true }), 1, 'how many gears above the regulated gear a high-value request may take') }), {}, 'per-request value'),
-    templates: opt(rec(gearSetShape, { max: 1000 }), {}, 'named gear sets: template → scene → point → gear index'),
+    templates: opt(rec(gearSetShape, { key: refName('template name'), max: 1000 }), {}, 'named gear sets: template → scene → point → gear index'),
     schedules: opt(arr(ruleShape, { max: 10_000 }), [], 'timed rules, applied in order of time'),
     historySize: opt(num({ min: 0, max: 1_000_000, integer: true }), 1000, 'gear changes kept in history'),
   },

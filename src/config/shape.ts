@@ -211,7 +211,15 @@ export function json(o: { maxDepth?: number; description?: string } = {}): Shape
       return;
     }
     if (typeof v !== 'object') return void issues.push({ path, message: `expected a JSON value, got ${kind(v)}` });
-    if (plainObject(v, path, issues)) for (const k of keysOf(v)) if (!FORBIDDEN_KEYS.has(k)) walk(v[k], join(path, k), issues, depth + 1);
+    if (!plainObject(v, path, issues)) return;
+    for (const k of keysOf(v)) {
+      if (FORBIDDEN_KEYS.has(k)) continue;
+      const at = join(path, k);
+      const before = issues.length;
+      s.check(k, at, issues); // a key is a string like any other: well-formed Unicode, bounded
+      for (let i = before; i < issues.length; i++) issues[i] = { path: at, message: `key: ${issues[i]!.message}` };
+      walk(v[k], at, issues, depth + 1);
+    }
   };
   return { check: (v, path, issues) => walk(v, path, issues, 0), schema: () => ({ description: o.description }) };
 }
