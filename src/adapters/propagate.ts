@@ -99,6 +99,7 @@ export function checkPropagateOptions(options: unknown): 'signed' | 'baggage' {
  * `Headers` instance (as for `fetch`). Returns the same headers object.
  */
 export function propagate<H extends Record<string, unknown> | Headers>(decision: Decision, headers: H, options: PropagateOptions = {}): H {
+  if (headers === null || typeof headers !== 'object') throw new UsageError(`propagate(decision, headers): headers must be an object or a Headers, got ${shown(headers)}`);
   const isHeaders = typeof (headers as Headers).get === 'function' && typeof (headers as Headers).set === 'function';
   const existing = isHeaders ? ((headers as Headers).get('baggage') ?? undefined) : findBaggage(headers as Record<string, unknown>);
   const add = propagationHeaders(decision, options, existing);

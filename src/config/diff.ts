@@ -3,6 +3,7 @@
  * Arrays of named things (layers, arms, split entries) are matched by name, so reordering or inserting one entry
  * reads as that entry, not as every later index changing.
  */
+import { isPlainObject, shown, UsageError } from '../errors.js';
 import { keysOf } from './document.js';
 import { join } from './shape.js';
 
@@ -70,6 +71,7 @@ const show = (v: unknown): string => {
 };
 
 export function formatChange(c: ConfigChange): string {
+  if (!isPlainObject(c) || typeof c.path !== 'string') throw new UsageError(`formatChange(change): expected a change from diffConfigs, got ${shown(c)}`);
   const path = c.path || '(root)';
   if (c.kind === 'added') return `+ ${path}: ${show(c.after)}`;
   if (c.kind === 'removed') return `- ${path}: ${show(c.before)}`;

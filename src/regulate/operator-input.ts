@@ -62,6 +62,7 @@ function checkIndexes(x: unknown, path: string): void {
 export function checkSnapshot(snap: unknown, path = 'restore'): asserts snap is RegulatorSnapshot {
   if (!isPlainObject(snap)) throw new UsageError(`${path}: expected a snapshot object, got ${shown(snap)}`);
   if (snap.version !== SNAPSHOT_VERSION) throw new UsageError(`${path}: snapshot version ${shown(snap.version)} is not ${SNAPSHOT_VERSION}`);
+  if (!finite(snap.at)) throw new UsageError(`${path}.at: expected the wall-clock ms it was taken at, got ${shown(snap.at)}`);
   checkMode(snap.mode, `${path}.mode`);
   if (snap.goalSet !== null && typeof snap.goalSet !== 'string') throw new UsageError(`${path}.goalSet: expected a goal set name or null, got ${shown(snap.goalSet)}`);
   checkDuration(snap.fastRecoveryLeftMs, `${path}.fastRecoveryLeftMs`);

@@ -384,6 +384,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * exists. A malformed snapshot throws UsageError before anything changes.
    */
   restore(input: RegulatorSnapshot, o: { silent?: boolean } = {}): void {
+    if (!isPlainObject(o)) throw new UsageError(`restore(snapshot, options): options must be { silent? }, got ${shown(o)}`);
     const snap = plainCopy(input, 'restore');
     checkSnapshot(snap);
     const from = this.currentMode;

@@ -16,6 +16,8 @@
  * only at the public edge. An unsigned 32-bit number above 2^31 is not a small integer to V8: returned from a call
  * it is boxed (an allocation per request), and `%` on it compiles to a floating-point remainder.
  */
+import { shown, UsageError } from '../errors.js';
+
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
@@ -51,6 +53,8 @@ function fmix32(x: number): number {
 
 /** murmur3_x86_32 of the UTF-8 encoding of `s`, as the unsigned 32-bit value of the definition. */
 export function murmurUtf8(s: string, seed: number): number {
+  if (typeof s !== 'string') throw new UsageError(`murmurUtf8(s, seed): s must be a string, got ${shown(s)}`);
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new UsageError(`murmurUtf8(s, seed): seed must be an integer, got ${shown(seed)}`);
   return hash32(s, seed) >>> 0;
 }
 

@@ -4,6 +4,7 @@
  * the busiest worker or scene). Kept separate from the request windows because process load is sampled on a timer,
  * not recorded per request.
  */
+import { shown, UsageError } from '../errors.js';
 
 /** Last, mean and max of a window of samples. */
 export interface SampleStats {
@@ -21,6 +22,7 @@ export class SampleWindow {
   private next = 0;
 
   constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new UsageError(`SampleWindow(capacity): expected a whole number ≥ 1, got ${shown(capacity)}`);
     this.values = new Float64Array(capacity);
   }
 
@@ -66,6 +68,7 @@ export class SampleWindow {
 
 /** Mean over every sample of every source (sources with more samples weigh more). 0 without samples. */
 export function meanOf(windows: readonly SampleWindow[]): number {
+  if (!Array.isArray(windows)) throw new UsageError(`meanOf(windows): expected an array of SampleWindow, got ${shown(windows)}`);
   let sum = 0;
   let n = 0;
   for (const w of windows) {
@@ -77,6 +80,7 @@ export function meanOf(windows: readonly SampleWindow[]): number {
 
 /** The largest per-source mean: the most loaded source decides. Sources without samples are skipped. */
 export function maxOfMeans(windows: readonly SampleWindow[]): number {
+  if (!Array.isArray(windows)) throw new UsageError(`maxOfMeans(windows): expected an array of SampleWindow, got ${shown(windows)}`);
   let m = 0;
   for (const w of windows) if (w.samples > 0 && w.mean() > m) m = w.mean();
   return m;

@@ -3,6 +3,7 @@
  * which, for 30 s (or to the end of a shorter phase), every rolling 5-second window holds the timeout target, and
  * the service is not needlessly degraded over those seconds (see `tight`). Computed the same way for every controller. Computed the same way for every controller.
  */
+import { shown, UsageError } from '../errors.js';
 import type { RunResult, Second } from './run.js';
 
 export interface Metrics {
@@ -59,6 +60,7 @@ function sum(xs: Second[], f: (s: Second) => number): number {
 }
 
 export function metricsOf(r: RunResult, disturbAt: number, dropAt: number | undefined, phases: readonly number[] = [disturbAt, ...(dropAt === undefined ? [] : [dropAt])]): Metrics {
+  if (r === null || typeof r !== 'object' || !Array.isArray(r.seconds)) throw new UsageError(`metricsOf(run, …): expected a run's result ({ seconds: [...] }), got ${shown(r)}`);
   const end = dropAt ?? r.seconds.length;
   const phase = r.seconds.slice(disturbAt, end);
   let firstMove: number | null = null;
