@@ -4,6 +4,8 @@
  * ticking on the same virtual clock. Records a per-second trace the metrics are computed from.
  */
 import { ManualClock } from '../clock.js';
+import { validateConfig } from '../config/validate.js';
+import { shown, UsageError } from '../errors.js';
 import { DEFAULT_PROCESS_GOALS } from '../regulate/goals.js';
 import { costOf, valueOf } from '../regulate/points.js';
 import { compilePoints, type Point } from '../regulate/points.js';
@@ -57,6 +59,7 @@ const emptySecond = (): Second => ({ offered: 0, rejected: 0, completed: 0, time
 export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
   checkScenario(sc, kind);
   const config = simConfig(sc.scenes, sc.regulator);
+  validateConfig(config); // for every controller: one that never reads the regulator's part still runs the scenes
   const clock = new ManualClock(0, sc.startWall ?? Date.UTC(2026, 0, 1));
   const budgets = new Map(sc.scenes.map((s) => [s.id, s.config.rtBudgetMs ?? 200]));
   const window = new SlotWindow(1000, sc.servers, budgets);
@@ -77,7 +80,13 @@ export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
   const period = ctl.periodMs;
   let lastChanges = 0;
 
-  for (const x of scenes) x.next = rng.exp(1000 / Math.max(1e-9, sc.rate(x.s.id, 0)));
+  /** The scenario's arrival rate, checked: a NaN would send the simulation's clock to NaN, and fail far from here. */
+  const rateOf = (scene: string, t: number): number => {
+    const r = sc.rate(scene, t);
+    if (typeof r !== 'number' || !(r >= 0 && r < Infinity)) throw new UsageError(`runScenario: scenario.rate(${JSON.stringify(scene)}, ${t}): expected requests/s ≥ 0, got ${shown(r)}`);
+    return r;
+  };
+  for (const x of scenes) x.next = rng.exp(1000 / Math.max(1e-9, rateOf(x.s.id, 0)));
   for (let tickAt = period; tickAt <= sc.durationS * 1000; tickAt += period) {
     // Arrivals up to this tick, scene by scene merged in time order.
     for (;;) {
@@ -86,7 +95,7 @@ export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
       const a = x.next;
       if (a >= tickAt) break;
       const t = a / 1000;
-      const rate = sc.rate(x.s.id, t);
+      const rate = rateOf(x.s.id, t);
       x.next = a + (rate > 0 ? rng.exp(1000 / rate) : 1000);
       if (rate <= 0) continue;
       const sec = seconds[Math.floor(t)]!;

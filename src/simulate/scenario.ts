@@ -42,12 +42,16 @@ export function checkScenario(sc: unknown, kind: unknown): asserts sc is Scenari
     throw new UsageError(`runScenario: scenario.${field}: expected ${expected}, got ${shown(s[field])}`);
   };
   if (typeof s.name !== 'string') fail('name', 'a string');
+  if (s.description !== undefined && typeof s.description !== 'string') fail('description', 'a string');
   if (!Array.isArray(s.scenes) || s.scenes.length === 0) fail('scenes', 'a non-empty array of { id, baseMs, config }');
+  const ids = new Set<string>();
   (s.scenes as unknown[]).forEach((scene, i) => {
     const x = scene as Record<string, unknown> | null;
     if (!isPlainObject(x) || typeof x.id !== 'string' || !(typeof x.baseMs === 'number' && x.baseMs > 0 && x.baseMs < Infinity) || !isPlainObject(x.config)) {
       fail(`scenes[${i}]`, '{ id: string, baseMs: ms > 0, config: a scene config }');
     }
+    if (ids.has(x!.id as string)) throw new UsageError(`runScenario: scenario.scenes[${i}].id: ${shown(x!.id)} is already the id of another scene`);
+    ids.add(x!.id as string);
   });
   if (!Number.isInteger(s.servers) || (s.servers as number) < 1) fail('servers', 'an integer ≥ 1');
   if (!Number.isInteger(s.durationS) || (s.durationS as number) < 1 || (s.durationS as number) > 86_400) fail('durationS', 'whole seconds, 1–86,400');
