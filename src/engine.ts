@@ -9,7 +9,7 @@ import type { GearshiftConfig } from './config/schema.js';
 import { type ResolvedSense, resolveSense } from './config/schema-sense.js';
 import { validateConfig } from './config/validate.js';
 import { namesProcessGoal } from './config/validate-regulate.js';
-import { ClosedError, isPlainObject, UsageError } from './errors.js';
+import { ClosedError, isPlainObject, shown, UsageError } from './errors.js';
 import { Decision, Reason, type RejectedDecision, type RoutedDecision } from './route/decision.js';
 import { Regulator } from './regulate/regulator.js';
 import { sensingSource } from './regulate/sensing-source.js';
@@ -36,7 +36,7 @@ export class Gearshift {
   private readonly closeHooks: (() => void)[] = [];
 
   constructor(options: GearshiftOptions) {
-    if (!isPlainObject(options as unknown)) throw new UsageError('createGearshift(options): expected { config, clock? }');
+    if (!isPlainObject(options as unknown)) throw new UsageError(`createGearshift(options): expected { config, clock? }, got ${shown(options)}`);
     const clock = clockOf(options.clock, 'createGearshift');
     this.router = new Router(compileTables(validateConfig(options.config)));
     this.clock = clock;

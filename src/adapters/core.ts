@@ -195,12 +195,12 @@ export class AdapterCore<Req> {
       { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) },
       (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it
     );
-    if (!isPlainObject(options as unknown)) throw new UsageError('gearshift adapter: options must be an object');
+    if (!isPlainObject(options as unknown)) throw new UsageError(`gearshift adapter: options must be an object, got ${shown(options)}`);
     this.trust = trustOf(options.trust);
     this.scene = compileScene(options.scene, host);
     this.unit = compileUnit(options.unit);
     const h = options.hints ?? {};
-    if (!isPlainObject(h as unknown)) throw new UsageError('hints: expected { version, loadTest, signed, baggage }');
+    if (!isPlainObject(h as unknown)) throw new UsageError(`hints: expected { version, loadTest, signed, baggage }, got ${shown(h)}`);
     if (h.baggage !== undefined && typeof h.baggage !== 'boolean') throw new UsageError(`hints.baggage: expected true or false, got ${shown(h.baggage)}`);
     this.hVersion = lower(h.version ?? 'x-gearshift-version', 'hints.version');
     this.hLoadTest = lower(h.loadTest ?? 'x-gearshift-load-test', 'hints.loadTest');

@@ -70,7 +70,7 @@ export class Gateway {
     if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
       throw new UsageError('createGateway(engine): the first argument must be an engine from createGearshift()');
     }
-    if (!isPlainObject(options as unknown)) throw new UsageError('createGateway(engine, options): options must be an object');
+    if (!isPlainObject(options as unknown)) throw new UsageError(`createGateway(engine, options): options must be an object, got ${shown(options)}`);
     this.trust = trustOf(options.trust);
     this.rejections = buildRejections(options.rejections);
     if (options.propagate !== undefined && !isPlainObject(options.propagate)) throw new UsageError(`propagate: expected { mode, ttlSec, header }, got ${shown(options.propagate)}`);

@@ -103,13 +103,13 @@ export const buildRejections = (overrides?: RejectionOverrides): Rejections => n
 
 /** Refuses overrides a typo would otherwise make silently ineffective (an unknown reason) or fail per request. */
 function checkOverrides(overrides: unknown): asserts overrides is RejectionOverrides {
-  if (!isPlainObject(overrides)) throw new UsageError('rejections: expected an object of reason → { status, body, headers }');
+  if (!isPlainObject(overrides)) throw new UsageError(`rejections: expected an object of reason → { status, body, headers }, got ${shown(overrides)}`);
   for (const [reason, spec] of Object.entries(overrides)) {
     if (!Object.hasOwn(DEFAULTS, reason)) throw new UsageError(`rejections.${reason}: not a rejection reason (one of ${Object.keys(DEFAULTS).join(', ')})`);
     if (spec === undefined) continue;
-    if (!isPlainObject(spec)) throw new UsageError(`rejections.${reason}: expected { status, body, headers }`);
+    if (!isPlainObject(spec)) throw new UsageError(`rejections.${reason}: expected { status, body, headers }, got ${shown(spec)}`);
     const headers = spec.headers;
-    if (headers !== undefined && !isPlainObject(headers)) throw new UsageError(`rejections.${reason}.headers: expected an object of header → value`);
+    if (headers !== undefined && !isPlainObject(headers)) throw new UsageError(`rejections.${reason}.headers: expected an object of header → value, got ${shown(headers)}`);
     if (headers !== undefined) checkHeaders(headers, `rejections.${reason}.headers`);
   }
 }
