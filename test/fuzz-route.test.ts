@@ -64,6 +64,12 @@ const anyUnit = (r: Rng): unknown => (r.chance(0.8) ? (r.chance(0.2) ? r.pick(['
 /** What `trusted` might be given as: only `true` counts. */
 const anyFlag = (r: Rng): unknown => r.pick([true, true, false, undefined, 1, 'true', 'yes', {}, [], 0, null]);
 
+/** The gateway's reading of a load-test hint: true, or a header value (a list: its first) that does not say off. */
+function gatewayLoadTest(v: unknown): boolean {
+  const first = Array.isArray(v) ? (v as unknown[])[0] : v;
+  return first === true || (typeof first === 'string' && !['0', 'false', 'no', 'off', ''].includes(first.trim().toLowerCase()));
+}
+
 interface Hints {
   version?: unknown;
   loadTest?: unknown;
@@ -166,7 +172,7 @@ describe('routing any input (seeded fuzz)', () => {
     gs.close();
   });
 
-  it('gateway.begin: a valid signed token or a trusted peer steers; respelt tokens, look-alike peers and truthy flags do not', () => {
+  it('gateway.begin: a valid signed token or a trusted peer steers; respelt tokens, look-alike peers and truthy non-flags do not', () => {
     const now = () => Date.UTC(2026, 10, 21);
     const key = 'fuzz-key-0123456789-0123456789-abcdef';
     const signer = createTrust({ keys: [key], now });
@@ -195,13 +201,14 @@ describe('routing any input (seeded fuzz)', () => {
       const peerTrusted = r.chance(0.3);
       if (r.chance(0.7)) hints.peer = peerTrusted ? r.pick(IN_RANGE) : r.chance(0.7) ? r.pick(OUT_OF_RANGE) : anyValue(r);
       if (r.chance(0.5)) hints.version = r.pick(VERSION_NAMES);
-      if (r.chance(0.4)) hints.loadTest = anyFlag(r);
+      // A gateway may hand over the load-test header's value: a string or a list (its first counts).
+      if (r.chance(0.4)) hints.loadTest = r.chance(0.6) ? anyFlag(r) : r.pick(['1', '0', 'off', 'TRUE', ' no ', '', ['yes', '0'], ['0', '1'], []]);
       if (r.chance(0.3)) hints.trusted = anyFlag(r);
       const { decision: d, done } = gw.begin(scene, unit, r.chance(0.1) ? null : (hints as never));
       // What may steer: a valid token for this scene (it wins over plain hints), else plain hints when `trusted` is
       // exactly true, or, without `trusted`, when the peer is inside the trusted ranges.
       const plainTrusted = hints.trusted === true || (hints.trusted === undefined && peerTrusted && hints.peer !== undefined);
-      const trusted = signedHint !== null ? signedHint : plainTrusted ? { version: hints.version, loadTest: hints.loadTest === true } : null;
+      const trusted = signedHint !== null ? signedHint : plainTrusted ? { version: hints.version, loadTest: gatewayLoadTest(hints.loadTest) } : null;
       checkRules(d, unit, trusted, () => `${where()} ${JSON.stringify({ scene, hints }, (_k, v: unknown) => (typeof v === 'bigint' || typeof v === 'symbol' ? String(v) : v))}`);
       checkReads(d, r, where);
       must(done(r.pick([200, 503, 'error', 'timeout']), 10) === d.ok, () => `${where()}: done() of a ${d.ok ? 'served' : 'rejected (recorded at once)'} decision`);
