@@ -24,6 +24,11 @@ export class Allowance {
     this.dwell = dwellMs;
   }
 
+  /** Takes another allowance's dwell bookkeeping (not its level): the same loop, carried across a reload. */
+  carryFrom(old: Allowance): void {
+    [this.lastCutAt, this.lastRaiseAt, this.lastMove, this.dwell, this.cutRate] = [old.lastCutAt, old.lastRaiseAt, old.lastMove, old.dwell, old.cutRate];
+  }
+
   /** Applies a proposal; returns the change made (0 when held by the dwell). */
   propose(delta: number, now: number, lim: AllowanceLimits, fast: boolean, rate: number, lo: number, hi: number): number {
     const loadDropped = rate < (2 / 3) * this.cutRate;

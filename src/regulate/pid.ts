@@ -39,6 +39,11 @@ export class GoalLoop {
   private e2 = 0;
   constructor(readonly goal: Goal) {}
 
+  /** Takes the state of the loop this one replaces (a reload: the same goal, perhaps with a new target). */
+  carryFrom(old: GoalLoop): void {
+    [this.smoothed, this.e1, this.e2] = [old.smoothed, old.e1, old.e2];
+  }
+
   /**
    * `lastMove` is the direction of the loop's last gear change: after a cut, headroom must clear the band by the
    * hysteresis margin before this goal asks to climb again (a violation always acts at once: down fast).

@@ -94,10 +94,15 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   reload(document: GearshiftConfig): void {
     const config = validated(document);
     const before = this.snapshot();
+    const loopsBefore = this.byId;
     const modeBefore = this.config.regulator?.mode ?? 'auto';
     const period = this.s.periodMs;
     this.load(config, false);
     this.apply(before, { silent: true });
+    for (const sc of this.scenes) {
+      const old = loopsBefore.get(sc.id);
+      if (old) sc.carryFrom(old);
+    }
     // The carried allowance is a share of the old points' top cost: with points renamed, added or re-costed it may
     // sit below what the carried gears cost, and the next tick would cut them as if a goal had asked.
     for (const sc of this.scenes) sc.allowance.u = Math.max(sc.allowance.u, sc.allowanceOfGears());

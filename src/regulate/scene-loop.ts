@@ -84,6 +84,21 @@ export class SceneLoop {
     this.allowance = new Allowance(costOf(points, this.gears) / this.topCost, dwellMs);
   }
 
+  /**
+   * Takes the control state of the loop this one replaces in a reload (the same scene): what the snapshot does not
+   * hold. Without it every reload restarted the dwell after a cut, the boost's hold and what a cap owes back, so a
+   * service that reloads every minute never boosted and a cap lifted after a reload left a quiet scene at its floor.
+   */
+  carryFrom(old: SceneLoop): void {
+    [this.owed, this.boostSince, this.fastLeft] = [old.owed, old.boostSince, old.fastLeft];
+    this.allowance.carryFrom(old.allowance);
+    const byKind = new Map(old.loops.map((l) => [l.goal.kind, l]));
+    for (const l of this.loops) {
+      const prev = byKind.get(l.goal.kind);
+      if (prev) l.carryFrom(prev);
+    }
+  }
+
   /** New goals keep the smoothed reading of a goal of the same kind. */
   setGoals(goals: readonly Goal[]): void {
     const old = new Map(this.loops.map((l) => [l.goal.kind, l]));
