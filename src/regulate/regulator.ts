@@ -103,9 +103,6 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       const old = loopsBefore.get(sc.id);
       if (old) sc.carryFrom(old);
     }
-    // The carried allowance is a share of the old points' top cost: with points renamed, added or re-costed it may
-    // sit below what the carried gears cost, and the next tick would cut them as if a goal had asked.
-    for (const sc of this.scenes) sc.allowance.u = Math.max(sc.allowance.u, sc.allowanceOfGears());
     // The config's mode is the one to run in when it changes; a reload of anything else leaves the operator's mode.
     const mode = config.regulator?.mode ?? 'auto';
     if (mode !== modeBefore) this.setMode(mode, 'reload');
@@ -421,7 +418,10 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
         const g = clamp(s.gears[p.name], sc.gears[i]!);
         if (g !== sc.gears[i]) sc.setGear(i, g, 'restore', ctx, this.currentMode !== 'shadow');
       });
-      sc.allowance.u = s.allowance;
+      // The allowance is a share of the points' top cost when it was taken: with points since renamed, added or
+      // re-costed (a reload, or a restart under a newer config) it may sit below what the restored gears cost, and
+      // the next tick would cut them as if a goal had asked.
+      sc.allowance.u = Math.max(s.allowance, sc.allowanceOfGears());
       sc.boosted = s.boosted;
       sc.shedShare = s.shedShare;
       sc.shedLoadTest = s.shedLoadTest;
