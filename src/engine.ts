@@ -45,6 +45,7 @@ export class Gearshift {
     this.sense.start();
     // The regulator reads sensing on its own unref'd timer (regulator.periodMs), never inside a request.
     this.gearRegulator = new Regulator({ config: this.router.tables.config, clock: this.clock, signals: sensingSource(this.sense) });
+    this.gearRegulator.ownedReload(null); // from now on only through engine.reload: the router indexes its scenes
     this.gearRegulator.start();
   }
 
@@ -150,11 +151,11 @@ export class Gearshift {
     // part fails, the parts already moved go back, and the old config keeps serving.
     const gears = this.gearRegulator.snapshot();
     try {
-      this.gearRegulator.reload(after.config);
+      this.gearRegulator.ownedReload(after.config);
       this.sense.reconfigure(senseOf(after.config));
       this.sense.bind(after.sceneList);
     } catch (err) {
-      this.gearRegulator.reload(before.config);
+      this.gearRegulator.ownedReload(before.config);
       this.gearRegulator.restore(gears, { silent: true });
       this.sense.reconfigure(senseOf(before.config));
       this.sense.bind(before.sceneList);

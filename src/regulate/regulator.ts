@@ -75,6 +75,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private history!: Ring<GearChange>;
   private changesThisTick = 0;
   private lastReport: TickReport | null = null;
+  /** Owned by an engine, whose router indexes its scenes: only the engine may reload it (@internal). */
+  private owned = false;
 
   /** `config`: a config document (validated here unless it came from `validateConfig` or `engine.config`). */
   constructor(options: RegulatorOptions) {
@@ -92,6 +94,19 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * Gears, caps and pins of points that still exist carry over.
    */
   reload(document: GearshiftConfig): void {
+    // An engine's requests read their gears by the router's scene index: a config given to its regulator alone
+    // (scenes in another order) would hand each scene another's gears.
+    if (this.owned) throw new UsageError('regulator.reload: this regulator belongs to an engine; reload the engine (engine.reload(config)), which reloads its router and its regulator together');
+    this.reloadConfig(document);
+  }
+
+  /** @internal The engine's way in: its router has the same config. Marks the regulator as the engine's. */
+  ownedReload(document: GearshiftConfig | null): void {
+    this.owned = true;
+    if (document !== null) this.reloadConfig(document);
+  }
+
+  private reloadConfig(document: GearshiftConfig): void {
     const config = validated(document);
     const before = this.snapshot();
     const loopsBefore = this.byId;
