@@ -76,6 +76,8 @@ export class Sensing {
   private refs: readonly SceneRef[] = [];
   /** Every series (the process-level ones first): what a process read merges. Rebuilt by `bind`. */
   private everySeries: Series[] = [];
+  /** When the oldest retired series kept has had its window (Infinity: none kept). */
+  private nextPruneAt = Infinity;
   private lt!: Series;
   private unknown!: Series;
   private orphans!: Series;
@@ -179,6 +181,7 @@ export class Sensing {
    */
   stats(scene?: string | null, version?: string | null, lastSlots = 0, out: WindowStats = new Stats()): WindowStats | undefined {
     const now = this.clock.now();
+    this.pruneIfDue(now);
     if (scene === undefined || scene === null) return this.readAll(this.everySeries, lastSlots, now, out);
     const entry = this.scenes.get(scene);
     if (entry === undefined) return undefined;
@@ -193,6 +196,7 @@ export class Sensing {
    */
   recent(scene: string, minSamples: number, version?: string | null, out: WindowStats = new Stats()): WindowStats | undefined {
     const now = this.clock.now();
+    this.pruneIfDue(now);
     const entry = this.scenes.get(scene);
     if (entry === undefined) return undefined;
     let list = entry.all;
@@ -243,11 +247,13 @@ export class Sensing {
 
   /** Scene ids with series, configured ones and recently removed ones. */
   sceneIds(): string[] {
+    this.pruneIfDue(this.clock.now());
     return [...this.scenes.keys()];
   }
 
   /** Version names with series in a scene (configured and recently removed). */
   versionNames(scene: string): string[] {
+    this.pruneIfDue(this.clock.now());
     return [...(this.scenes.get(scene)?.versions.keys() ?? [])];
   }
 
@@ -294,27 +300,39 @@ export class Sensing {
     this.everySeries = [this.lt, this.unknown, this.orphans];
   }
 
-  /** Drops retired series whose whole window has passed, then the oldest beyond the `retiredSeries` cap. */
+  /** Prunes once the oldest retired series' window has passed: the reads call it, so no reload has to come first. */
+  private pruneIfDue(now: number): void {
+    if (now >= this.nextPruneAt) this.prune(now);
+  }
+
+  /**
+   * Drops retired series whose whole window has passed, then the oldest beyond the `retiredSeries` cap (a retired
+   * scene counts as its own series and each of its versions').
+   */
   private prune(now: number): void {
     const o = this.options;
     const windowMs = Math.max(o.outcomes.slots * o.outcomes.slotMs, o.rt.slots * o.rt.slotMs);
-    const retired: { at: number; drop: () => void }[] = [];
+    const retired: { at: number; series: number; drop: () => void }[] = [];
     for (const [id, entry] of this.scenes) {
       if (entry.retiredAt >= 0) {
         if (now - entry.retiredAt >= windowMs) this.scenes.delete(id);
-        else retired.push({ at: entry.retiredAt, drop: () => this.scenes.delete(id) });
+        else retired.push({ at: entry.retiredAt, series: 1 + entry.versions.size, drop: () => this.scenes.delete(id) });
         continue;
       }
       for (const [name, s] of entry.versions) {
         if (s.retiredAt < 0) continue;
         if (now - s.retiredAt >= windowMs) entry.versions.delete(name);
-        else retired.push({ at: s.retiredAt, drop: () => entry.versions.delete(name) });
+        else retired.push({ at: s.retiredAt, series: 1, drop: () => entry.versions.delete(name) });
       }
     }
-    if (retired.length > o.retiredSeries) {
-      retired.sort((a, b) => a.at - b.at);
-      for (let i = 0; i < retired.length - o.retiredSeries; i++) retired[i]!.drop();
+    let kept = retired.reduce((n, r) => n + r.series, 0);
+    retired.sort((a, b) => a.at - b.at);
+    let first = 0; // the oldest one kept
+    for (; first < retired.length && kept > o.retiredSeries; first++) {
+      retired[first]!.drop();
+      kept -= retired[first]!.series;
     }
+    this.nextPruneAt = first < retired.length ? retired[first]!.at + windowMs : Infinity;
     this.everySeries = [this.lt, this.unknown, this.orphans];
     for (const entry of this.scenes.values()) {
       entry.all = [entry.scene, ...entry.versions.values()];
