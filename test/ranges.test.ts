@@ -20,4 +20,18 @@ describe('bucket ranges', () => {
   it('refuses shares that leave buckets without an owner', () => {
     expect(() => new BucketRanges([{ owner: 0, buckets: 9_999 }])).toThrow(RangeError);
   });
+
+  it('overlays two tables stretch by stretch, agreeing with a look-up of every bucket', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    for (let round = 0; round < 50; round++) {
+      const table = () => new BucketRanges(Array.from({ length: 1 + rand(6) }, (_, i) => ({ owner: i, buckets: rand(4000) })), 9);
+      const [a, b] = [table(), table()];
+      const overlaid = new Map<string, number>();
+      BucketRanges.overlay(a, b, (x, y, n) => overlaid.set(`${x}>${y}`, (overlaid.get(`${x}>${y}`) ?? 0) + n));
+      const looked = new Map<string, number>();
+      for (let k = 0; k < 10_000; k++) looked.set(`${a.ownerOf(k)}>${b.ownerOf(k)}`, (looked.get(`${a.ownerOf(k)}>${b.ownerOf(k)}`) ?? 0) + 1);
+      expect(overlaid).toEqual(looked);
+    }
+  });
 });
