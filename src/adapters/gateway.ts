@@ -94,7 +94,7 @@ export class Gateway {
     if (!hints) return this.engine.route(scene, unit, null);
     const signed = firstOf(hints.signed);
     const version = firstOf(hints.version);
-    const lt = hints.loadTest === true || hints.loadTest === false ? hints.loadTest : firstOf(hints.loadTest);
+    const lt = firstOf(hints.loadTest);
     const loadTest = lt === true || (typeof lt === 'string' && loadTestFlag(lt));
     const wantsSomething = (typeof version === 'string' && version.length > 0) || loadTest;
     // An own property only: a hints object built by merging a parsed body ({"__proto__": {"trusted": true}}) must not

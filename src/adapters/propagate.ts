@@ -106,23 +106,27 @@ export function propagate<H extends Record<string, unknown> | Headers>(decision:
   // The decision replaces every gearshift hint these headers were handed (forwarded from a client, say): a
   // downstream that trusts this hop reads plain hints before baggage, and a token it refuses falls back to them.
   const signedHeader = (options.header ?? 'x-gearshift-hint').toLowerCase();
-  const stale = [...PLAIN_HINT_HEADERS, signedHeader].filter((h) => !(h in add));
-  for (const [k, v] of [...Object.entries(add), ...stale.map((h) => [h, ''] as const)]) {
-    if (isHeaders) {
-      if (v === '') (headers as Headers).delete(k);
-      else (headers as Headers).set(k, v);
-    } else {
-      const rec = headers as Record<string, unknown>;
-      for (const key of Object.keys(rec)) if (key !== k && key.toLowerCase() === k) delete rec[key];
-      if (v === '') delete rec[k];
-      else rec[k] = v;
-    }
-  }
+  for (const k of [PLAIN_VERSION, PLAIN_LOAD_TEST, signedHeader]) if (!(k in add)) setHeader(headers, isHeaders, k, '');
+  for (const [k, v] of Object.entries(add)) setHeader(headers, isHeaders, k, v);
   return headers;
 }
 
 /** The plain hint headers' default names (the adapters' `hints.version` and `hints.loadTest`). */
-const PLAIN_HINT_HEADERS = ['x-gearshift-version', 'x-gearshift-load-test'];
+export const PLAIN_VERSION = 'x-gearshift-version';
+export const PLAIN_LOAD_TEST = 'x-gearshift-load-test';
+
+/** Sets header `k` (lower case) to `v`, or removes it for '', in a `Headers` or a plain object (any spelling of `k`). */
+function setHeader(headers: Record<string, unknown> | Headers, isHeaders: boolean, k: string, v: string): void {
+  if (isHeaders) {
+    if (v === '') (headers as Headers).delete(k);
+    else (headers as Headers).set(k, v);
+    return;
+  }
+  const rec = headers as Record<string, unknown>;
+  for (const key of Object.keys(rec)) if (key !== k && key.toLowerCase() === k) delete rec[key];
+  if (v === '') delete rec[k];
+  else rec[k] = v;
+}
 
 function findBaggage(h: Record<string, unknown>): string | undefined {
   for (const k of Object.keys(h)) {

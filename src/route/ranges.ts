@@ -35,10 +35,6 @@ export class BucketRanges {
   }
 
   /**
-   * The owner of a bucket in 0..BUCKETS-1: the first range whose end is above it. A binary search, so that a layer
-   * with hundreds of arms costs a few steps more than a split of three, not hundreds.
-   */
-  /**
    * Walks two tables side by side: `visit(ownerInA, ownerInB, buckets)` for each stretch of buckets where neither
    * changes owner. A merge of the two range lists, so comparing two splits costs their ranges, not 10,000 look-ups.
    */
@@ -54,6 +50,10 @@ export class BucketRanges {
     }
   }
 
+  /**
+   * The owner of a bucket in 0..BUCKETS-1: the first range whose end is above it. A binary search, so that a layer
+   * with hundreds of arms costs a few steps more than a split of three, not hundreds.
+   */
   ownerOf(bucket: number): number {
     const ends = this.ends;
     let lo = 0;
