@@ -44,8 +44,7 @@ export class Gearshift {
     this.sense.bind(this.router.tables.sceneList);
     this.sense.start();
     // The regulator reads sensing on its own unref'd timer (regulator.periodMs), never inside a request.
-    this.gearRegulator = new Regulator({ config: this.router.tables.config, clock: this.clock, signals: sensingSource(this.sense) });
-    this.gearRegulator.ownedReload(null); // from now on only through engine.reload: the router indexes its scenes
+    this.gearRegulator = new Regulator({ config: this.router.tables.config, clock: this.clock, signals: sensingSource(this.sense), owned: true });
     this.gearRegulator.start();
   }
 
@@ -151,11 +150,11 @@ export class Gearshift {
     // part fails, the parts already moved go back, and the old config keeps serving.
     const gears = this.gearRegulator.snapshot();
     try {
-      this.gearRegulator.ownedReload(after.config);
+      this.gearRegulator.engineReload(after.config);
       this.sense.reconfigure(senseOf(after.config));
       this.sense.bind(after.sceneList);
     } catch (err) {
-      this.gearRegulator.ownedReload(before.config);
+      this.gearRegulator.engineReload(before.config);
       this.gearRegulator.restore(gears, { silent: true });
       this.sense.reconfigure(senseOf(before.config));
       this.sense.bind(before.sceneList);

@@ -29,6 +29,8 @@ export interface RegulatorOptions {
   clock?: Clock;
   /** Where the goals' measurements come from; default: none (the regulator holds still). */
   signals?: SignalSource;
+  /** @internal Made by an engine, whose router indexes its scenes: only the engine reloads it (`engineReload`). */
+  owned?: boolean;
 }
 
 interface Settings {
@@ -75,8 +77,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private history!: Ring<GearChange>;
   private changesThisTick = 0;
   private lastReport: TickReport | null = null;
-  /** Owned by an engine, whose router indexes its scenes: only the engine may reload it (@internal). */
-  private owned = false;
+  /** Made by an engine (see RegulatorOptions.owned). */
+  private readonly owned: boolean;
 
   /** `config`: a config document (validated here unless it came from `validateConfig` or `engine.config`). */
   constructor(options: RegulatorOptions) {
@@ -85,6 +87,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const config = validated(options.config);
     this.clock = clockOf(options.clock, 'new Regulator(options)');
     this.signals = signalsOf(options.signals);
+    this.owned = options.owned === true;
     this.lastWall = this.clock.wallNow();
     this.load(config, true);
   }
@@ -100,10 +103,9 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.reloadConfig(document);
   }
 
-  /** @internal The engine's way in: its router has the same config. Marks the regulator as the engine's. */
-  ownedReload(document: GearshiftConfig | null): void {
-    this.owned = true;
-    if (document !== null) this.reloadConfig(document);
+  /** @internal The engine's way in: its router has the same config, in the same order. */
+  engineReload(document: GearshiftConfig): void {
+    this.reloadConfig(document);
   }
 
   private reloadConfig(document: GearshiftConfig): void {

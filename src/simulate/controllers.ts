@@ -6,7 +6,6 @@
  */
 import type { Clock } from '../clock.js';
 import type { GearshiftConfig } from '../config/schema.js';
-import { validateConfig } from '../config/validate.js';
 import type { LiveScene } from '../regulate/live.js';
 import { Regulator } from '../regulate/regulator.js';
 import type { TickReport } from '../regulate/events.js';
@@ -62,7 +61,7 @@ class GearshiftControl implements SimController {
   readonly regulator: Regulator;
   private count = 0;
   constructor(config: GearshiftConfig, clock: Clock, window: SlotWindow) {
-    this.regulator = new Regulator({ config: validateConfig(config), clock, signals: window });
+    this.regulator = new Regulator({ config, clock, signals: window });
     this.regulator.on('change', (c) => void (c.applied && this.count++));
   }
   get periodMs(): number {

@@ -1,7 +1,7 @@
 /**
  * The figures of a run, all from the per-second trace. Convergence: the first second after the disturbance from
  * which, for 30 s (or to the end of a shorter phase), every rolling 5-second window holds the timeout target, and
- * the service is not needlessly degraded over those seconds (see `tight`). Computed the same way for every controller. Computed the same way for every controller.
+ * the service is not needlessly degraded over those seconds (see `tight`). Computed the same way for every controller.
  */
 import { shown, UsageError } from '../errors.js';
 import type { RunResult, Second } from './run.js';

@@ -58,8 +58,9 @@ const emptySecond = (): Second => ({ offered: 0, rejected: 0, completed: 0, time
 
 export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
   checkScenario(sc, kind);
-  const config = simConfig(sc.scenes, sc.regulator);
-  validateConfig(config); // for every controller: one that never reads the regulator's part still runs the scenes
+  // Validated for every controller (one that never reads the regulator's part still runs the scenes), once: the
+  // regulator takes a validated config as it is.
+  const config = validateConfig(simConfig(sc.scenes, sc.regulator));
   const clock = new ManualClock(0, sc.startWall ?? Date.UTC(2026, 0, 1));
   const budgets = new Map(sc.scenes.map((s) => [s.id, s.config.rtBudgetMs ?? 200]));
   const window = new SlotWindow(1000, sc.servers, budgets);
