@@ -20,7 +20,7 @@ import type { GearshiftConfig } from '../src/config/schema.js';
 import { createGearshift, type Gearshift } from '../src/engine.js';
 import type { Decision } from '../src/route/decision.js';
 import { OUTCOME_NAMES } from '../src/sense/outcome.js';
-import { get, KEY, portOf, sleep, waitFor } from './adapters-helpers.js';
+import { closeAll, get, KEY, portOf, sleep, waitFor } from './adapters-helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Harness
@@ -30,9 +30,7 @@ const servers: Server[] = [];
 const apps: FastifyInstance[] = [];
 const engines: Gearshift[] = [];
 afterEach(async () => {
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-  await Promise.all(apps.splice(0).map((a) => a.close()));
+  await closeAll(servers, apps);
   for (const e of engines.splice(0)) e.close();
 });
 

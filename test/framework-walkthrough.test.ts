@@ -13,17 +13,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gearshift } from '../src/adapters/express.js';
 import { gearshiftPlugin } from '../src/adapters/fastify.js';
 import { withGearshift } from '../src/adapters/http.js';
-import { abortAfter, get, observedEngine, portOf, sleep, waitFor } from './adapters-helpers.js';
+import { abortAfter, closeAll, get, observedEngine, portOf, sleep, waitFor } from './adapters-helpers.js';
 
 const H = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
 
 const servers: Server[] = [];
 const apps: FastifyInstance[] = [];
-afterEach(async () => {
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-  await Promise.all(apps.splice(0).map((a) => a.close()));
-});
+afterEach(() => closeAll(servers, apps));
 
 async function listenNode(server: Server): Promise<number> {
   servers.push(server);

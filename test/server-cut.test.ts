@@ -13,18 +13,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gearshift } from '../src/adapters/express.js';
 import { gearshiftPlugin } from '../src/adapters/fastify.js';
 import { withGearshift } from '../src/adapters/http.js';
-import { get, observedEngine, portOf, waitFor } from './adapters-helpers.js';
+import { closeAll, get, observedEngine, portOf, waitFor } from './adapters-helpers.js';
 
 const H = { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'bob' };
 const HEAD = 'GET / HTTP/1.1\r\nhost: x\r\nx-gearshift-scene: feed\r\nx-gearshift-unit: bob\r\n\r\n';
 
 const servers: Server[] = [];
 const apps: FastifyInstance[] = [];
-afterEach(async () => {
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-  await Promise.all(apps.splice(0).map((a) => a.close()));
-});
+afterEach(() => closeAll(servers, apps));
 
 /** A Fastify app with gearshift and `routes`, listening on loopback. */
 async function fastifyWith(routes: (app: FastifyInstance) => void) {
