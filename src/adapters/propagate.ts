@@ -106,27 +106,26 @@ export function propagate<H extends Record<string, unknown> | Headers>(decision:
   // The decision replaces every gearshift hint these headers were handed (forwarded from a client, say): a
   // downstream that trusts this hop reads plain hints before baggage, and a token it refuses falls back to them.
   const signedHeader = (options.header ?? 'x-gearshift-hint').toLowerCase();
-  for (const k of [PLAIN_VERSION, PLAIN_LOAD_TEST, signedHeader]) if (!(k in add)) setHeader(headers, isHeaders, k, '');
-  for (const [k, v] of Object.entries(add)) setHeader(headers, isHeaders, k, v);
+  const drops = (k: string) => k === PLAIN_VERSION || k === PLAIN_LOAD_TEST || k === signedHeader || Object.hasOwn(add, k);
+  if (isHeaders) {
+    const h = headers as Headers;
+    for (const k of [PLAIN_VERSION, PLAIN_LOAD_TEST, signedHeader]) h.delete(k);
+    for (const [k, v] of Object.entries(add)) {
+      if (v === '') h.delete(k);
+      else h.set(k, v);
+    }
+    return headers;
+  }
+  // One pass over a plain object's keys drops every spelling of what this call removes or writes, then it writes.
+  const rec = headers as Record<string, unknown>;
+  for (const key of Object.keys(rec)) if (drops(key.toLowerCase())) delete rec[key];
+  for (const [k, v] of Object.entries(add)) if (v !== '') rec[k] = v;
   return headers;
 }
 
 /** The plain hint headers' default names (the adapters' `hints.version` and `hints.loadTest`). */
 export const PLAIN_VERSION = 'x-gearshift-version';
 export const PLAIN_LOAD_TEST = 'x-gearshift-load-test';
-
-/** Sets header `k` (lower case) to `v`, or removes it for '', in a `Headers` or a plain object (any spelling of `k`). */
-function setHeader(headers: Record<string, unknown> | Headers, isHeaders: boolean, k: string, v: string): void {
-  if (isHeaders) {
-    if (v === '') (headers as Headers).delete(k);
-    else (headers as Headers).set(k, v);
-    return;
-  }
-  const rec = headers as Record<string, unknown>;
-  for (const key of Object.keys(rec)) if (key !== k && key.toLowerCase() === k) delete rec[key];
-  if (v === '') delete rec[k];
-  else rec[k] = v;
-}
 
 function findBaggage(h: Record<string, unknown>): string | undefined {
   for (const k of Object.keys(h)) {
