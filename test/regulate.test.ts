@@ -345,6 +345,37 @@ describe('schedules', () => {
     for (let i = 0; i < 120; i++) tick();
     expect(reg.mode).toBe('frozen');
   });
+
+  it('does not fire a daily rule again on the autumn repeat after a reload in between', () => {
+    // Europe/Berlin falls back on 2026-10-25 at 03:00 CEST → 02:00 CET: local 02:30 comes at 00:30Z and again at
+    // 01:30Z. The rule fired at the first; a reload at 01:00Z rebuilt the scheduler and forgot it (until the
+    // nineteenth session), so the repeat fired it a second time, an hour late.
+    const regulator: RegulatorConfig = { timeZone: 'Europe/Berlin', schedules: [{ at: '02:30:00', name: 'night', mode: 'frozen' }] };
+    const { reg, tick } = setup(regulator, { wallStart: Date.UTC(2026, 9, 25, 0, 29, 0) });
+    const fired: number[] = [];
+    reg.on('rule', (e) => fired.push(e.at));
+    for (let i = 0; i < 120; i++) tick(); // 00:31Z
+    expect(fired).toEqual([Date.UTC(2026, 9, 25, 0, 30, 0)]);
+    reg.setMode('auto');
+    tick(29 * 60_000 - 1000); // 01:00Z, local 02:00 CET
+    // The same rule, its keys in another order, and another setting beside it.
+    reg.reload(regConfig({ historySize: 500, timeZone: 'Europe/Berlin', schedules: [{ mode: 'frozen', name: 'night', at: '02:30:00' }] }));
+    for (let i = 0; i < 40; i++) tick(60_000); // to 01:40Z, past the repeat of 02:30
+    expect(fired).toHaveLength(1);
+    expect(reg.mode).toBe('auto');
+  });
+
+  it('lets a rule a reload changed fire on the autumn repeat: it is a new rule', () => {
+    const { reg, tick } = setup({ timeZone: 'Europe/Berlin', schedules: [{ at: '02:30:00', mode: 'frozen' }] }, { wallStart: Date.UTC(2026, 9, 25, 0, 29, 0) });
+    const fired: number[] = [];
+    reg.on('rule', (e) => fired.push(e.at));
+    tick(120_000);
+    tick(29 * 60_000); // 01:00Z
+    reg.reload(regConfig({ timeZone: 'Europe/Berlin', schedules: [{ at: '02:30:00', mode: 'fixed' }] }));
+    for (let i = 0; i < 40; i++) tick(60_000);
+    expect(fired).toEqual([Date.UTC(2026, 9, 25, 0, 30, 0), Date.UTC(2026, 9, 25, 1, 30, 0)]);
+    expect(reg.mode).toBe('fixed');
+  });
 });
 
 describe('tidal boost', () => {

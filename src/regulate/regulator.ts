@@ -154,7 +154,9 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.byId = new Map(this.scenes.map((s) => [s.id, s]));
     for (const sc of this.scenes) [sc.live.retryAfterS, sc.live.extraGears] = [this.s.shed.retryAfterS, r?.dcaf?.extraGears ?? 1];
     this.process = new ProcessLoop(processGoals(r, this.goalSet), this.points, this.ladder, this.s.limits.dwellMs);
+    const schedulerBefore = first ? undefined : this.scheduler;
     this.scheduler = new Scheduler(r?.schedules ?? [], r?.timeZone ?? 'UTC');
+    if (schedulerBefore) this.scheduler.carryFrom(schedulerBefore);
     if (first) {
       this.currentMode = r?.mode ?? 'auto';
       for (const due of this.scheduler.replay(this.clock.wallNow())) this.applyRule(due.rule, due.index, due.at, true);

@@ -4,6 +4,7 @@
  * twice the same day). State-like effects (mode, caps, pins, goal set) are replayed on start so that a restart at
  * 20:05 is in the state the 20:01 rule left; actions (templates, fast recovery) are not replayed.
  */
+import { canonicalJson } from '../config/canonical-json.js';
 import type { ScheduleRule } from '../config/schema-regulate.js';
 import { DAY_MS, instantOfWall, localMs, parseAbsolute, parseDaily } from '../config/time-of-day.js';
 
@@ -31,6 +32,27 @@ export class Scheduler {
       const daily = parseDaily(rule.at);
       return { rule, index, daily: daily === undefined ? undefined : daily * 1000, once: daily === undefined ? parseAbsolute(rule.at, timeZone) : undefined };
     });
+  }
+
+  /**
+   * Keeps what `before` fired today for every rule this one has unchanged (the same content, in the same zone).
+   * Without it a reload inside the autumn's repeated hour forgot that a rule had fired, and the repeat fired it
+   * again. A rule the reload changed is a new rule and may fire.
+   */
+  carryFrom(before: Scheduler): void {
+    if (before.timeZone !== this.timeZone) return;
+    const fired = new Map<string, number[]>();
+    for (const c of before.rules) {
+      const day = before.firedDay.get(c.index);
+      if (day === undefined) continue;
+      const key = canonicalJson(c.rule);
+      fired.set(key, [...(fired.get(key) ?? []), day]);
+    }
+    for (const c of this.rules) {
+      const days = fired.get(canonicalJson(c.rule));
+      const day = days?.shift(); // identical rules pair off in order
+      if (day !== undefined) this.firedDay.set(c.index, day);
+    }
   }
 
   get size(): number {
