@@ -299,12 +299,25 @@ describe('schedules', () => {
     expect(reg.fastRecovery).toBe(false); // ends once every point is back at the top
   });
 
-  it('replays state (mode, caps) on start but not actions (templates)', () => {
+  it('replays state (mode, caps) on start, and a template only while the replayed mode holds every gear', () => {
+    // A restart at 20:00, inside the preset window. Until the nineteenth session the template, an action, was not
+    // replayed, and `fixed` held the gears at the top through the peak's first minute.
     const mid = setup(PEAK, { wallStart: at(20, 0, 0) });
     expect(mid.reg.mode).toBe('fixed');
-    expect(mid.reg.gears().feed).toEqual({ a: 2, b: 2 });
+    expect(mid.reg.gears()).toEqual({ feed: { a: 0, b: 0 }, tail: { c: 0 } });
+    // After 20:01 the control loop has moved on from the template: it is not replayed.
     const late = setup(PEAK, { wallStart: at(20, 5, 0) });
     expect(late.reg.mode).toBe('auto');
+    expect(late.reg.gears()).toEqual({ feed: { a: 2, b: 2 }, tail: { c: 1 } });
+  });
+
+  it('replays the preset template when a restore crosses it, as a start there would', () => {
+    const { reg, clock } = setup(PEAK, { wallStart: at(19, 50, 0) });
+    const snap = reg.snapshot();
+    clock.advance(10 * 60_000); // 20:00, no tick between: the process was down across 19:59
+    reg.restore(snap);
+    expect(reg.mode).toBe('fixed');
+    expect(reg.gears()).toEqual({ feed: { a: 0, b: 0 }, tail: { c: 0 } });
   });
 
   it('replays only the limits in force after the last passed rule: a cap lifted later leaves the gears at the top', () => {

@@ -19,7 +19,7 @@ import type { LawOptions } from './pid.js';
 import { ProcessLoop } from './process-loop.js';
 import { compilePoints, type Point } from './points.js';
 import { SceneLoop, type StepContext } from './scene-loop.js';
-import { Scheduler } from './schedule.js';
+import { type DueRule, Scheduler } from './schedule.js';
 import { type SignalSource, silentSource } from './signals.js';
 import { checkDuration, checkGearSet, checkMode, checkSnapshot, plainCopy } from './operator-input.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
@@ -159,7 +159,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (schedulerBefore) this.scheduler.carryFrom(schedulerBefore);
     if (first) {
       this.currentMode = r?.mode ?? 'auto';
-      for (const due of this.scheduler.replay(this.clock.wallNow())) this.applyRule(due.rule, due.index, due.at, true);
+      this.replayRules(this.scheduler.replay(this.clock.wallNow()));
       this.lastWall = this.clock.wallNow();
       for (const sc of this.scenes) sc.step(undefined, this.context());
     }
@@ -303,6 +303,22 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     }
   }
 
+  /**
+   * The state the rules left, in time order (a start, or a restore across downtime). A template is an action and is
+   * not replayed, except while the mode has held every gear since it was applied (`fixed`, `frozen`): then its
+   * gears are the state. A restart inside a preset window (19:59 a template with `fixed`, 20:01 `auto`) otherwise
+   * sat out the preset at the top gears.
+   */
+  private replayRules(rules: readonly DueRule[]): void {
+    let held: string | undefined;
+    for (const due of rules) {
+      this.applyRule(due.rule, due.index, due.at, true);
+      if (due.rule.template !== undefined) held = due.rule.template;
+      if (this.currentMode === 'auto' || this.currentMode === 'shadow') held = undefined;
+    }
+    if (held !== undefined) this.applyTemplate(held);
+  }
+
   private applyRule(rule: ScheduleRule, index: number, at: number, replay: boolean): void {
     if (rule.goals !== undefined) this.setGoalSet(rule.goals);
     if (rule.caps) this.replaceCaps(rule.caps); // from the validated config; the tick's step enforces them (see applyLimits)
@@ -414,7 +430,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // Rules due since the snapshot was taken (the process was down): their state, as at start-up, so that an older
     // snapshot does not undo them (a preset left in force for a day because its end fired while the process was down).
     const now = this.clock.wallNow();
-    for (const due of this.scheduler.due(snap.at, now)) this.applyRule(due.rule, due.index, due.at, true);
+    this.replayRules(this.scheduler.due(snap.at, now));
     this.lastWall = Math.max(this.lastWall, now); // not again, as actions, in the next tick; its step enforces their limits
   }
 

@@ -2,7 +2,8 @@
  * Schedules: second-precision daily times and absolute timestamps in the configured IANA zone. A daily rule fires
  * when local time of day crosses it between two ticks (a DST gap still crosses it; a repeated hour cannot fire it
  * twice the same day). State-like effects (mode, caps, pins, goal set) are replayed on start so that a restart at
- * 20:05 is in the state the 20:01 rule left; actions (templates, fast recovery) are not replayed.
+ * 20:05 is in the state the 20:01 rule left; actions (templates, fast recovery) are not replayed, save a template
+ * the mode has held since (the regulator's replayRules).
  */
 import { canonicalJson } from '../config/canonical-json.js';
 import type { ScheduleRule } from '../config/schema-regulate.js';
