@@ -618,6 +618,11 @@ describe('config validation', () => {
     expect(bad({}, { a: { gears: [1, 2], cost: [1] } })[0]).toMatch(/^scenes.feed.points.a.cost: expected 2 entries/);
     expect(bad({}, { a: { gears: [1, 2], value: [2, 1] } })[0]).toMatch(/must not decrease/);
     expect(bad({}, { a: { gears: [1, 2], boost: 2 } })[0]).toMatch(/boost/);
+    // One issue for one mistake: with no normal gear left there is no top for the floor to be above (until the
+    // nineteenth session a second issue read "floor undefined is above the normal top gear -1").
+    expect(bad({}, { a: { gears: [1], boost: 1 } })).toEqual(['scenes.feed.points.a.boost: at most 0 of the 1 gears can be boost gears']);
+    // A default below the floor was accepted, and the point started at the floor instead, unannounced.
+    expect(bad({}, { a: { gears: [1, 2, 3], floor: 1, default: 0 } })).toEqual(['scenes.feed.points.a.default: default 0 is below the floor 1']);
     expect(bad({}, { a: { gears: [1, 2, 3], boost: 1, floor: 2 } })[0]).toMatch(/floor 2 is above the normal top gear 1/);
     expect(bad({}, { a: { gears: [1, 2, 3], boost: 1, default: 2 } })[0]).toMatch(/^scenes.feed.points.a.default: default 2 is above the normal top gear 1/);
     expect(bad({ goalSets: { night: { scenes: { ghost: {} } } } })).toEqual(['regulator.goalSets.night.scenes.ghost: unknown scene "ghost"']);

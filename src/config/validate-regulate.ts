@@ -17,10 +17,12 @@ function checkPoint(p: PointConfig, path: string, issues: ConfigIssue[]): void {
     else if (xs.some((x, i) => i > 0 && x < xs[i - 1]!)) issues.push({ path: join(path, key), message: `must not decrease from one gear to the next (gear 0 is the cheapest)` });
   }
   const boost = p.boost ?? 0;
-  if (boost >= n) issues.push({ path: join(path, 'boost'), message: `at most ${n - 1} of the ${n} gears can be boost gears` });
+  if (boost >= n) return void issues.push({ path: join(path, 'boost'), message: `at most ${n - 1} of the ${n} gears can be boost gears` });
   const top = n - 1 - boost;
-  if ((p.floor ?? 0) > top) issues.push({ path: join(path, 'floor'), message: `floor ${p.floor} is above the normal top gear ${top}` });
+  const floor = p.floor ?? 0;
+  if (floor > top) issues.push({ path: join(path, 'floor'), message: `floor ${floor} is above the normal top gear ${top}` });
   if (p.default !== undefined && p.default > top) issues.push({ path: join(path, 'default'), message: `default ${p.default} is above the normal top gear ${top}` });
+  else if (p.default !== undefined && p.default < floor) issues.push({ path: join(path, 'default'), message: `default ${p.default} is below the floor ${floor}` });
 }
 
 /**
