@@ -41,11 +41,24 @@ export function isServerError(err: unknown): boolean {
 
 /**
  * Did the server cut this unfinished HTTP/1 response (a bare `res.destroy()`, Fastify destroying a reply whose stream
- * failed, its own socket timeout)? At the socket's close a client that left has ended its side (a FIN) or broken it
- * (a reset); a socket the server destroyed has neither. HTTP/2 is not asked: a stream closes while its session lives.
+ * failed, its own socket or request timeout, `req.destroy(err)` on an upload over a limit)? At the socket's close a
+ * client that left has ended its side (a FIN) or broken it (a reset, or bytes the parser refused); a socket the
+ * server destroyed has neither, or an error of the server's own. HTTP/2 is asked elsewhere (response-watch.ts).
  */
 export function cutByServer(res: ServerResponse): boolean {
   if (!(res instanceof ServerResponse)) return false;
   const socket: unknown = res.socket ?? res.req?.socket;
-  return socket instanceof Socket && !socket.readableEnded && socket.errored == null;
+  return socket instanceof Socket && !socket.readableEnded && !isPeerError(socket.errored);
 }
+
+/**
+ * An error that says the peer went away or spoke garbage: a reset, a write to a closed peer, an abort, a dead link,
+ * or the HTTP parser refusing its bytes (`HPE_…`). Anything else on the socket (`ERR_HTTP_REQUEST_TIMEOUT`, an error
+ * a handler destroyed it with) is the server's.
+ */
+export function isPeerError(err: unknown): boolean {
+  if (err == null) return false;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (PEER_CODES.has(code) || code.startsWith('HPE_'));
+}
+const PEER_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
