@@ -11,6 +11,7 @@ import type { RouteHints } from '../route/router.js';
 import { cutByServer, Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { loadTestFlag, PLAIN_LOAD_TEST, PLAIN_VERSION, readBaggage } from './propagate.js';
 import { ResponseWatch } from './response-watch.js';
+import { streamCutByServer } from './stream-watch.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { deadlineHit, lazySignalOn } from './signal.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
@@ -342,7 +343,8 @@ export class AdapterCore<Req> {
     // Ended, but for a client already gone (Node aborted the request first): an answer that went nowhere.
     if (this.host.ended(res) && res.req?.aborted !== true) return this.recordEnded(decision, res, rtMs);
     if (deadlineHit(decision)) return reportOutcome(this.engine, decision, Outcome.Timeout, rtMs);
-    return reportOutcome(this.engine, decision, res.errored != null || cutByServer(res) ? Outcome.Error : Outcome.ClientAbort, rtMs);
+    const cut = res.errored != null || cutByServer(res) || streamCutByServer(res);
+    return reportOutcome(this.engine, decision, cut ? Outcome.Error : Outcome.ClientAbort, rtMs);
   }
 
   /** Records a response whose `end()` was called: by its status (5xx = error), or as a timeout if it hit its deadline. */

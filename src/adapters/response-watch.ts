@@ -20,14 +20,16 @@
  *
  * When a response cannot be parked, the watch listens for its own `close` instead, keeping the decision on it under
  * this watch's own key (so two gearshift adapters on one request never read each other's): a second open response
- * on one socket (HTTP/1.1 pipelining runs the next handler before the previous response is done), HTTP/2's
- * compatibility API (its socket is the whole session, and it publishes no finish), or a response without a socket.
+ * on one socket (HTTP/1.1 pipelining runs the next handler before the previous response is done), or a response
+ * without a socket. HTTP/2's compatibility API (its socket is the whole session, and it publishes no finish) has its
+ * own watch on the stream (stream-watch.ts).
  * Whatever records first wins; a decision is recorded once (`Decision.completed`).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Decision } from '../route/decision.js';
+import { streamGone, streamOf, watchStream } from './stream-watch.js';
 
 const kRes = Symbol('gearshift.openResponse');
 const kDecision = Symbol('gearshift.openDecision');
@@ -125,6 +127,7 @@ export class ResponseWatch {
    * when it had to listen for the response's own `close`.
    */
   watchEnd(decision: Decision, res: ServerResponse): boolean {
+    if (!(res instanceof ServerResponse)) return this.watchOther(decision, res);
     const socket = res.socket;
     if (this.goneAlready(decision, res, socket)) return false;
     if (!(socket instanceof Socket) || !(res instanceof ServerResponse) || !this.park(decision, res, socket as ParkingSocket)) {
@@ -140,6 +143,9 @@ export class ResponseWatch {
    * when parked on the socket, false when it had to listen for the response's own `close`.
    */
   watchFinish(decision: Decision, res: ServerResponse, socket: Socket | null | undefined): boolean {
+    // Not an HTTP/1 response: no finish is published for it, and an HTTP/2 one's socket is a proxy that reads from
+    // the session's socket and listens on the stream, where parking lost the first response of every session.
+    if (!(res instanceof ServerResponse)) return this.watchOther(decision, res);
     if (this.goneAlready(decision, res, socket)) return false;
     if (!this.holding && !this.hold()) return this.listen(decision, res);
     if (socket instanceof Socket && this.park(decision, res, socket as ParkingSocket)) return true;
@@ -154,6 +160,20 @@ export class ResponseWatch {
     if (!(socket instanceof Socket) || !socket.destroyed) return false;
     this.completion.closed(decision, res);
     return true;
+  }
+
+  /**
+   * A response that is not an HTTP/1 one: an HTTP/2 stream's (stream-watch.ts), recorded at its `end()` or its
+   * `close`, or at once if its client reset it or left before the adapter saw it; anything else (a test's fake) by
+   * its own `close`.
+   */
+  private watchOther(decision: Decision, res: ServerResponse): false {
+    const stream = streamOf(res);
+    if (stream === undefined) return this.listen(decision, res);
+    const { ended, closed } = this.completion;
+    if (streamGone(stream)) closed(decision, res);
+    else watchStream(stream, decision, res, ended, closed);
+    return false;
   }
 
   /** Takes the finish subscription for this watch until its engine closes; false once it has. */

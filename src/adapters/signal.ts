@@ -26,7 +26,8 @@ export function lazySignalOn(decision: Decision, closer: (EventEmitter & { close
     timer.unref();
   }
   if (closer === null) return ac.signal;
-  if (closer.closed === true) onClose();
+  // An HTTP/2 response has no `closed`: its stream says whether its `close` has come and gone.
+  if (closer.closed === true || (closer as { stream?: { destroyed?: unknown } }).stream?.destroyed === true) onClose();
   else closer.once('close', onClose);
   return ac.signal;
 }
