@@ -9,7 +9,20 @@ export class GearshiftError extends Error {
     this.name = new.target.name;
     this.code = code;
   }
+
+  /**
+   * `instanceof` across the package's two builds too: an app that imports gearshift as ESM while a CommonJS
+   * dependency requires it has two sets of these classes, and an error thrown by one is still an instance of the
+   * other's class of the same name (each class marks its prototype under a registered symbol, below). A class of
+   * your own that extends one of these is matched the ordinary way.
+   */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, x)) return true;
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[errorMark(this.name)] === true;
+  }
 }
+
+const errorMark = (name: string): symbol => Symbol.for(`gearshift.error.${name}`);
 
 /** One problem found in a config document: where it is (a JSON path like `scenes.feed.split.up`) and what was expected. */
 export interface ConfigIssue {
@@ -101,4 +114,9 @@ export class ClosedError extends GearshiftError {
   constructor(what: string) {
     super('GEARSHIFT_CLOSED', `${what}: the gearshift engine is closed`);
   }
+}
+
+// The marks `instanceof` reads across builds: a subclass's prototype inherits its parents' marks.
+for (const cls of [GearshiftError, ConfigError, UsageError, ListenerError, HostTimeError, ClosedError]) {
+  Object.defineProperty(cls.prototype, errorMark(cls.name), { value: true });
 }

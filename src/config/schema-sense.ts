@@ -7,14 +7,18 @@ import { ConfigError, type ConfigIssue, UsageError } from '../errors.js';
 import { readDocument } from './document.js';
 import { bool, type Infer, num, obj, oneOf, opt, unreadable } from './shape.js';
 
-/** The settings resolveSense made (and the defaults): the only ones a Sensing accepts, since nothing checks them after. */
-const RESOLVED = new WeakSet<object>();
-export const isResolvedSense = (o: unknown): o is ResolvedSense => typeof o === 'object' && o !== null && RESOLVED.has(o);
+/**
+ * The settings resolveSense made (and the defaults): the only ones a Sensing accepts, since nothing checks them
+ * after. Marked under a registered symbol, so that settings resolved by the package's other build (ESM and CJS in
+ * one process) are accepted too; until the nineteenth session a module-private WeakSet refused them.
+ */
+const RESOLVED = Symbol.for('gearshift.resolvedSense');
+export const isResolvedSense = (o: unknown): o is ResolvedSense => typeof o === 'object' && o !== null && Object.isFrozen(o) && Object.hasOwn(o, RESOLVED);
 
 /** Frozen, as every resolved setting is: a Sensing trusts them unchecked, so nothing may change them afterwards. */
 const frozen = (r: ResolvedSense): ResolvedSense => {
   for (const part of [r.rt, r.outcomes, r.process.eventLoopDelay, r.process.eventLoopUtilization, r.process.cpu, r.process]) Object.freeze(part);
-  RESOLVED.add(r);
+  Object.defineProperty(r, RESOLVED, { value: true });
   return Object.freeze(r);
 };
 
