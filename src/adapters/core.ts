@@ -23,33 +23,33 @@ export type UnitSource<Req> = { header: string } | { cookie: string } | ((req: R
 
 export interface HintHeaders {
   /** Explicit version (plain; honoured only from a trusted proxy). Default `x-gearshift-version`. */
-  version?: string;
+  version?: string | undefined;
   /** Load-test marker `1`/`true` (plain; honoured only from a trusted proxy). Default `x-gearshift-load-test`. */
-  loadTest?: string;
+  loadTest?: string | undefined;
   /** Signed hint / propagated decision token. Default `x-gearshift-hint`. */
-  signed?: string;
+  signed?: string | undefined;
   /** Read `gearshift.*` entries of W3C `baggage` (honoured only from a trusted proxy). Default true. */
-  baggage?: boolean;
+  baggage?: boolean | undefined;
 }
 
 export interface AdapterOptions<Req = unknown> {
   /** Default `{ header: 'x-gearshift-scene' }`. */
-  scene?: SceneSource<Req>;
+  scene?: SceneSource<Req> | undefined;
   /** Default `{ header: 'x-gearshift-unit' }`. */
-  unit?: UnitSource<Req>;
+  unit?: UnitSource<Req> | undefined;
   /** Keys and proxy ranges that make hints trusted (or a shared Trust instance). Default: nothing is trusted. */
-  trust?: Trust | TrustOptions;
+  trust?: Trust | TrustOptions | undefined;
   /** Header names of the hints. */
-  hints?: HintHeaders;
+  hints?: HintHeaders | undefined;
   /**
    * A request whose scene cannot be found at all (no header, no param): `skip` lets it through without a decision
    * (`req.gearshift` is null: health checks, static files), `reject` answers 400 `invalid_scene`. Default `skip`.
    */
-  missingScene?: 'skip' | 'reject';
+  missingScene?: 'skip' | 'reject' | undefined;
   /** Override rejection responses per reason (status, body, headers); built once. */
-  rejections?: RejectionOverrides;
+  rejections?: RejectionOverrides | undefined;
   /** Add `x-gearshift-*` response headers describing the decision. Default false (they reveal versions). */
-  debugHeaders?: boolean;
+  debugHeaders?: boolean | undefined;
 }
 
 const DEFAULT_SCENE_HEADER = 'x-gearshift-scene';

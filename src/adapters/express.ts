@@ -33,9 +33,9 @@ declare global {
 
 /** The parts of an Express request the middleware uses (structural: works with Express 4 and 5 typings). */
 export interface ExpressLikeRequest extends IncomingMessage {
-  params?: Record<string, string | string[] | undefined>;
-  gearshift?: RoutedDecision | null;
-  res?: ServerResponse;
+  params?: Record<string, string | string[] | undefined> | undefined;
+  gearshift?: RoutedDecision | null | undefined;
+  res?: ServerResponse | undefined;
 }
 
 export type ExpressOptions = AdapterOptions<ExpressLikeRequest>;

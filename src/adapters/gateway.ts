@@ -32,16 +32,16 @@ export interface GatewayHints extends Omit<RouteHints, 'version' | 'loadTest'> {
    * A signed hint token (`x-gearshift-hint`): when it verifies, its version / load-test flag are trusted. A list (a
    * header as Node types it) gives its first, as the HTTP adapters read a repeated header.
    */
-  signed?: string | readonly string[] | null;
+  signed?: string | readonly string[] | null | undefined;
   /** The peer's address: when `trusted` is not given, plain hints are trusted only if it is a trusted proxy. */
-  peer?: string | null;
+  peer?: string | null | undefined;
 }
 
 export interface GatewayOptions {
-  trust?: Trust | TrustOptions;
-  rejections?: RejectionOverrides;
+  trust?: Trust | TrustOptions | undefined;
+  rejections?: RejectionOverrides | undefined;
   /** How `propagationHeaders` carries the decision. Default: signed when a key is configured, else baggage. */
-  propagate?: Omit<PropagateOptions, 'trust'>;
+  propagate?: Omit<PropagateOptions, 'trust'> | undefined;
 }
 
 export interface GatewayRequest {

@@ -32,7 +32,7 @@ export interface HttpOptions extends AdapterOptions<IncomingMessage> {
    * What the handler threw, or its promise rejected with. Default `console.error`. Called after the request was
    * recorded as an error; if it does not end the response, gearshift answers 500 (or cuts a response already begun).
    */
-  onError?: (err: unknown, req: GearshiftIncomingMessage, res: ServerResponse) => void;
+  onError?: ((err: unknown, req: GearshiftIncomingMessage, res: ServerResponse) => void) | undefined;
 }
 export type GearshiftHandler = (req: GearshiftIncomingMessage, res: ServerResponse) => unknown;
 

@@ -15,13 +15,13 @@ import { isTrust, type Trust } from './trust.js';
 
 export interface PropagateOptions {
   /** `signed` needs `trust` with a key. Default: `signed` when `trust` can sign, else `baggage`. */
-  mode?: 'signed' | 'baggage';
+  mode?: 'signed' | 'baggage' | undefined;
   /** The Trust whose first key signs (an adapter's `.trust`, or `createTrust({ keys })`). */
-  trust?: Trust;
+  trust?: Trust | undefined;
   /** Lifetime of a signed token, seconds, at most the trust's `maxTtlSec`. Default 30 (or `maxTtlSec` if shorter). */
-  ttlSec?: number;
+  ttlSec?: number | undefined;
   /** Header name of the signed token. Default `x-gearshift-hint`. */
-  header?: string;
+  header?: string | undefined;
 }
 
 /** The gearshift entries found in a baggage header. */

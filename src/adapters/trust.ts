@@ -33,13 +33,13 @@ export interface TrustOptions {
    * HMAC keys. The first signs; all verify (rotate by prepending the new key, drop the old one later).
    * At least 16 bytes each (32 random bytes recommended). No key: signed headers are never honoured.
    */
-  keys?: ReadonlyArray<string | Uint8Array>;
+  keys?: ReadonlyArray<string | Uint8Array> | undefined;
   /** Trusted-proxy ranges (CIDR or single address, IPv4 or IPv6), matched against the socket's peer address. */
-  proxies?: readonly string[];
+  proxies?: readonly string[] | undefined;
   /** Longest accepted remaining lifetime of a signed token, seconds (guards against far-future tokens). Default 300. */
-  maxTtlSec?: number;
+  maxTtlSec?: number | undefined;
   /** Clock for expiry checks, unix ms. Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /** On a load-test marker kept from a token refused otherwise: why it was refused (counted so, not as `signed`). */

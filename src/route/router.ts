@@ -10,11 +10,11 @@ import type { CompiledScene, CompiledVersion, RouteTables } from './tables.js';
 /** What the caller knows about a request beyond scene and unit. Adapters decide `trusted` (signature, proxy range). */
 export interface RouteHints {
   /** Explicit version wanted (verification of `dev` versions). Honoured only when `trusted`. */
-  version?: string | null;
+  version?: string | null | undefined;
   /** Load-test traffic marker. Honoured only when `trusted`. */
-  loadTest?: boolean;
+  loadTest?: boolean | undefined;
   /** The hints come from a trusted source. Without it they are ignored, and the decision says so. */
-  trusted?: boolean;
+  trusted?: boolean | undefined;
 }
 
 export const MAX_ID_LENGTH = 256;
