@@ -1,7 +1,7 @@
 /**
  * Transport review (HTTP/2, HTTPS, HTTP/1 edge cases, server-side timeouts): each test below names a fault found from
- * the seat of a backend engineer whose services do not speak plain HTTP/1.1 keep-alive only, and FAILS until it is
- * fixed. What held up is in REPORT.md, not here.
+ * the seat of a backend engineer whose services do not speak plain HTTP/1.1 keep-alive only, and failed on the
+ * reviewed build (14fc0e9, nineteenth session) until its fix. What held up is in the README, not here.
  *
  * Outcome classes are read back from the engine's figures (`engine.stats('feed')`), as the regulator reads them.
  * All traffic is on 127.0.0.1; every server, session and app is closed after each test.
