@@ -54,7 +54,9 @@ export class SlotWindow implements SignalSource {
     }
     if (rts.length === 0) return undefined;
     const sorted = Float64Array.from(rts).sort();
-    const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+    // Nearest rank, as the engine's sensing takes it: the ⌈p·n⌉-th smallest. `floor(p·n)` as an index was one rank
+    // higher, the window's maximum for p99 of 100, so one slow request was an alarm here and none in production.
+    const q = (p: number) => sorted[Math.max(0, Math.min(sorted.length, Math.ceil(p * sorted.length)) - 1)]!;
     let sum = 0;
     for (const x of rts) sum += x;
     return { count: rts.length, rate: (rts.length * 1000) / (slots * this.slotMs), mean: sum / rts.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), timeoutRate: timeouts / rts.length };
