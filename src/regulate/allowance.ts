@@ -12,6 +12,9 @@ export interface AllowanceLimits {
   readonly maxDwellMs: number;
 }
 
+/** Weight of the newest reading in the smoothed request rate. */
+const RATE_SMOOTHING = 0.3;
+
 export class Allowance {
   lastCutAt = -Infinity;
   lastRaiseAt = -Infinity;
@@ -20,6 +23,10 @@ export class Allowance {
   dwell: number;
   /** Request rate when the last cut was made (NaN: unknown). */
   private cutRate = NaN;
+  /** Request rate smoothed over the ticks (NaN: none seen yet). */
+  private rateAvg = NaN;
+  /** When the dwell was last halved for a raise that held. */
+  private heldSince = -Infinity;
   constructor(public u: number, dwellMs: number) {
     this.dwell = dwellMs;
   }
@@ -27,12 +34,20 @@ export class Allowance {
   /** Takes another allowance's dwell bookkeeping (not its level): the same loop, carried across a reload. */
   carryFrom(old: Allowance): void {
     [this.lastCutAt, this.lastRaiseAt, this.lastMove, this.dwell, this.cutRate] = [old.lastCutAt, old.lastRaiseAt, old.lastMove, old.dwell, old.cutRate];
+    [this.rateAvg, this.heldSince] = [old.rateAvg, old.heldSince];
   }
 
   /** Applies a proposal; returns the change made (0 when held by the dwell). */
   propose(delta: number, now: number, lim: AllowanceLimits, fast: boolean, rate: number, lo: number, hi: number): number {
+    if (rate >= 0) this.rateAvg = Number.isNaN(this.rateAvg) ? rate : this.rateAvg + RATE_SMOOTHING * (rate - this.rateAvg);
     const loadDropped = rate < (2 / 3) * this.cutRate;
     if (loadDropped) [this.dwell, this.lastCutAt, this.cutRate] = [lim.dwellMs, -Infinity, NaN];
+    // A raise that holds halves the dwell, and so does every further 4 dwells it holds: a loop that got back to its
+    // top makes no further raise, and until the nineteenth session a dwell backed off to its maximum stayed there.
+    if (this.lastMove > 0 && this.dwell > lim.dwellMs && now - Math.max(this.lastRaiseAt, this.heldSince) > 4 * this.dwell) {
+      this.dwell = Math.max(lim.dwellMs, this.dwell / 2);
+      this.heldSince = now;
+    }
     if (delta > 0 && !fast && now - this.lastCutAt < this.dwell) delta = 0;
     delta = Math.max(-lim.maxDown, Math.min(lim.maxUp, delta));
     const before = this.u;
@@ -43,7 +58,10 @@ export class Allowance {
   /** Records an actual gear move of this loop (dwell bookkeeping works on gears, not on the continuous allowance). */
   moved(direction: number, now: number, lim: AllowanceLimits, rate = NaN): void {
     if (direction < 0) {
-      this.cutRate = rate;
+      // The rate is of completions: at a cut a backlog draining inflates it, and a later reading at the same offered
+      // load then looked like a drop of a third and reset the back-off (waits of 6, 12, 21, then 11 s at a constant
+      // 2x load). The smoothed rate, when lower, stands for the offered load.
+      this.cutRate = this.rateAvg < rate ? this.rateAvg : rate;
       if (this.lastMove > 0 && now - this.lastRaiseAt < 2 * this.dwell) this.dwell = Math.min(lim.maxDwellMs, Math.max(lim.dwellMs, this.dwell * 2));
       this.lastCutAt = now;
     } else if (direction > 0) {
