@@ -78,6 +78,16 @@ export class Ladder {
     return best;
   }
 
+  /** The lowest position (`limitsAt`) that allows these gears: one past the worst-ranked step they have on. */
+  positionOf(points: readonly Point[], gears: ArrayLike<number>): number {
+    let position = 0;
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i]!;
+      if (gears[i]! > p.floor) position = Math.max(position, this.rankOf(p, gears[i]!) + 1);
+    }
+    return position;
+  }
+
   /**
    * Per point (by id), the highest gear allowed when only the first `position` steps of the whole ladder are on:
    * how a process-wide allowance becomes per-scene limits.

@@ -53,11 +53,16 @@ export class SceneLoop {
   shedShare = 0;
   shedLoadTest = false;
   /**
-   * The allowance a limit (a cap, the process ladder, a boost's end) took from the scene's own loop, NaN when none.
-   * Given back at the careful rate once the limit lifts while no goal of the scene has data: its goals would raise it
-   * on headroom, but a scene with too few requests to read never sees any, and stayed cut for good.
+   * The allowance something took from the scene (a cap, the process ladder, a boost's end, a template, its own goals'
+   * cuts), NaN when nothing is owed. Given back at the careful rate while no goal of the scene has data: its goals
+   * would raise it on headroom, but a scene with too few requests to read never sees any, and stayed cut for good.
    */
   private owed = NaN;
+  /**
+   * No request in its window at its last control step (or none read yet): cutting its gears saves the process
+   * nothing, so the process loop's cuts pass over its steps (regulator.ts, `held`).
+   */
+  idle = true;
   /** The fast-recovery window this scene left: a cut inside the window means the peak is not over here. */
   private fastLeft = -1;
   private readonly boostCost: number;
@@ -121,7 +126,15 @@ export class SceneLoop {
     const to = Math.max(0, Math.min(p.boostTop, gear));
     if (to === this.gears[slot]) return;
     this.emit(slot, to, reason, undefined, undefined, ctx, applied);
+    const before = this.allowance.u;
     this.allowance.u = this.allowanceOfGears();
+    // A template is a limit too: what it took is owed back to a scene whose goals cannot read (see `owed`).
+    if (reason === 'template') this.oweBack(before);
+  }
+
+  /** Remembers that the allowance stood at `level` before something cut it, unless more is owed already. */
+  private oweBack(level: number): void {
+    if (this.allowance.u < level && !(this.owed >= level)) this.owed = level;
   }
 
   /** The allowance the current gears take: control resumes from it after gears were set from outside. */
@@ -149,6 +162,7 @@ export class SceneLoop {
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
     const terms: Terms[] = [];
     let win = -1;
+    if (control) this.idle = !(s !== undefined && s.count > 0);
     if (control) {
       for (let g = 0; g < this.loops.length; g++) {
         const loop = this.loops[g]!;
@@ -168,14 +182,24 @@ export class SceneLoop {
       const lo = (costOf(this.points, this.lower) - this.pinnedExtra()) / this.topCost;
       const hi = this.ceiling(ctx.boost.maxCost);
       let delta = win < 0 ? 0 : terms[win]!.delta;
-      if (win >= 0) this.owed = NaN; // a goal has data: the goals own the allowance again
-      else if (this.owed > this.allowance.u) delta = Math.min(ctx.limits.maxUp, this.owed - this.allowance.u); // a process hold vetoes it below
+      // No goal reads (too few requests): what a limit or the goals took is given back at the careful rate; the dwell
+      // after a cut still gates it, and a process hold vetoes it below.
+      if (win < 0 && this.owed > this.allowance.u) delta = Math.min(ctx.limits.maxUp, this.owed - this.allowance.u);
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
       const lim = fast ? { ...ctx.limits, maxUp: ctx.fastMaxUp } : ctx.limits;
       if (fast && delta > 0) delta = lim.maxUp;
-      // Most conservative wins across levels too: a process goal in its band or over it vetoes every raise.
-      if (ctx.processHold && delta > 0) delta = 0;
+      // Most conservative wins across levels too: a process goal in its band or over it vetoes every raise, and so
+      // does shedding: it is the last resort, undone before any gear climbs (until the nineteenth session gears
+      // climbed while it drained, refusing requests with every point above its floor).
+      if ((ctx.processHold || this.shedShare > 0 || this.shedLoadTest) && delta > 0) delta = 0;
+      // A cut starts from what the gears take: an allowance left up to a step above them by a climb that stalled
+      // must not be integrated away first (it held a sustained violation for 10 ticks instead of 2).
+      if (delta < 0) this.allowance.u = Math.min(this.allowance.u, Math.max(lo, this.allowanceOfGears()));
+      const before = this.allowance.u;
       this.allowance.propose(delta, ctx.now, lim, fast, s?.rate ?? NaN, lo, hi);
+      // A cut by the goals is owed back too, should the scene go quiet (traffic below its goals' minSamples): until
+      // the nineteenth session a scene cut in a burst whose traffic then fell that low stayed cut for good.
+      if (win >= 0) this.oweBack(before);
       if (this.allowance.u >= this.owed) this.owed = NaN;
     }
     const before = this.direction();
