@@ -335,14 +335,14 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * go at once, and save nothing; walking them one position a tick left a saturated process uncut for 21 s.
    */
   private heldPosition(): number {
-    let busy = 0;
+    let busy = -1;
     let all = 0;
     for (const sc of this.scenes) {
       const p = this.ladder.positionOf(sc.points, sc.gears);
       all = Math.max(all, p);
       if (!sc.idle) busy = Math.max(busy, p);
     }
-    return this.scenes.some((sc) => !sc.idle) ? busy : all;
+    return busy >= 0 ? busy : all;
   }
 
   private context(): StepContext {
