@@ -11,7 +11,7 @@
  * when the handler returns if the response has ended by then, else when Node reports it finished or when the
  * connection closes first (response-watch.ts).
  */
-import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
 import type { Decision, RoutedDecision, ServedDecision } from '../route/decision.js';
@@ -55,17 +55,6 @@ const logError = (err: unknown): void => console.error(err);
 /** node:http has no path parameters; the peer is the request's socket. */
 const NODE_HOST: HostAccess<IncomingMessage> = { params: () => undefined, socket: (req) => req.socket, ...PLAIN_RESPONSE };
 
-/**
- * Watches a response its handler has not ended yet. Not by shadowing `end` (Fastify's way): the handler's own code
- * calls it, and `res.end(await x)` takes the response's `end` before the adapter could shadow it, so Node's finish
- * report, which sees every way of ending, is what records it. HTTP/2's compatibility API publishes none: its
- * responses are watched by their own close.
- */
-function watch(core: AdapterCore<IncomingMessage>, d: Decision, req: IncomingMessage, res: ServerResponse): void {
-  if (res instanceof ServerResponse) core.watchFinish(d, res, req.socket);
-  else core.watchEnd(d, res);
-}
-
 /** Wraps a request handler. */
 export function withGearshift(engine: Gearshift, handler: GearshiftHandler, options: HttpOptions = {}): GearshiftListener {
   if (typeof handler !== 'function') throw new UsageError('withGearshift(engine, handler, options): handler must be a function');
@@ -105,7 +94,10 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
       fail(err, d, req, res);
       return;
     }
-    if (d !== null && !core.recordIfEnded(d, res)) watch(core, d, req, res);
+    // Not by shadowing `end` (Fastify's way): the handler's own code calls it, and `res.end(await x)` takes the
+    // response's `end` before the adapter could shadow it, so Node's finish report, which sees every way of ending,
+    // records it (an HTTP/2 response, which has none, is watched on its stream: response-watch.ts).
+    if (d !== null && !core.recordIfEnded(d, res)) core.watchFinish(d, res, req.socket);
     if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<unknown>).then(undefined, (err: unknown) => fail(err, d, req, res));
     }

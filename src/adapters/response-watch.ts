@@ -130,7 +130,7 @@ export class ResponseWatch {
     if (!(res instanceof ServerResponse)) return this.watchOther(decision, res);
     const socket = res.socket;
     if (this.goneAlready(decision, res, socket)) return false;
-    if (!(socket instanceof Socket) || !(res instanceof ServerResponse) || !this.park(decision, res, socket as ParkingSocket)) {
+    if (!(socket instanceof Socket) || !this.park(decision, res, socket as ParkingSocket)) {
       return this.listen(decision, res);
     }
     (res as Shadowed)[kEnd] = res.end as End;

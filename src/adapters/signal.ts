@@ -5,6 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Decision } from '../route/decision.js';
+import { streamGone, streamOf } from './stream-watch.js';
 
 /**
  * @param closer   emits `close` when the exchange ends (the response, or for Fastify the raw request); null: deadline only
@@ -27,7 +28,8 @@ export function lazySignalOn(decision: Decision, closer: (EventEmitter & { close
   }
   if (closer === null) return ac.signal;
   // An HTTP/2 response has no `closed`: its stream says whether its `close` has come and gone.
-  if (closer.closed === true || (closer as { stream?: { destroyed?: unknown } }).stream?.destroyed === true) onClose();
+  const stream = streamOf(closer);
+  if (closer.closed === true || (stream !== undefined && streamGone(stream))) onClose();
   else closer.once('close', onClose);
   return ac.signal;
 }
