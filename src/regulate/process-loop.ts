@@ -36,12 +36,12 @@ export class ProcessLoop {
   }
 
   /**
-   * @param held  the lowest ladder position that keeps every scene's current gears (`Ladder.positionOf`): before a
-   *   cut the allowance comes down to it, so a cut takes a gear that is on. Scene goals may have cut below the
+   * @param held  the lowest ladder position that keeps every scene's current gears (`Ladder.positionOf`), asked only
+   *   for a cut: before one the allowance comes down to it, so the cut takes a gear that is on. Scene goals may have cut below the
    *   process's position, and a cut spent on positions already off moved nothing for up to 27 ticks of a violated
    *   process goal (the allowance is the integrator: it must not wind up past what the gears do).
    */
-  step(sig: ProcessSignals | undefined, now: number, law: LawOptions, limits: AllowanceLimits, fast: boolean, held: number): ProcessStep {
+  step(sig: ProcessSignals | undefined, now: number, law: LawOptions, limits: AllowanceLimits, fast: boolean, held: () => number): ProcessStep {
     if (!this.limit) return { goals: [], violated: false, hold: false };
     let delta = Infinity;
     let violated = false;
@@ -54,7 +54,7 @@ export class ProcessLoop {
       return { goal: l.goal.kind, status: t.status, measured: t.measured, pressure: t.pressure, target: l.goal.target, band: l.goal.band };
     });
     const n = this.ladder.steps.filter((s) => !s.boost).length || 1;
-    if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held / n);
+    if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / n);
     const before = this.position(n);
     this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, NaN, 0, 1);
     const position = this.position(n);

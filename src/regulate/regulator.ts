@@ -379,8 +379,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.lastWall = wall;
     let ctx = this.context();
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
-    const held = control ? this.heldPosition() : 0;
-    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, held) : { goals: [], violated: false, hold: false };
+    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => this.heldPosition()) : { goals: [], violated: false, hold: false };
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
     const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));

@@ -162,8 +162,8 @@ export class SceneLoop {
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
     const terms: Terms[] = [];
     let win = -1;
-    if (control) this.idle = !(s !== undefined && s.count > 0);
     if (control) {
+      this.idle = !(s !== undefined && s.count > 0);
       for (let g = 0; g < this.loops.length; g++) {
         const loop = this.loops[g]!;
         const t = loop.step(readScene(loop.goal, s, this.rtBudgetMs), ctx.law, this.allowance.lastMove);
