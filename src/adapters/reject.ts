@@ -126,7 +126,7 @@ function checkHeaders(headers: Record<string, unknown>, path: string): void {
     } catch {
       throw new UsageError(`${path}.${name}: not a header Node can send (a name is a token; a value holds tabs and printable Latin-1 only), got ${shown(value)}`);
     }
-    if (HOP_BY_HOP.has(name.toLowerCase())) throw new UsageError(`${path}.${name}: a connection-specific header: HTTP/2 refuses it (Node throws on every rejected HTTP/2 request), and a rejection has no use for it on HTTP/1`);
+    if (H2_REFUSED.has(name.toLowerCase())) throw new UsageError(`${path}.${name}: a connection-specific header: HTTP/2 refuses it (Node throws on every rejected HTTP/2 request), and a rejection has no use for it on HTTP/1`);
   }
 }
 
@@ -134,7 +134,7 @@ function checkHeaders(headers: Record<string, unknown>, path: string): void {
  * Connection-specific headers Node's HTTP/2 refuses to send (it throws, out of the request handler). `connection`
  * is not here: Node drops it on HTTP/2 with one warning, and `connection: close` on an HTTP/1 rejection is useful.
  */
-const HOP_BY_HOP = new Set(['keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te']);
+const H2_REFUSED = new Set(['keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te']);
 
 /** A body as JSON; a value JSON cannot write (a function, a BigInt, a cycle) is refused when the adapter is made. */
 function jsonOf(body: unknown, path: string): string {
