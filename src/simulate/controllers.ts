@@ -22,7 +22,7 @@ export interface SimController {
   /** Whether to reject a request at arrival. */
   reject(scene: string, loadTest: boolean): boolean;
   tick(): TickReport | null;
-  /** Gear changes (or shed on/off flips) so far. */
+  /** Gear changes and shed steps (the shedder: its on/off flips) so far. */
   changes(): number;
   close(): void;
 }
@@ -63,6 +63,9 @@ class GearshiftControl implements SimController {
   constructor(config: GearshiftConfig, clock: Clock, window: SlotWindow) {
     this.regulator = new Regulator({ config, clock, signals: window });
     this.regulator.on('change', (c) => void (c.applied && this.count++));
+    // A shed step is a change the traffic feels as much as a gear's: until the twentieth session the column left
+    // them out, and a shedder that flipped load tests in and out every few seconds read 0.0 changes a minute.
+    this.regulator.on('shed', (e) => void (e.applied && this.count++));
   }
   get periodMs(): number {
     return this.regulator.periodMs;

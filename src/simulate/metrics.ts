@@ -15,7 +15,7 @@ export interface Metrics {
   readonly goodput: number;
   readonly qualityLost: number;
   readonly recoveryS: number | null;
-  /** Gear changes (shedder: on/off flips) per minute over the last 60 s of the disturbed phase. */
+  /** Gear changes and shed steps (shedder: on/off flips) per minute over the last 60 s of the disturbed phase. */
   readonly changesPerMin: number;
   readonly shedShare: number;
   /** Largest number of direction reversals of the allowance… approximated by changes in the second half of any phase. */
