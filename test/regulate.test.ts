@@ -444,6 +444,33 @@ describe('shedding', () => {
     expect(reg.scene('feed')!.shedding).toBe(false);
   });
 
+  it('holds its share while the goals are in their band (the dead band), and gives it back only on headroom', () => {
+    const { script, tick, reg } = setup();
+    let steps = 0;
+    reg.on('shed', () => steps++);
+    script.set('tail', VIOLATED);
+    for (let i = 0; i < 4; i++) tick();
+    script.set('tail', sig(0.9)); // the smoothed reading comes down into the band in a few ticks
+    for (let i = 0; i < 5; i++) tick();
+    const shed = tick().scenes[1]!;
+    expect([shed.shedLoadTest, shed.shedShare > 0.2]).toEqual([true, true]);
+    // In the band, high and low in it (0.73 is inside the band widened by the hysteresis after a cut): nothing moves.
+    const before = steps;
+    for (let i = 0; i < 30; i++) {
+      script.set('tail', sig(i % 2 === 0 ? 0.98 : 0.73));
+      const tail = tick().scenes[1]!;
+      expect([tail.shedLoadTest, tail.shedShare]).toEqual([true, shed.shedShare]);
+    }
+    expect(steps).toBe(before); // until the twentieth session: drained on every tick not violated, then shed again
+    // The process in its band holds the share too, however much room the scene has.
+    reg.reload(regConfig({ goals: { elu: { target: 0.8, band: 0.25 } } }));
+    script.set('tail', HEADROOM);
+    script.proc = { elu: 0.75 }; // pressure 0.94: in its band
+    for (let i = 0; i < 10; i++) expect(tick().scenes[1]!.shedShare).toBe(shed.shedShare);
+    script.proc = undefined;
+    expect(tick().scenes[1]!.shedShare).toBeLessThan(shed.shedShare);
+  });
+
   it('spreads a shed share evenly over requests', () => {
     const { reg } = setup();
     const live = reg.scene('tail')!;

@@ -35,6 +35,9 @@ export interface StepContext {
   readonly event: (kind: 'boost' | 'shed', scene: string, engaged: boolean, share: number) => void;
 }
 
+/** Every goal that reads shows headroom (none violated or in its band). */
+const allHeadroomOfKnown = (known: readonly Terms[]): boolean => known.every((t) => t.status === 'headroom');
+
 export class SceneLoop {
   readonly live: LiveScene;
   /** The gears the loop controls: the live ones, except in shadow mode. */
@@ -207,7 +210,7 @@ export class SceneLoop {
     if (control) this.follow(ctx, fast, applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
     const moved = this.direction() - before;
     if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN);
-    if (control) this.updateShedding(violated, ctx);
+    if (control) this.updateShedding(violated, known.length === 0 || allHeadroomOfKnown(known), ctx);
     else this.stopShedding(ctx); // fixed and frozen ignore the goals, and so shed nothing
     if (applied) this.publish(ctx);
     return this.report(terms);
@@ -316,7 +319,13 @@ export class SceneLoop {
     }
   }
 
-  private updateShedding(violated: boolean, ctx: StepContext): void {
+  /**
+   * Sheds more while a goal is violated at the floor, gives back only on headroom (every goal that reads below its
+   * band, the process too), and holds in between: the goals' band is the dead band. Until the twentieth session it
+   * drained on any tick that was not violated, so the share sawed between 0 and 0.35 and load tests flipped in and
+   * out every few seconds (84 shed steps a minute beyond the floor in the simulator).
+   */
+  private updateShedding(violated: boolean, calm: boolean, ctx: StepContext): void {
     if (!ctx.shed.enabled) return this.stopShedding(ctx); // switched off (a reload): at once, not drained
     const was = this.shedShare;
     const wasLt = this.shedLoadTest;
@@ -328,7 +337,7 @@ export class SceneLoop {
       // Load-test traffic goes first; a scene's own traffic only if its priority may be shed, and only if that was not enough.
       if (!this.shedLoadTest) this.shedLoadTest = true;
       else if (this.sheddable) this.shedShare = Math.min(ctx.shed.maxShare, this.shedShare + ctx.shed.step);
-    } else if (!violated && !ctx.processShed) {
+    } else if (calm && !ctx.processHold) {
       // (below a millionth is float dust from the steps, not a share: it would keep `shedding` true for a tick)
       if (this.shedShare > 0) this.shedShare = this.shedShare - ctx.shed.step / 2 > 1e-6 ? this.shedShare - ctx.shed.step / 2 : 0;
       else this.shedLoadTest = false;
