@@ -354,14 +354,18 @@ describe('tidal boost conditions', () => {
 });
 
 describe('scene limits and the ladder walk', () => {
-  it('drops the boost at once when the process reaches its limit, though the scene still has headroom', () => {
+  it('drops the boost at once when the process enters the top quarter of its band, though the scene still has headroom', () => {
     const { script, tick, reg } = setup({ boost: { holdMs: 5000 }, goals: { elu: { target: 0.8 } } });
     const seen: boolean[] = [];
     reg.on('boost', (e) => seen.push(e.engaged));
     script.set('tail', sig(0.3));
     for (let i = 0; i < 10; i++) tick(); // no process reading: no hold
     expect(seen).toEqual([true]);
-    script.proc = { elu: 0.7 }; // in band
+    script.proc = { elu: 0.7 }; // in band (pressure 0.875), below its top quarter: the band a boost may grow into
+    for (let i = 0; i < 5; i++) tick();
+    expect(seen).toEqual([true]);
+    script.proc = { elu: 0.78 }; // pressure 0.975: the top quarter (the smoothed reading gets there in a tick)
+    tick();
     tick();
     expect(seen).toEqual([true, false]);
   });

@@ -411,6 +411,55 @@ describe('tidal boost', () => {
   });
 });
 
+describe('tidal boost hysteresis', () => {
+  /** Ticks until the tail scene's boost engages (at most `limit`). */
+  const untilEngaged = (tick: () => unknown, seen: boolean[], limit: number): number => {
+    const n = seen.length;
+    for (let i = 1; i <= limit; i++) {
+      tick();
+      if (seen.length > n && seen.at(-1) === true) return i;
+    }
+    return Infinity;
+  };
+
+  it('keeps a boost while the process reads inside its band, ends it in the top quarter', () => {
+    const { script, tick, reg } = setup({ boost: { holdMs: 10_000 }, goals: { elu: { target: 0.8 } } });
+    const seen: boolean[] = [];
+    reg.on('boost', (e) => seen.push(e.engaged));
+    script.set('tail', HEADROOM);
+    script.proc = { elu: 0.4 };
+    expect(untilEngaged(tick, seen, 20)).toBe(11); // headroom from the first tick, 10 s later
+    script.proc = { elu: 0.72 }; // pressure 0.9: in band; until the twentieth session this ended the boost
+    for (let i = 0; i < 30; i++) tick();
+    expect(seen).toEqual([true]);
+    script.proc = { elu: 0.8 };
+    for (let i = 0; i < 3; i++) tick();
+    expect(seen).toEqual([true, false]);
+  });
+
+  it('waits twice as long after a boost that did not hold through one hold, and back to one hold after one that did', () => {
+    const { script, tick, reg } = setup({ boost: { holdMs: 10_000 } });
+    const seen: boolean[] = [];
+    reg.on('boost', (e) => seen.push(e.engaged));
+    script.set('tail', HEADROOM);
+    const failAfter = (ticks: number): void => {
+      for (let i = 0; i < ticks; i++) tick();
+      script.set('tail', VIOLATED);
+      tick();
+      script.set('tail', HEADROOM);
+      while (reg.status()!.scenes[1]!.cost < 1) tick(); // back at its normal top
+    };
+    expect(untilEngaged(tick, seen, 30)).toBe(11);
+    failAfter(3);
+    const waits = [untilEngaged(tick, seen, 200)];
+    failAfter(3);
+    waits.push(untilEngaged(tick, seen, 200));
+    failAfter(15); // held longer than one hold: the next waits one hold again
+    waits.push(untilEngaged(tick, seen, 200));
+    expect(waits).toEqual([21, 41, 11]); // each counted from the tick back at the top, as the first (11) from the start
+  });
+});
+
 describe('shedding', () => {
   it('only at the floor with a goal still violated: load-test traffic first, then low-priority scenes, never normal ones', () => {
     const { script, tick, reg } = setup();

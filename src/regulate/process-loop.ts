@@ -16,7 +16,12 @@ export interface ProcessStep {
   readonly violated: boolean;
   /** A goal in its band or over it: scenes hold their raises. */
   readonly hold: boolean;
+  /** A goal in the top quarter of its band or over it: boosts end. */
+  readonly tight: boolean;
 }
+
+/** Without process goals (or outside auto and shadow): nothing holds the scenes. */
+export const NO_GOALS: ProcessStep = { goals: [], violated: false, hold: false, tight: false };
 
 export class ProcessLoop {
   loops: GoalLoop[];
@@ -42,15 +47,17 @@ export class ProcessLoop {
    *   process goal (the allowance is the integrator: it must not wind up past what the gears do).
    */
   step(sig: ProcessSignals | undefined, now: number, law: LawOptions, limits: AllowanceLimits, fast: boolean, held: () => number): ProcessStep {
-    if (!this.limit) return { goals: [], violated: false, hold: false };
+    if (!this.limit) return NO_GOALS;
     let delta = Infinity;
     let violated = false;
     let hold = false;
+    let tight = false;
     const goals = this.loops.map((l) => {
       const t = l.step(readProcess(l.goal, sig), law, this.allowance.lastMove);
       if (t.status !== 'no_data') delta = Math.min(delta, t.delta);
       violated ||= t.status === 'violated';
       hold ||= t.status === 'violated' || t.status === 'in_band';
+      tight ||= t.status === 'violated' || (t.status === 'in_band' && t.pressure > 1 - l.goal.band / 4);
       return { goal: l.goal.kind, status: t.status, measured: t.measured, pressure: t.pressure, target: l.goal.target, band: l.goal.band };
     });
     const n = this.ladder.steps.filter((s) => !s.boost).length || 1;
@@ -61,7 +68,7 @@ export class ProcessLoop {
     if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits);
     for (const p of this.points) this.limit[p.id] = p.floor;
     this.ladder.limitsAt(position, this.limit);
-    return { goals, violated, hold };
+    return { goals, violated, hold, tight };
   }
 
   /** Steps on. At a full allowance the boost steps stay reachable too: the scenes' own boost logic gates them. */

@@ -16,7 +16,7 @@ import { GuardedEmitter } from './guarded-emitter.js';
 import { Ladder } from './ladder.js';
 import type { LiveScene } from './live.js';
 import type { LawOptions } from './pid.js';
-import { ProcessLoop } from './process-loop.js';
+import { NO_GOALS, ProcessLoop } from './process-loop.js';
 import { compilePoints, type Point } from './points.js';
 import { SceneLoop, type StepContext } from './scene-loop.js';
 import { type DueRule, Scheduler } from './schedule.js';
@@ -350,7 +350,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     return {
       now, wall: this.clock.wallNow(), mode: this.currentMode, law: this.s.law, limits: this.s.limits,
       fast: now < this.fastUntil, fastEpoch: this.fastEpoch, fastMaxUp: this.s.fastMaxUp, boost: this.s.boost, shed: this.s.shed,
-      processLimit: this.process.limit, processShed: false, processHold: false,
+      processLimit: this.process.limit, processShed: false, processHold: false, processTight: false,
       change: (c) => this.record(c),
       event: (kind, scene, engaged, share) => {
         const applied = this.currentMode !== 'shadow';
@@ -379,11 +379,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.lastWall = wall;
     let ctx = this.context();
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
-    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => this.heldPosition()) : { goals: [], violated: false, hold: false };
+    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => this.heldPosition()) : NO_GOALS;
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
     const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
-    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && everyFloor && this.s.shed.enabled, processHold: proc.hold };
+    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight };
     const scenes: SceneReport[] = [];
     for (const sc of this.scenes) {
       const min = sc.loops.reduce((m, l) => Math.max(m, l.goal.minSamples), 1);
@@ -473,7 +473,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       // re-costed (a reload, or a restart under a newer config) it may sit below what the restored gears cost, and
       // the next tick would cut them as if a goal had asked.
       sc.allowance.u = Math.max(s.allowance, sc.allowanceOfGears());
-      sc.boosted = s.boosted;
+      sc.boost.restore(s.boosted);
       sc.shedShare = s.shedShare;
       sc.shedLoadTest = s.shedLoadTest;
       // A snapshot taken in shadow mode holds what shadow computed, which never reached requests.

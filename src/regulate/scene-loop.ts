@@ -5,6 +5,7 @@
  */
 import type { RegulatorMode } from '../config/schema-regulate.js';
 import { Allowance, type AllowanceLimits } from './allowance.js';
+import { TidalBoost } from './boost.js';
 import type { ChangeReason, GearChange, GoalReport, SceneReport } from './events.js';
 import { type Goal, readScene } from './goals.js';
 import type { Ladder } from './ladder.js';
@@ -29,6 +30,8 @@ export interface StepContext {
   readonly processLimit: Int32Array | null;
   /** A process goal is in its band or over it: no scene may raise. */
   readonly processHold: boolean;
+  /** A process goal is in the top quarter of its band or over it: boosts end. */
+  readonly processTight: boolean;
   /** Process goals are violated with every scene at its floor: shed what may be shed. */
   readonly processShed: boolean;
   readonly change: (c: GearChange) => void;
@@ -51,8 +54,7 @@ export class SceneLoop {
   readonly topValue: number;
   loops: GoalLoop[];
   allowance: Allowance;
-  boosted = false;
-  private boostSince = NaN;
+  readonly boost = new TidalBoost();
   shedShare = 0;
   shedLoadTest = false;
   /**
@@ -98,7 +100,8 @@ export class SceneLoop {
    * service that reloads every minute never boosted and a cap lifted after a reload left a quiet scene at its floor.
    */
   carryFrom(old: SceneLoop): void {
-    [this.owed, this.boostSince, this.fastLeft] = [old.owed, old.boostSince, old.fastLeft];
+    [this.owed, this.fastLeft] = [old.owed, old.fastLeft];
+    this.boost.carryFrom(old.boost);
     this.allowance.carryFrom(old.allowance);
     const byKind = new Map(old.loops.map((l) => [l.goal.kind, l]));
     for (const l of this.loops) {
@@ -116,6 +119,10 @@ export class SceneLoop {
       if (prev && !Number.isNaN(prev.pressure)) l.restore(prev.pressure);
       return l;
     });
+  }
+
+  get boosted(): boolean {
+    return this.boost.engaged;
   }
 
   atTop(): boolean {
@@ -236,25 +243,12 @@ export class SceneLoop {
 
   private updateBoost(terms: readonly Terms[], allHeadroom: boolean, ctx: StepContext): void {
     if (!ctx.boost.enabled || this.boostCost <= this.topCost) return;
-    if (!this.boosted) {
-      // Every goal of the scene with headroom, every point at its normal top, and the process not at its limit.
-      if (allHeadroom && !ctx.processHold && this.points.every((p, i) => this.gears[i]! >= p.top)) {
-        if (Number.isNaN(this.boostSince)) this.boostSince = ctx.now;
-        if (ctx.now - this.boostSince >= ctx.boost.holdMs) {
-          this.boosted = true;
-          ctx.event('boost', this.id, true, 0);
-        }
-      } else this.boostSince = NaN;
-      return;
-    }
-    // Headroom shrinking (into the top quarter of a band, or the process at its limit) drops the boost at once: boost
-    // gears are the first to go. Not earlier: a thin night window's p99 is noisy, and a boost that flaps is no boost.
-    const shrinking = ctx.processHold || terms.some((t, i) => t.status === 'violated' || (t.status !== 'no_data' && t.pressure > 1 - this.loops[i]!.goal.band / 4));
-    if (shrinking) {
-      this.boosted = false;
-      this.boostSince = NaN;
-      ctx.event('boost', this.id, false, 0);
-    }
+    const ready = allHeadroom && !ctx.processHold && this.points.every((p, i) => this.gears[i]! >= p.top);
+    // Headroom shrinking (into the top quarter of a band) drops the boost at once: boost gears are the first to go.
+    // Not earlier: a thin night window's p99 is noisy, and a boost that flaps is no boost.
+    const tight = ctx.processTight || terms.some((t, i) => t.status === 'violated' || (t.status !== 'no_data' && t.pressure > 1 - this.loops[i]!.goal.band / 4));
+    const moved = this.boost.update(ready, tight, ctx.now, ctx.boost.holdMs);
+    if (moved !== 0) ctx.event('boost', this.id, moved > 0, 0);
   }
 
   private updateLimits(processLimit: Int32Array | null, boostMaxCost: number): void {
