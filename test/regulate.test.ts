@@ -8,6 +8,7 @@ import { Ring } from '../src/regulate/history.js';
 import { Ladder } from '../src/regulate/ladder.js';
 import { compilePoints } from '../src/regulate/points.js';
 import { Regulator } from '../src/regulate/regulator.js';
+import { feedPoints } from '../src/simulate/model.js';
 import { regConfig, Script, setup, sig } from './regulate-helpers.js';
 
 const VIOLATED = sig(3, 1000, 0.3);
@@ -408,6 +409,47 @@ describe('tidal boost', () => {
     expect(events).toEqual(['tail:true', 'tail:false']);
     expect(reg.gears().tail).toEqual({ c: 1 });
     expect(changes.at(-1)!.reason).toBe('boost_release');
+  });
+});
+
+describe('fast recovery', () => {
+  /** The simulator's feed scene (floor cost 0.12 of its normal top) with a process ELU goal, cut to the floor in `fixed`. */
+  function atFloor() {
+    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+    const script = new Script();
+    const config = validateConfig({
+      scenes: { feed: { rtBudgetMs: 200, versions: { base: { stage: 'base' } }, points: feedPoints() } },
+      regulator: { goals: { elu: { target: 0.85, band: 0.25 } }, boost: { enabled: false }, templates: { floor: { feed: { recall: 0, rank: 0, creatives: 0 } } } },
+    });
+    const reg = new Regulator({ config, clock, signals: script });
+    reg.setMode('fixed');
+    reg.applyTemplate('floor');
+    script.set('feed', HEADROOM);
+    const tick = () => {
+      clock.advance(1000);
+      return reg.tick().scenes[0]!;
+    };
+    tick();
+    reg.setMode('auto');
+    reg.setFastRecovery(true);
+    return { script, tick };
+  }
+
+  it('raises by what the headroom allows, up to its step', () => {
+    // The process at 0.57 of 0.85 (its band starts at 0.6375): room for about 12% more load. Until the twentieth
+    // session fast recovery added its full step (0.25) on any headroom: 0.12 → 0.32, nearly three times the load.
+    const tight = atFloor();
+    tight.script.proc = { elu: 0.57 };
+    expect(tight.tick().allowance).toBeLessThan(0.12 * (0.75 / (0.57 / 0.85)) + 0.04 + 1e-9);
+    // The scene's own goals bound it too: p99 at 0.3 of its target gives room for 2.5 times the cost.
+    const scene = atFloor();
+    scene.script.proc = { elu: 0.1 };
+    expect(scene.tick().allowance).toBeCloseTo(0.12 * 2.5, 2);
+    // Plenty of room everywhere: the full step.
+    const free = atFloor();
+    free.script.proc = { elu: 0.1 };
+    free.script.set('feed', sig(0.1));
+    expect(free.tick().allowance).toBeCloseTo(0.12 + 0.25, 2);
   });
 });
 

@@ -54,7 +54,7 @@ export class GoalLoop {
     // for several ticks after the cause is gone.
     const r = Math.min(reading.pressure, 1 + law.maxError);
     this.smoothed = Number.isNaN(this.smoothed) ? r : this.smoothed + law.smoothing * (r - this.smoothed);
-    const lower = (1 - this.goal.band) * (lastMove < 0 ? 1 - law.hysteresis : 1);
+    const lower = this.lowerEdge(law, lastMove);
     let e = 0;
     let status: GoalStatus = 'in_band';
     if (this.smoothed > 1) [e, status] = [this.smoothed - 1, 'violated'];
@@ -73,6 +73,19 @@ export class GoalLoop {
     const raw = -(p + i + d);
     const delta = status === 'violated' ? Math.min(0, raw) : Math.max(0, raw);
     return { status, measured: reading.measured, pressure: this.smoothed, error: e, p, i, d, delta };
+  }
+
+  /** Where headroom begins: the band's lower edge, lower still by the hysteresis margin after a cut. */
+  lowerEdge(law: LawOptions, lastMove: number): number {
+    return (1 - this.goal.band) * (lastMove < 0 ? 1 - law.hysteresis : 1);
+  }
+
+  /**
+   * How far the load behind this goal could grow before it leaves its headroom, as a factor (Infinity at zero
+   * pressure, below 1 without headroom): the bound on a fast-recovery step, on a plant whose pressure grows with cost.
+   */
+  room(law: LawOptions, lastMove: number): number {
+    return this.lowerEdge(law, lastMove) / this.smoothed;
   }
 
   /** The smoothed pressure, for snapshots and boost decisions. */

@@ -18,10 +18,12 @@ export interface ProcessStep {
   readonly hold: boolean;
   /** A goal in the top quarter of its band or over it: boosts end. */
   readonly tight: boolean;
+  /** The least factor by which a goal's load may grow before it leaves its headroom (Infinity: no reading). */
+  readonly room: number;
 }
 
 /** Without process goals (or outside auto and shadow): nothing holds the scenes. */
-export const NO_GOALS: ProcessStep = { goals: [], violated: false, hold: false, tight: false };
+export const NO_GOALS: ProcessStep = { goals: [], violated: false, hold: false, tight: false, room: Infinity };
 
 export class ProcessLoop {
   loops: GoalLoop[];
@@ -52,9 +54,11 @@ export class ProcessLoop {
     let violated = false;
     let hold = false;
     let tight = false;
+    let room = Infinity;
+    const lastMove = this.allowance.lastMove;
     const goals = this.loops.map((l) => {
-      const t = l.step(readProcess(l.goal, sig), law, this.allowance.lastMove);
-      if (t.status !== 'no_data') delta = Math.min(delta, t.delta);
+      const t = l.step(readProcess(l.goal, sig), law, lastMove);
+      if (t.status !== 'no_data') [delta, room] = [Math.min(delta, t.delta), Math.min(room, l.room(law, lastMove))];
       violated ||= t.status === 'violated';
       hold ||= t.status === 'violated' || t.status === 'in_band';
       tight ||= t.status === 'violated' || (t.status === 'in_band' && t.pressure > 1 - l.goal.band / 4);
@@ -68,7 +72,7 @@ export class ProcessLoop {
     if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits);
     for (const p of this.points) this.limit[p.id] = p.floor;
     this.ladder.limitsAt(position, this.limit);
-    return { goals, violated, hold, tight };
+    return { goals, violated, hold, tight, room };
   }
 
   /** Steps on. At a full allowance the boost steps stay reachable too: the scenes' own boost logic gates them. */

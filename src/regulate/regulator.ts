@@ -350,7 +350,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     return {
       now, wall: this.clock.wallNow(), mode: this.currentMode, law: this.s.law, limits: this.s.limits,
       fast: now < this.fastUntil, fastEpoch: this.fastEpoch, fastMaxUp: this.s.fastMaxUp, boost: this.s.boost, shed: this.s.shed,
-      processLimit: this.process.limit, processShed: false, processHold: false, processTight: false,
+      processLimit: this.process.limit, processShed: false, processHold: false, processTight: false, processRoom: Infinity,
       change: (c) => this.record(c),
       event: (kind, scene, engaged, share) => {
         const applied = this.currentMode !== 'shadow';
@@ -383,7 +383,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
     const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
-    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight };
+    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight, processRoom: proc.room };
     const scenes: SceneReport[] = [];
     for (const sc of this.scenes) {
       const min = sc.loops.reduce((m, l) => Math.max(m, l.goal.minSamples), 1);
