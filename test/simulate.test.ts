@@ -105,6 +105,10 @@ describe('bars: step to 10x', () => {
     expect(m.recoveryS!).toBeLessThanOrEqual(30);
     // The preset was in place before the spike (19:59:00 = 60 s in), not a reaction to it.
     expect(run.seconds[61]!.degraded).toBe(true);
+    // 20:01:00 (180 s in), auto with fast recovery under 10x: it raises only what the headroom allows. Until the
+    // twentieth session it added its full step there: 639 timeouts in 2 s; and full gear came back 21 s after the spike.
+    expect(run.seconds.slice(180, 190).reduce((n, s) => n + s.timeouts, 0)).toBe(0);
+    expect(m.recoveryS!).toBeLessThanOrEqual(10);
   });
   it('without a preset: converged within 20 s, back at full gear within 30 s', () => {
     const { m } = measure('10x, no preset');
@@ -154,6 +158,7 @@ describe('shedding, the last resort', () => {
     const shedder = measure('beyond the floor', 'shedder').m;
     expect(m.shedShare).toBeGreaterThan(0);
     expect(m.shedShare).toBeLessThan(0.2);
+    expect(m.changesPerMin).toBeLessThanOrEqual(5); // the share holds in the band: it sawed at 84 shed steps a minute
     expect(m.timeoutRate).toBeLessThanOrEqual(0.01);
     expect(m.goodput).toBeGreaterThan(shedder.goodput + 0.5);
   });
