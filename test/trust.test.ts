@@ -133,10 +133,14 @@ describe('signed hints', () => {
     expect(t.verify(caller.sign({ scene: 'feed', version: 'soak', loadTest: true }, 30))).toMatchObject({ scene: 'feed', version: '', loadTest: true, bucket: -1 });
     expect(t.verify(caller.sign({ scene: 'feed', version: 'wip' }, 30))).toBe('too_long_lived');
     expect(t.counts()).toMatchObject({ signed: 0, refused: { too_long_lived: 2 } });
-    // expired says nothing any more, load test or not
+    // Expired, it steers nothing any more; a load-test one is refused on its own ground, so that adapters refuse its
+    // request (an expired load test must not land on production versions either).
     const lt = caller.sign({ scene: 'feed', loadTest: true }, 5);
+    const dev = caller.sign({ scene: 'feed', version: 'wip' }, 5);
     now = T0 + 5_000;
-    expect(t.verify(lt)).toBe('expired');
+    expect(t.verify(lt)).toBe('expired_load_test');
+    expect(t.verify(dev)).toBe('expired');
+    expect(t.counts()).toMatchObject({ refused: { expired_load_test: 1, expired: 1 } });
   });
 
   it('gives a token at least its ttlSec, wherever in a second it is signed', () => {

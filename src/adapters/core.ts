@@ -182,7 +182,7 @@ export class AdapterCore<Req> {
   private readonly useBaggage: boolean;
   private readonly watch: ResponseWatch;
   /** Scratch hints object, reused: the router reads it synchronously and keeps no reference. */
-  private readonly scratch: { version: string | null; loadTest: boolean; trusted: boolean } = { version: null, loadTest: false, trusted: false };
+  private readonly scratch: { version: string | null; loadTest: boolean; trusted: boolean; expiredLoadTest: boolean } = { version: null, loadTest: false, trusted: false, expiredLoadTest: false };
 
   constructor(
     readonly engine: Gearshift,
@@ -255,6 +255,7 @@ export class AdapterCore<Req> {
     hints.version = null;
     hints.loadTest = false;
     hints.trusted = false;
+    hints.expiredLoadTest = false;
     if (signed !== undefined) {
       const token = headerValue(headers, this.hSigned)!;
       const v = this.trust.verify(token, scene ?? null);
@@ -265,6 +266,11 @@ export class AdapterCore<Req> {
         // Plain hints beside it lose to the token; from an untrusted peer they are still a probe, and counted.
         if (this.hasPlainHints(plainVersion, plainLoadTest, baggage) && !this.trust.fromProxy(this.host.socket(req)?.remoteAddress)) this.trust.stats.untrusted++;
         return this.engine.route(scene ?? v.scene, unit, hints as RouteHints);
+      }
+      if (v === 'expired_load_test') {
+        hints.expiredLoadTest = true; // refused whole, whatever plain hints say: see RouteHints.expiredLoadTest
+        if (scene == null && this.skipMissing) return null;
+        return this.engine.route(scene, unit, hints as RouteHints);
       }
       // refused (counted by Trust): route as if no signed hint; plain hints below still need a trusted peer
     }

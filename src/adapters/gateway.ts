@@ -107,6 +107,7 @@ export class Gateway {
         if (wantsSomething && trusted === undefined && !this.trust.fromProxy(hints.peer)) this.trust.stats.untrusted++;
         return this.engine.route(scene ?? v.scene, unit, { version: v.version || null, loadTest: v.loadTest, trusted: true });
       }
+      if (v === 'expired_load_test') return this.engine.route(scene, unit, { expiredLoadTest: true }); // see RouteHints.expiredLoadTest
     }
     if (trusted === undefined) {
       trusted = wantsSomething && this.trust.fromProxy(hints.peer);

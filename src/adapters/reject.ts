@@ -17,7 +17,7 @@ export interface RejectionSpec {
 }
 
 /** The reasons whose response can be overridden. */
-export type RejectionReason = 'invalid_scene' | 'unknown_scene' | 'not_deployed' | 'no_lt_version' | 'shed';
+export type RejectionReason = 'invalid_scene' | 'unknown_scene' | 'not_deployed' | 'no_lt_version' | 'expired_load_test' | 'shed';
 /** Per rejection reason a replacement (another key is refused when the adapter is made). */
 export type RejectionOverrides = Partial<Record<RejectionReason, RejectionSpec>>;
 
@@ -26,6 +26,7 @@ const DEFAULTS: Record<string, { status: number; message: string }> = {
   unknown_scene: { status: 404, message: 'no such scene' },
   not_deployed: { status: 421, message: 'this scene is not deployed on this instance' },
   no_lt_version: { status: 404, message: 'load-test traffic for a scene without a load-test version' },
+  expired_load_test: { status: 403, message: 'load-test traffic with an expired token: sign a new one' },
   shed: { status: 503, message: 'overloaded: request shed, retry later' },
 };
 const FALLBACK = { status: 503, message: 'request refused' };

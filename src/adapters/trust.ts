@@ -46,7 +46,7 @@ export interface TrustOptions {
 const kRefusedFor = Symbol('gearshift.refusedFor');
 
 /** Why a signed token was refused, counted per reason. */
-export type TrustRefusal = 'malformed' | 'bad_signature' | 'expired' | 'too_long_lived' | 'scene_mismatch' | 'no_key' | 'bad_clock';
+export type TrustRefusal = 'malformed' | 'bad_signature' | 'expired' | 'expired_load_test' | 'too_long_lived' | 'scene_mismatch' | 'no_key' | 'bad_clock';
 
 export interface TrustCounts {
   /** Signed tokens accepted. */
@@ -229,7 +229,7 @@ export class Trust {
     signed: 0,
     proxy: 0,
     untrusted: 0,
-    refused: { malformed: 0, bad_signature: 0, expired: 0, too_long_lived: 0, scene_mismatch: 0, no_key: 0, bad_clock: 0 },
+    refused: { malformed: 0, bad_signature: 0, expired: 0, expired_load_test: 0, too_long_lived: 0, scene_mismatch: 0, no_key: 0, bad_clock: 0 },
   };
 
   constructor(options: TrustOptions = {}) {
@@ -318,11 +318,15 @@ export class Trust {
     if (!Number.isSafeInteger(exp) || (flags !== '' && flags !== 'l') || tokenScene === '') return 'malformed';
     const nowSec = this.nowSec();
     if (Number.isNaN(nowSec)) return 'bad_clock'; // fail closed: NaN would compare false, and no token would expire
-    if (exp <= nowSec) return 'expired';
+    // An expired load-test token is refused on its own ground: the adapters refuse the request with it (as
+    // `expired_load_test`), where any other expired token leaves the request to route as if it carried none. Its
+    // authority has lapsed, so it may not reach the lt version; but its signature still proves a load test, whose
+    // load must not land on production versions either (until the twentieth session it did).
+    if (exp <= nowSec) return flags === 'l' ? 'expired_load_test' : 'expired';
     // A token refused for its lifetime or its scene still says, authentically, that the request is load-test traffic:
     // a fact about the request, not about a scene or this hop's limits (a load test of feed calls ads too; a caller
     // signs for longer than this hop's maxTtlSec mid-rollout). Its version and bucket steer nothing here, but refused
-    // whole, the load would land on this hop's production versions. An expired token says nothing any more.
+    // whole, the load would land on this hop's production versions.
     const refusal = exp - nowSec > this.maxTtlSec + 1 ? 'too_long_lived' : scene != null && scene !== tokenScene ? 'scene_mismatch' : null;
     if (refusal !== null) {
       if (flags !== 'l') return refusal;

@@ -32,6 +32,11 @@ export const Reason = {
   NoLoadTestVersion: 'no_lt_version',
   /** Rejected by the regulator's last resort (every gear at its floor, a goal still violated): 503 + Retry-After. */
   Shed: 'shed',
+  /**
+   * Rejected: load-test traffic whose signed marker has expired. The `lt` version needs a current token, and the
+   * production versions must never take a load test.
+   */
+  ExpiredLoadTest: 'expired_load_test',
 } as const;
 export type ReasonCode = (typeof Reason)[keyof typeof Reason];
 export const REASONS: readonly ReasonCode[] = Object.values(Reason);
@@ -246,7 +251,7 @@ export const isDecision = brand(Decision, 'decision');
  * Types only: every decision is a `Decision` at run time.
  */
 export type ServedDecision = Decision & { readonly ok: true; readonly reason: ServedReason; readonly scene: string; readonly version: string; readonly stage: Stage };
-/** A rejection (invalid, unknown or undeployed scene, no `lt` version, shed): no version may serve it. */
+/** A rejection (invalid, unknown or undeployed scene, no `lt` version, an expired load test, shed): no version may serve it. */
 export type RejectedDecision = Decision & { readonly ok: false; readonly reason: RejectedReason; readonly version: null; readonly stage: null };
 /** The reasons of a served decision; testing `reason` against one narrows as `ok` does. */
 export type ServedReason = typeof Reason.Explicit | typeof Reason.LoadTest | typeof Reason.Whitelist | typeof Reason.Split | typeof Reason.NoUnit;

@@ -15,6 +15,12 @@ export interface RouteHints {
   loadTest?: boolean | undefined;
   /** The hints come from a trusted source. Without it they are ignored, and the decision says so. */
   trusted?: boolean | undefined;
+  /**
+   * The request carries an authentic load-test marker that has expired (a signed token past its expiry): it is
+   * refused with `expired_load_test`, whatever else it says. Such a request is a load test whose authority lapsed:
+   * serving it as ordinary traffic would put the load test's load on the production versions.
+   */
+  expiredLoadTest?: boolean | undefined;
 }
 
 export const MAX_ID_LENGTH = 256;
@@ -80,6 +86,7 @@ export class Router {
   private routeHinted(s: CompiledScene, unit: unknown, hints: RouteHints, t: RouteTables): RoutedDecision {
     const hasUnit = usableUnit(unit);
     let ignored = invalidUnitBit(unit);
+    if (hints.expiredLoadTest === true) return this.reject(Reason.ExpiredLoadTest, ORDINAL.expired_load_test, s.id, s, t, ignored, true);
     let loadTest = false;
     const trusted = hints.trusted === true;
     if (hints.loadTest === true) {
