@@ -9,7 +9,7 @@ import type { GearshiftConfig } from './config/schema.js';
 import { type ResolvedSense, resolveSense } from './config/schema-sense.js';
 import { validateConfig } from './config/validate.js';
 import { namesProcessGoal } from './config/validate-regulate.js';
-import { ClosedError, isPlainObject, shown, UsageError } from './errors.js';
+import { ClosedError, isPlainObject, refuseUnknownKeys, shown, UsageError } from './errors.js';
 import { Decision, Reason, type RejectedDecision, type RoutedDecision } from './route/decision.js';
 import { Regulator } from './regulate/regulator.js';
 import { sensingSource } from './regulate/sensing-source.js';
@@ -37,6 +37,7 @@ export class Gearshift {
 
   constructor(options: GearshiftOptions) {
     if (!isPlainObject(options as unknown)) throw new UsageError(`createGearshift(options): expected { config, clock? }, got ${shown(options)}`);
+    refuseUnknownKeys(options as unknown as Record<string, unknown>, ['config', 'clock'], 'createGearshift(options).');
     const clock = clockOf(options.clock, 'createGearshift');
     this.router = new Router(compileTables(validateConfig(options.config)));
     this.clock = clock;

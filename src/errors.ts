@@ -52,6 +52,15 @@ export const isPlainObject = (x: unknown): x is Record<string, unknown> => {
   return proto === null || Object.getPrototypeOf(proto) === null;
 };
 
+/**
+ * Refuses an options object's keys beyond `known`, naming the first with its place (`at`: '' or a prefix such as
+ * 'trust.'): a misspelt option (`missingscene: 'reject'`, `trust: { key }`) was silently ignored until the twentieth
+ * session, and ran on its default, as the config document's unknown fields never did.
+ */
+export function refuseUnknownKeys(o: Record<string, unknown>, known: readonly string[], at: string): void {
+  for (const key of Object.keys(o)) if (!known.includes(key)) throw new UsageError(`${at}${key}: unknown option (expected one of: ${known.join(', ')})`);
+}
+
 /** What a value is, for an error message: `null`, `array`, the class of an object that is not plain (`Map`), or its type. */
 export const kindOf = (x: unknown): string =>
   x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x === 'object' && !isPlainObject(x) ? ((x as object).constructor?.name || 'object') + ' instance' : typeof x;

@@ -51,6 +51,17 @@ describe('Fastify plugin', () => {
     await expect(app.register(gearshiftPlugin, {} as FastifyGearshiftOptions).ready()).rejects.toThrow(/engine/);
   });
 
+  it("refuses a misspelt option, and accepts Fastify's own register options beside its own", async () => {
+    const { engine } = observedEngine();
+    const bad = Fastify();
+    apps.push(bad);
+    await expect(bad.register(gearshiftPlugin, { engine, debugheaders: true } as never).ready()).rejects.toThrow(/^debugheaders: unknown option/);
+    const good = Fastify();
+    apps.push(good);
+    await good.register(gearshiftPlugin, { engine, logLevel: 'warn', debugHeaders: false } as never).ready();
+    engine.close();
+  });
+
   it('routes, decorates request.gearshift and records success once', async () => {
     const { app, recorded } = await build();
     const r = await app.inject({ url: '/', headers: { 'x-gearshift-scene': 'feed', 'x-gearshift-unit': 'alice' } });

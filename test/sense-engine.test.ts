@@ -132,6 +132,7 @@ describe('engine sensing', () => {
 
   it('refuses options without a usable clock, naming it', () => {
     expect(() => createGearshift(undefined as never)).toThrow(/createGearshift\(options\): expected \{ config, clock\? \}/);
+    expect(() => createGearshift({ config: feedConfig(), clok: new ManualClock() } as never)).toThrow(/^createGearshift\(options\)\.clok: unknown option \(expected one of: config, clock\)$/);
     for (const clock of [5, {}, { now: () => 0 }]) {
       expect(() => createGearshift({ config: feedConfig(), clock: clock as never })).toThrow(/clock must have now\(\) .* and wallNow\(\)/);
     }

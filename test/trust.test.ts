@@ -358,3 +358,10 @@ describe('propagation', () => {
     expect(readBaggage('gearshift.version=v%201;prop=x, gearshift.lt=1, gearshift.bucket=99999')).toEqual({ scene: undefined, version: 'v 1', configVersion: undefined, bucket: -1, loadTest: true });
   });
 });
+
+describe('misspelt fields', () => {
+  it('refuses a hint to sign with a field it does not know: `loadtest: true` would sign an ordinary token', () => {
+    const t = new Trust({ keys: [KEY] });
+    expect(() => t.sign({ scene: 'feed', loadtest: true } as never)).toThrow(/^trust\.sign: hint\.loadtest: unknown option \(expected one of: scene, version, loadTest, configVersion, bucket\)$/);
+  });
+});

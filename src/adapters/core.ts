@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Gearshift } from '../engine.js';
-import { isPlainObject, nonEmptyString, shown, UsageError } from '../errors.js';
+import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 import type { Decision, RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { cutByServer, Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
@@ -51,6 +51,10 @@ export interface AdapterOptions<Req = unknown> {
   /** Add `x-gearshift-*` response headers describing the decision. Default false (they reveal versions). */
   debugHeaders?: boolean | undefined;
 }
+
+/** The options every adapter takes (each adds its own: node:http `onError`, Fastify its registration keys). */
+const ADAPTER_KEYS: readonly (keyof AdapterOptions)[] = ['scene', 'unit', 'trust', 'hints', 'missingScene', 'rejections', 'debugHeaders'];
+const HINT_KEYS: readonly (keyof HintHeaders)[] = ['version', 'loadTest', 'signed', 'baggage'];
 
 const DEFAULT_SCENE_HEADER = 'x-gearshift-scene';
 const DEFAULT_UNIT_HEADER = 'x-gearshift-unit';
@@ -188,6 +192,8 @@ export class AdapterCore<Req> {
     readonly engine: Gearshift,
     options: AdapterOptions<Req>,
     private readonly host: HostAccess<Req>,
+    /** Options of the adapter's own, beside `ADAPTER_KEYS`: any other key is refused as a typo. */
+    ownKeys: readonly string[] = [],
   ) {
     if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
       throw new UsageError('gearshift adapter: the first argument must be an engine from createGearshift()');
@@ -197,11 +203,13 @@ export class AdapterCore<Req> {
       (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it
     );
     if (!isPlainObject(options as unknown)) throw new UsageError(`gearshift adapter: options must be an object, got ${shown(options)}`);
+    refuseUnknownKeys(options as Record<string, unknown>, [...ADAPTER_KEYS, ...ownKeys], '');
     this.trust = trustOf(options.trust);
     this.scene = compileScene(options.scene, host);
     this.unit = compileUnit(options.unit);
     const h = options.hints ?? {};
     if (!isPlainObject(h as unknown)) throw new UsageError(`hints: expected { version, loadTest, signed, baggage }, got ${shown(h)}`);
+    refuseUnknownKeys(h as Record<string, unknown>, HINT_KEYS, 'hints.');
     if (h.baggage !== undefined && typeof h.baggage !== 'boolean') throw new UsageError(`hints.baggage: expected true or false, got ${shown(h.baggage)}`);
     this.hVersion = lower(h.version ?? PLAIN_VERSION, 'hints.version');
     this.hLoadTest = lower(h.loadTest ?? PLAIN_LOAD_TEST, 'hints.loadTest');

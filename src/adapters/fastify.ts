@@ -58,12 +58,15 @@ const FASTIFY_HOST: HostAccess<FastifyRequest> = {
   ...PLAIN_RESPONSE,
 };
 
+/** Fastify's own `register` options, which reach the plugin's options object too. */
+const FASTIFY_REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'];
+
 const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: FastifyInstance, options, done) => {
   const { engine, ...rest } = options ?? ({} as FastifyGearshiftOptions);
   if (!engine) return done(new UsageError('gearshift/fastify: register(plugin, { engine }) needs the engine from createGearshift()'));
   let core: AdapterCore<FastifyRequest>;
   try {
-    core = new AdapterCore<FastifyRequest>(engine, rest, FASTIFY_HOST);
+    core = new AdapterCore<FastifyRequest>(engine, rest, FASTIFY_HOST, FASTIFY_REGISTER_KEYS);
   } catch (err) {
     return done(err as Error);
   }
@@ -73,7 +76,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     const scene = (cfg as { scene?: unknown } | null)?.scene;
     if (typeof scene !== 'string' || scene.length === 0) return null;
     let c = fixedCores.get(scene);
-    if (!c) fixedCores.set(scene, (c = new AdapterCore<FastifyRequest>(engine, { ...rest, trust: core.trust, scene: { value: scene } }, FASTIFY_HOST)));
+    if (!c) fixedCores.set(scene, (c = new AdapterCore<FastifyRequest>(engine, { ...rest, trust: core.trust, scene: { value: scene } }, FASTIFY_HOST, FASTIFY_REGISTER_KEYS)));
     return c;
   };
 

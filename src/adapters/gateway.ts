@@ -15,7 +15,7 @@ import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } fr
 import { checkPropagateOptions, headersFor, loadTestFlag, type PropagateOptions } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
-import { isPlainObject, shown, UsageError } from '../errors.js';
+import { isPlainObject, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 
 /** A plain hint as a gateway may hold it: a value, or a header as Node types it (a repeated header is a list: its first counts). */
 type HeaderLike<T> = T | string | readonly string[] | null | undefined;
@@ -71,9 +71,12 @@ export class Gateway {
       throw new UsageError('createGateway(engine): the first argument must be an engine from createGearshift()');
     }
     if (!isPlainObject(options as unknown)) throw new UsageError(`createGateway(engine, options): options must be an object, got ${shown(options)}`);
+    refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'rejections', 'propagate'], '');
     this.trust = trustOf(options.trust);
     this.rejections = buildRejections(options.rejections);
     if (options.propagate !== undefined && !isPlainObject(options.propagate)) throw new UsageError(`propagate: expected { mode, ttlSec, header }, got ${shown(options.propagate)}`);
+    // The gateway's own trust signs: a `trust` here would be overwritten without a word.
+    if (options.propagate !== undefined) refuseUnknownKeys(options.propagate, ['mode', 'ttlSec', 'header'], 'propagate.');
     this.propagateOptions = { ...options.propagate, trust: this.trust };
     this.propagateMode = checkPropagateOptions(this.propagateOptions); // once, at start-up: not per forwarded request
   }

@@ -61,7 +61,7 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
   if (isPlainObject(options as unknown) && isPlainObject(options.scene) && 'param' in options.scene) {
     throw new UsageError('gearshift/http: node:http has no path parameters; use { header }, { value } or a function for scene');
   }
-  const core = new AdapterCore<IncomingMessage>(engine, options, NODE_HOST);
+  const core = new AdapterCore<IncomingMessage>(engine, options, NODE_HOST, ['onError']);
   const onError = options.onError ?? logError;
   if (typeof onError !== 'function') throw new UsageError(`onError: expected a function (err, req, res), got ${shown(onError)}`);
   const debug = core.debugHeaders;

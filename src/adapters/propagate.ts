@@ -9,7 +9,7 @@
  *   `gearshift.lt`, merged into any baggage already there. Unsigned: honoured downstream only from trusted-proxy peers.
  */
 import { validateHeaderName } from 'node:http';
-import { isPlainObject, nonEmptyString, shown, UsageError } from '../errors.js';
+import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 import { type Decision, isDecision } from '../route/decision.js';
 import { isTrust, type Trust } from './trust.js';
 
@@ -75,6 +75,7 @@ export function headersFor(decision: Decision, options: PropagateOptions, mode: 
  */
 export function checkPropagateOptions(options: unknown): 'signed' | 'baggage' {
   if (!isPlainObject(options)) throw new UsageError(`propagate: expected { mode, trust, ttlSec, header }, got ${shown(options)}`);
+  refuseUnknownKeys(options, ['mode', 'trust', 'ttlSec', 'header'], 'propagate.');
   const { mode, trust, ttlSec, header } = options as PropagateOptions;
   if (trust !== undefined && !isTrust(trust)) throw new UsageError(`propagate.trust: expected a Trust (createTrust({ keys }) or an adapter's .trust), got ${shown(trust)}`);
   if (mode !== undefined && mode !== 'signed' && mode !== 'baggage') throw new UsageError(`propagate.mode: expected 'signed' or 'baggage', got ${shown(mode)}`);

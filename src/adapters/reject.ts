@@ -3,7 +3,7 @@
  * flood of bad traffic costs no JSON building. Overridable per reason.
  */
 import { validateHeaderName, validateHeaderValue } from 'node:http';
-import { isPlainObject, shown, UsageError } from '../errors.js';
+import { isPlainObject, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 import type { Decision } from '../route/decision.js';
 import { Outcome, type OutcomeCode } from './outcome.js';
 
@@ -109,6 +109,7 @@ function checkOverrides(overrides: unknown): asserts overrides is RejectionOverr
     if (!Object.hasOwn(DEFAULTS, reason)) throw new UsageError(`rejections.${reason}: not a rejection reason (one of ${Object.keys(DEFAULTS).join(', ')})`);
     if (spec === undefined) continue;
     if (!isPlainObject(spec)) throw new UsageError(`rejections.${reason}: expected { status, body, headers }, got ${shown(spec)}`);
+    refuseUnknownKeys(spec, ['status', 'body', 'headers'], `rejections.${reason}.`);
     const headers = spec.headers;
     if (headers !== undefined && !isPlainObject(headers)) throw new UsageError(`rejections.${reason}.headers: expected an object of header → value, got ${shown(headers)}`);
     if (headers !== undefined) checkHeaders(headers, `rejections.${reason}.headers`);

@@ -12,7 +12,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { brand } from '../brand.js';
 import { NAME } from '../config/schema.js';
-import { isPlainObject, shown, UsageError } from '../errors.js';
+import { isPlainObject, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 
 /** A decision or hint as a signed token carries it. */
 export interface SignedHint {
@@ -206,6 +206,8 @@ const DEFAULT_SIGN_TTL_SEC = 60;
 /** A hint that cannot be signed is the caller's error, named by its field (not a TypeError from deep inside). */
 function checkSignable(hint: unknown): asserts hint is SignableHint {
   if (!isPlainObject(hint)) throw new UsageError(`trust.sign(hint): expected { scene, version?, loadTest?, configVersion?, bucket? }, got ${shown(hint)}`);
+  // A misspelt field (`loadtest: true`) would sign a token that says less than meant: a load test sent to production.
+  refuseUnknownKeys(hint, ['scene', 'version', 'loadTest', 'configVersion', 'bucket'], 'trust.sign: hint.');
   const { scene, version, loadTest, configVersion, bucket } = hint as Record<string, unknown>;
   if (typeof scene !== 'string' || scene === '') throw new UsageError(`trust.sign: hint.scene: expected a non-empty string, got ${shown(scene)}`);
   if (version != null && typeof version !== 'string') throw new UsageError(`trust.sign: hint.version: expected a string or null, got ${shown(version)}`);
@@ -236,6 +238,7 @@ export class Trust {
     // Checked here, at start-up: a wrong shape would otherwise fail on the first hinted request, or (a string of
     // proxies iterated as characters) trust nothing with a misleading message.
     if (!isPlainObject(options as unknown)) throw new UsageError(`trust: expected an object or a Trust, got ${shown(options)}`);
+    refuseUnknownKeys(options as Record<string, unknown>, ['keys', 'proxies', 'maxTtlSec', 'now'], 'trust.');
     const { keys = [], proxies = [], maxTtlSec = 300, now = Date.now } = options;
     if (!Array.isArray(keys)) throw new UsageError(`trust.keys: expected an array of strings or byte arrays, got ${shown(keys)}`);
     this.keys = keys.map((k: unknown, i) => {
