@@ -51,6 +51,16 @@ describe('Fastify plugin', () => {
     await expect(app.register(gearshiftPlugin, {} as FastifyGearshiftOptions).ready()).rejects.toThrow(/engine/);
   });
 
+  it('refuses a second registration on one app through ready(), not by ending the process', async () => {
+    const { engine } = observedEngine();
+    const app = Fastify();
+    apps.push(app);
+    app.register(gearshiftPlugin, { engine });
+    app.register(async (child) => void child.register(gearshiftPlugin, { engine, scene: { value: 'feed' } }));
+    await expect(app.ready()).rejects.toThrow(/^gearshift\/fastify: registered twice on one app/);
+    engine.close();
+  });
+
   it("refuses a misspelt option, and accepts Fastify's own register options beside its own", async () => {
     const { engine } = observedEngine();
     const bad = Fastify();

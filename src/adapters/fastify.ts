@@ -64,6 +64,12 @@ const FASTIFY_REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'];
 const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: FastifyInstance, options, done) => {
   const { engine, ...rest } = options ?? ({} as FastifyGearshiftOptions);
   if (!engine) return done(new UsageError('gearshift/fastify: register(plugin, { engine }) needs the engine from createGearshift()'));
+  // Registered twice where one registration reaches (the plugin skips encapsulation): Fastify's decorate would throw
+  // out of avvio, past ready(), and end the process (until the twentieth session). One registration serves the whole
+  // app; a route's own scene is its `config.gearshift`.
+  if (fastify.hasRequestDecorator('gearshift')) {
+    return done(new UsageError("gearshift/fastify: registered twice on one app: register it once, and give a route its own scene with config: { gearshift: { scene } }"));
+  }
   let core: AdapterCore<FastifyRequest>;
   try {
     core = new AdapterCore<FastifyRequest>(engine, rest, FASTIFY_HOST, FASTIFY_REGISTER_KEYS);
