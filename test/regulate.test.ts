@@ -453,6 +453,41 @@ describe('fast recovery', () => {
   });
 });
 
+describe('the dwell after a cut', () => {
+  it("counts only the scene's own cuts: a process that probed its edge for minutes leaves the scene's dwell alone", () => {
+    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+    const script = new Script();
+    const config = validateConfig({
+      scenes: { feed: { rtBudgetMs: 200, versions: { base: { stage: 'base' } }, points: feedPoints() } },
+      regulator: { goals: { elu: { target: 0.8, band: 0.25 } }, boost: { enabled: false } },
+    });
+    const reg = new Regulator({ config, clock, signals: script });
+    const changes: { at: number; reason: string }[] = [];
+    reg.on('change', (c) => changes.push({ at: clock.now(), reason: c.reason }));
+    const tick = () => {
+      clock.advance(1000);
+      return reg.tick().scenes[0]!;
+    };
+    script.set('feed', HEADROOM);
+    let r = tick();
+    for (let i = 0; i < 400; i++) {
+      script.proc = { elu: r.cost > 0.9 ? 0.95 : 0.5 }; // the process's edge sits just below the scene's top
+      r = tick();
+    }
+    script.proc = { elu: 0.3 };
+    for (let i = 0; i < 120; i++) r = tick();
+    expect(r.atTop).toBe(true);
+    // One bad second of the scene's own, then headroom: it climbs back after its base dwell (5 s), not a backed-off one.
+    script.set('feed', sig(1.5));
+    tick();
+    const cutAt = clock.now();
+    script.set('feed', HEADROOM);
+    for (let i = 0; i < 70; i++) tick();
+    const firstRaise = changes.find((c) => c.at > cutAt && c.reason === 'headroom');
+    expect(firstRaise!.at - cutAt).toBeLessThanOrEqual(10_000); // until the twentieth session: 60 s
+  });
+});
+
 describe('tidal boost hysteresis', () => {
   /** Ticks until the tail scene's boost engages (at most `limit`). */
   const untilEngaged = (tick: () => unknown, seen: boolean[], limit: number): number => {

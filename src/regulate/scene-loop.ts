@@ -218,8 +218,11 @@ export class SceneLoop {
       if (win >= 0) this.oweBack(before);
       if (this.allowance.u >= this.owed) this.owed = NaN;
     }
-    const before = this.direction();
     this.enforceLimits(ctx, applied);
+    // Only the loop's own walk counts as its move for the dwell: a cut a limit made (a cap, the process ladder, a
+    // boost's end) is no failed probe of the scene's edge. Until the twentieth session it was counted, and after the
+    // process had probed its own edge for a few minutes the scene's dwell stood at its 60-s maximum.
+    const before = this.direction();
     if (control) this.follow(ctx, fast, applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
     const moved = this.direction() - before;
     if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN);
