@@ -1,0 +1,134 @@
+/**
+ * The engine's figures in the Prometheus text exposition format (version 0.0.4), for a `/metrics` route: routing
+ * counts, each scene and version's window, the regulator's last tick (gears, allowance, shedding, boost, goals), the
+ * process's load and, given the adapters' Trust, its counts. Built on read, from the reads the regulator makes; nothing
+ * is counted per request for it.
+ *
+ * Counters (`_total`) count since the engine started. Window figures are gauges over sensing's rolling windows: a
+ * Prometheus `rate()` of them means nothing, the window already is a rate.
+ */
+import type { Gearshift } from './engine.js';
+import { isPlainObject, refuseUnknownKeys, shown, UsageError } from './errors.js';
+import type { WindowStats } from './sense/stats.js';
+
+/** Anything with Trust's `counts()`: an adapter's `.trust`, or one made with `createTrust`. */
+export interface CountsTrust {
+  counts(): { signed: number; proxy: number; untrusted: number; refused: Readonly<Record<string, number>> };
+}
+
+export interface MetricsOptions {
+  /** Trusts whose counts to add (an adapter's `.trust`): one, or several (their counts are summed). Default: none. */
+  trust?: CountsTrust | readonly CountsTrust[] | undefined;
+  /** Prefix of every metric name. Default `gearshift_`. */
+  prefix?: string | undefined;
+}
+
+const OUTCOMES = ['success', 'degraded', 'error', 'timeout', 'clientAbort', 'shed', 'rejected'] as const;
+const QUANTILES = [['0.5', 'p50'], ['0.9', 'p90'], ['0.99', 'p99'], ['0.999', 'p999']] as const;
+
+/** A label value as the format wants it: backslash, double quote and line feed escaped. */
+const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const labels = (l: Record<string, string>): string => {
+  const parts = Object.entries(l).map(([k, v]) => `${k}="${escape(v)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+};
+const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const num = (x: number): string => (Number.isNaN(x) ? 'NaN' : x === Infinity ? '+Inf' : x === -Infinity ? '-Inf' : String(x));
+
+/** Collects the samples of each metric under its one HELP and TYPE header, in the order first seen. */
+class Exposition {
+  private readonly families = new Map<string, { help: string; type: 'counter' | 'gauge'; lines: string[] }>();
+  constructor(private readonly prefix: string) {}
+
+  add(name: string, type: 'counter' | 'gauge', help: string, value: number, l: Record<string, string> = {}): void {
+    const full = this.prefix + name;
+    let f = this.families.get(full);
+    if (!f) this.families.set(full, (f = { help, type, lines: [] }));
+    f.lines.push(`${full}${labels(l)} ${num(value)}`);
+  }
+
+  text(): string {
+    let out = '';
+    for (const [name, f] of this.families) out += `# HELP ${name} ${f.help}\n# TYPE ${name} ${f.type}\n${f.lines.join('\n')}\n`;
+    return out;
+  }
+}
+
+/** One window's figures, as `window_*` (a scene's version) or `load_test_window_*` (every load test, merged). */
+function windowFigures(m: Exposition, family: string, w: WindowStats, l: Record<string, string>): void {
+  for (const o of OUTCOMES) m.add(`${family}requests`, 'gauge', 'Requests completed in the outcome window, by outcome.', w[o], { ...l, outcome: snake(o) });
+  m.add(`${family}rate`, 'gauge', 'Requests per second over the outcome window.', w.rate, l);
+  m.add(`${family}timeout_ratio`, 'gauge', "Share of the window's requests slower than their scene's RT budget.", w.timeoutRate, l);
+  for (const [q, k] of QUANTILES) m.add(`${family}rt_ms`, 'gauge', 'Response time quantiles over the RT window, ms.', w[k], { ...l, quantile: q });
+  m.add(`${family}rt_max_ms`, 'gauge', 'Slowest response time in the RT window, ms (exact).', w.max, l);
+}
+
+/** The engine's figures as Prometheus text (serve it with `content-type: text/plain; version=0.0.4`). */
+export function prometheusText(engine: Gearshift, options: MetricsOptions = {}): string {
+  if (!isPlainObject(options as unknown)) throw new UsageError(`prometheusText(engine, options): options must be an object, got ${shown(options)}`);
+  refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'prefix'], 'prometheusText: ');
+  const prefix = options.prefix ?? 'gearshift_';
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new UsageError(`prometheusText: prefix: expected a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${shown(prefix)}`);
+  const trusts = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as CountsTrust];
+  for (const [i, t] of trusts.entries()) if (typeof (t as CountsTrust | null)?.counts !== 'function') throw new UsageError(`prometheusText: trust${Array.isArray(options.trust) ? `[${i}]` : ''}: expected a Trust (an adapter's .trust), got ${shown(t)}`);
+
+  const m = new Exposition(prefix);
+  m.add('config_info', 'gauge', 'The config version in force (always 1).', 1, { config_version: engine.configVersion });
+
+  const counts = engine.routeCounts();
+  for (const [reason, n] of Object.entries(counts.byReason)) m.add('decisions_total', 'counter', 'Routing decisions since start, by reason.', n, { reason });
+  for (const [hint, n] of Object.entries(counts.ignored)) m.add('ignored_hints_total', 'counter', 'Hints routing ignored since start, by kind.', n, { hint: snake(hint) });
+
+  const config = engine.config;
+  for (const [scene, sc] of Object.entries(config.scenes)) {
+    for (const version of Object.keys(sc.versions)) {
+      const w = engine.stats(scene, version);
+      if (w) windowFigures(m, 'window_', w, { scene, version });
+    }
+    const merged = engine.stats(scene);
+    if (merged) {
+      m.add('scene_window_shed', 'gauge', 'Requests the scene shed in the outcome window.', merged.shed, { scene });
+      m.add('scene_window_rejected', 'gauge', 'Requests the scene refused in the outcome window (not deployed here, and the like).', merged.rejected, { scene });
+    }
+  }
+  windowFigures(m, 'load_test_window_', engine.sensing.loadTestStats(), {});
+
+  const status = engine.regulator.status();
+  if (status) {
+    m.add('regulator_mode', 'gauge', 'The regulator\'s mode (1 for the mode in force).', 1, { mode: status.mode });
+    m.add('fast_recovery', 'gauge', '1 while a fast-recovery window is open.', status.fastRecovery ? 1 : 0);
+    for (const s of status.scenes) {
+      const l = { scene: s.scene };
+      for (const [point, gear] of Object.entries(s.gears)) m.add('gear', 'gauge', 'Gear index of each regulation point (0 = its lowest gear).', gear, { ...l, point });
+      m.add('allowance', 'gauge', 'The scene\'s cost allowance (1 = its normal top).', s.allowance, l);
+      m.add('cost_ratio', 'gauge', 'Cost of the current gears relative to the normal top.', s.cost, l);
+      m.add('value_ratio', 'gauge', 'Value of the current gears relative to the normal top.', s.value, l);
+      m.add('degraded', 'gauge', '1 while some point serves below its normal top.', s.degraded ? 1 : 0, l);
+      m.add('boosted', 'gauge', '1 while the scene\'s tidal boost is engaged.', s.boosted ? 1 : 0, l);
+      m.add('shed_share', 'gauge', 'Share of the scene\'s own traffic being shed.', s.shedShare, l);
+      m.add('shed_load_test', 'gauge', '1 while the scene sheds its load-test traffic.', s.shedLoadTest ? 1 : 0, l);
+      for (const g of s.goals) m.add('goal_pressure', 'gauge', 'Smoothed measured/target of each goal at the last tick (NaN: no data).', g.pressure, { ...l, goal: g.goal });
+    }
+    for (const g of status.process) m.add('process_goal_pressure', 'gauge', 'Smoothed measured/target of each process goal at the last tick.', g.pressure, { goal: g.goal });
+  }
+
+  const load = engine.sensing.load();
+  m.add('event_loop_utilization', 'gauge', 'Event-loop utilisation of the last sampling period (0–1).', load.eventLoopUtilization.last);
+  m.add('cpu_ratio', 'gauge', 'Process CPU time as a share of one core, last sampling period.', load.cpu.last);
+  if (load.eventLoopDelayP99.samples > 0) m.add('event_loop_delay_p99_ms', 'gauge', 'p99 event-loop delay of the last sampling period, ms.', load.eventLoopDelayP99.last);
+
+  if (trusts.length > 0) {
+    const sum = { signed: 0, proxy: 0, untrusted: 0 };
+    const refused = new Map<string, number>();
+    for (const t of trusts) {
+      const c = t.counts();
+      sum.signed += c.signed;
+      sum.proxy += c.proxy;
+      sum.untrusted += c.untrusted;
+      for (const [reason, n] of Object.entries(c.refused) as [string, number][]) refused.set(reason, (refused.get(reason) ?? 0) + n);
+    }
+    for (const [kind, n] of Object.entries(sum)) m.add('trust_total', 'counter', 'Hints since start: signed tokens honoured, plain hints from trusted proxies, hints from untrusted peers.', n, { kind });
+    for (const [reason, n] of refused) m.add('trust_refused_total', 'counter', 'Signed tokens refused since start, by reason.', n, { reason });
+  }
+  return m.text();
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { Trust } from '../src/adapters/trust.js';
+import { ManualClock } from '../src/clock.js';
+import { createGearshift } from '../src/engine.js';
+import { UsageError } from '../src/errors.js';
+import { prometheusText } from '../src/metrics.js';
+import { KEY } from './adapters-helpers.js';
+
+function engineWithTraffic() {
+  const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+  const engine = createGearshift({
+    clock,
+    config: {
+      version: 'cfg "1"\\2',
+      scenes: {
+        feed: {
+          rtBudgetMs: 100,
+          versions: { main: { stage: 'base' }, canary: { stage: 'up' }, soak: { stage: 'lt' } },
+          split: [{ version: 'canary', weight: 50 }, { version: 'main', weight: 50 }],
+          points: { depth: { gears: [1, 2, 3] }, model: { gears: ['s', 'l'] } },
+        },
+      },
+    },
+  });
+  for (let i = 0; i < 10; i++) {
+    const d = engine.route('feed', `user-${i}`);
+    clock.advance(10);
+    engine.complete(d, i === 0 ? 'timeout' : 'success', i === 0 ? 150 : 20 + i);
+  }
+  engine.complete(engine.route('feed', 'tester', { loadTest: true, trusted: true }), 'success', 5);
+  engine.route('nope', 'x');
+  engine.regulator.tick();
+  return engine;
+}
+
+/** name{labels} value → [name, labels, value] for every sample line. */
+const samples = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(l);
+      expect(m, l).not.toBeNull();
+      return { name: m![1]!, labels: m![2] ?? '', value: Number(m![3]) };
+    });
+const value = (text: string, name: string, labels = '') => samples(text).find((s) => s.name === name && s.labels === labels)?.value;
+
+describe('prometheusText', () => {
+  it('writes the text format: every family with HELP and TYPE before its samples, counters named _total', () => {
+    const engine = engineWithTraffic();
+    const text = prometheusText(engine);
+    engine.close();
+    expect(text.endsWith('\n')).toBe(true);
+    const declared = new Map<string, string>();
+    for (const line of text.split('\n').filter(Boolean)) {
+      const type = /^# TYPE (\S+) (counter|gauge)$/.exec(line);
+      if (type) declared.set(type[1]!, type[2]!);
+      else if (!line.startsWith('# HELP ')) {
+        const name = line.split(/[{ ]/)[0]!;
+        expect(declared.has(name), `${name} sampled before its TYPE`).toBe(true);
+        expect(name.startsWith('gearshift_')).toBe(true);
+      }
+    }
+    for (const [name, type] of declared) expect(name.endsWith('_total'), name).toBe(type === 'counter');
+    // Each family's HELP and TYPE appear once.
+    expect(text.match(/^# TYPE gearshift_window_requests /gm)).toHaveLength(1);
+  });
+
+  it('reports routing, each version window, the load tests, the regulator and trust', () => {
+    const engine = engineWithTraffic();
+    const a = new Trust({ keys: [KEY] });
+    const b = new Trust({ keys: [KEY] });
+    a.verify('junk');
+    b.verify('junk');
+    b.verify(b.sign({ scene: 'feed' }));
+    const text = prometheusText(engine, { trust: [a, b] });
+    engine.close();
+    expect(value(text, 'gearshift_config_info', '{config_version="cfg \\"1\\"\\\\2"}')).toBe(1);
+    expect(value(text, 'gearshift_decisions_total', '{reason="split"}')).toBe(10);
+    expect(value(text, 'gearshift_decisions_total', '{reason="unknown_scene"}')).toBe(1);
+    expect(value(text, 'gearshift_decisions_total', '{reason="load_test"}')).toBe(1);
+    const served = ['main', 'canary'].map((v) => value(text, 'gearshift_window_requests', `{scene="feed",version="${v}",outcome="success"}`)!);
+    const timeouts = ['main', 'canary'].map((v) => value(text, 'gearshift_window_requests', `{scene="feed",version="${v}",outcome="timeout"}`)!);
+    expect(served[0]! + served[1]!).toBe(9);
+    expect(timeouts[0]! + timeouts[1]!).toBe(1);
+    expect(value(text, 'gearshift_window_requests', '{scene="feed",version="soak",outcome="success"}')).toBe(0); // load tests stay out
+    expect(value(text, 'gearshift_load_test_window_requests', '{outcome="success"}')).toBe(1);
+    expect(value(text, 'gearshift_window_rt_max_ms', '{scene="feed",version="main"}')! + value(text, 'gearshift_window_rt_max_ms', '{scene="feed",version="canary"}')!).toBeGreaterThan(150);
+    expect(value(text, 'gearshift_gear', '{scene="feed",point="depth"}')).toBe(2);
+    expect(value(text, 'gearshift_gear', '{scene="feed",point="model"}')).toBe(1);
+    expect(value(text, 'gearshift_regulator_mode', '{mode="auto"}')).toBe(1);
+    expect(value(text, 'gearshift_shed_share', '{scene="feed"}')).toBe(0);
+    expect(value(text, 'gearshift_trust_refused_total', '{reason="malformed"}')).toBe(2); // summed over both
+    expect(value(text, 'gearshift_trust_total', '{kind="signed"}')).toBe(1);
+  });
+
+  it('takes a prefix, and refuses options it cannot use by name', () => {
+    const engine = engineWithTraffic();
+    try {
+      expect(prometheusText(engine, { prefix: 'svc_gs_' })).toMatch(/^svc_gs_decisions_total\{reason="split"\} 10$/m);
+      for (const [options, message] of [
+        [{ prefx: 'x_' }, /^prometheusText: prefx: unknown option/],
+        [{ prefix: '9bad' }, /^prometheusText: prefix: expected a metric name prefix/],
+        [{ trust: { keys: [KEY] } }, /^prometheusText: trust: expected a Trust/],
+        [{ trust: [new Trust({ keys: [KEY] }), 5] }, /^prometheusText: trust\[1\]: expected a Trust/],
+        ['x', /^prometheusText\(engine, options\): options must be an object/],
+      ] as const) {
+        expect(() => prometheusText(engine, options as never)).toThrow(message);
+        expect(() => prometheusText(engine, options as never)).toThrow(UsageError);
+      }
+    } finally {
+      engine.close();
+    }
+  });
+});
