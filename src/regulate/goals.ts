@@ -78,9 +78,19 @@ export function readScene(goal: Goal, s: SceneSignals | undefined, rtBudgetMs: n
   }
 }
 
+/**
+ * An event loop busy for this share of a period or more had no idle time: it is saturated, and a queue of unknown
+ * depth is growing in front of it. Utilisation cannot read above 1, so measured/target would say at most 1/0.85 − 1
+ * = 18% over the default goal, and the loop cut a tenth of `maxDownPerTick` a tick while every request timed out
+ * (found over real HTTP in the twentieth session: a 2x step, 15 s of 100% timeouts on one gear). Saturation reads
+ * as the largest error there is.
+ */
+export const SATURATED_ELU = 0.99;
+
 export function readProcess(goal: Goal, s: ProcessSignals | undefined): Reading | undefined {
   if (!s || (s.count !== undefined && s.count < goal.minSamples)) return undefined;
   const v = goal.kind === 'eventLoopDelayMs' ? s.eventLoopDelayMs : goal.kind === 'elu' ? s.elu : goal.kind === 'cpu' ? s.cpu : undefined;
   if (v === undefined || !Number.isFinite(v)) return undefined;
+  if (goal.kind === 'elu' && v >= SATURATED_ELU) return { measured: v, pressure: Infinity, samples: s.count ?? 0 };
   return { measured: v, pressure: goal.target > 0 ? v / goal.target : v > 0 ? Infinity : 0, samples: s.count ?? 0 };
 }

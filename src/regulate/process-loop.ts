@@ -47,8 +47,9 @@ export class ProcessLoop {
    *   for a cut: before one the allowance comes down to it, so the cut takes a gear that is on. Scene goals may have cut below the
    *   process's position, and a cut spent on positions already off moved nothing for up to 27 ticks of a violated
    *   process goal (the allowance is the integrator: it must not wind up past what the gears do).
+   * @param rate  the scenes' requests per second together (NaN: unknown), for the dwell's reset on a real load drop
    */
-  step(sig: ProcessSignals | undefined, now: number, law: LawOptions, limits: AllowanceLimits, fast: boolean, held: () => number): ProcessStep {
+  step(sig: ProcessSignals | undefined, now: number, law: LawOptions, limits: AllowanceLimits, fast: boolean, held: () => number, rate = NaN): ProcessStep {
     if (!this.limit) return NO_GOALS;
     let delta = Infinity;
     let violated = false;
@@ -56,9 +57,10 @@ export class ProcessLoop {
     let tight = false;
     let room = Infinity;
     const lastMove = this.allowance.lastMove;
+    const narrow = this.allowance.u < 1;
     const goals = this.loops.map((l) => {
-      const t = l.step(readProcess(l.goal, sig), law, lastMove);
-      if (t.status !== 'no_data') [delta, room] = [Math.min(delta, t.delta), Math.min(room, l.room(law, lastMove))];
+      const t = l.step(readProcess(l.goal, sig), law, lastMove, narrow);
+      if (t.status !== 'no_data') [delta, room] = [Math.min(delta, t.delta), Math.min(room, l.room(law, lastMove, narrow))];
       violated ||= t.status === 'violated';
       hold ||= t.status === 'violated' || t.status === 'in_band';
       tight ||= t.status === 'violated' || (t.status === 'in_band' && t.pressure > 1 - l.goal.band / 4);
@@ -67,9 +69,9 @@ export class ProcessLoop {
     const n = this.ladder.steps.filter((s) => !s.boost).length || 1;
     if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / n);
     const before = this.position(n);
-    this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, NaN, 0, 1);
+    this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, rate, 0, 1);
     const position = this.position(n);
-    if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits);
+    if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits, rate);
     for (const p of this.points) this.limit[p.id] = p.floor;
     this.ladder.limitsAt(position, this.limit);
     return { goals, violated, hold, tight, room };

@@ -379,16 +379,18 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.lastWall = wall;
     let ctx = this.context();
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
-    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => this.heldPosition()) : NO_GOALS;
+    const reads = this.scenes.map((sc) => (control ? this.signals.scene(sc.id, sc.loops.reduce((m, l) => Math.max(m, l.goal.minSamples), 1)) : undefined));
+    // The process's offered load, for its dwell: a real drop resets a backed-off dwell, as a scene's does (until the
+    // twentieth session the process loop was given no rate, and after failed probes waited up to maxDwellMs once the
+    // load had gone).
+    const rate = reads.reduce((sum, s) => sum + (s?.rate ?? 0), 0);
+    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => this.heldPosition(), rate) : NO_GOALS;
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
     const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
     ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight, processRoom: proc.room };
     const scenes: SceneReport[] = [];
-    for (const sc of this.scenes) {
-      const min = sc.loops.reduce((m, l) => Math.max(m, l.goal.minSamples), 1);
-      scenes.push(sc.step(this.currentMode === 'frozen' || this.currentMode === 'fixed' ? undefined : this.signals.scene(sc.id, min), ctx));
-    }
+    for (let i = 0; i < this.scenes.length; i++) scenes.push(this.scenes[i]!.step(reads[i], ctx));
     if (ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
     const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick };
     this.lastReport = report;
