@@ -421,18 +421,26 @@ describe('scene limits and the ladder walk', () => {
 });
 
 describe('shedding rates', () => {
-  it('grows a share by step up to maxShare, and drains it at half the step once the goals hold', () => {
+  it('grows a share by step up to maxShare, and drains it at half the step on thin headroom, faster on deep headroom', () => {
     const { script, tick } = setup();
     script.set('tail', sig(3, 1000, 0.3));
     let share = 0;
     for (let i = 0; i < 15; i++) share = tick().scenes[1]!.shedShare;
     expect(share).toBe(0.9);
-    script.set('tail', sig(0.3));
+    // Just below the band's lower edge (0.7125 after a cut): room for 2% more load, so half a step a tick.
+    script.set('tail', sig(0.7));
     const shares: number[] = [];
-    for (let i = 0; i < 6; i++) shares.push(tick().scenes[1]!.shedShare);
+    for (let i = 0; i < 10; i++) shares.push(tick().scenes[1]!.shedShare);
     const drops = shares.map((s, i) => (i === 0 ? 0.9 : shares[i - 1]!) - s).filter((d) => d > 0);
     expect(drops.length).toBeGreaterThan(1);
     for (const d of drops) expect(d).toBeCloseTo(0.05, 12);
+    // Deep headroom (0.1: room for 7 times the load): what is left goes at once, however much it is.
+    script.set('tail', sig(0.1));
+    const left = shares.at(-1)!;
+    expect(left).toBeGreaterThan(0.3);
+    let ticks = 0;
+    while (tick().scenes[1]!.shedShare > 0 && ++ticks < 10);
+    expect(ticks).toBeLessThanOrEqual(3); // the smoothed reading comes down first; at 0.05 a tick it took 8 or more
   });
 
   it('holds a share while a goal is still violated above the floor: the cut may not be enough yet', () => {

@@ -48,13 +48,13 @@ export class GoalLoop {
    * `lastMove` is the direction of the loop's last gear change: after a cut, headroom must clear the band by the
    * hysteresis margin before this goal asks to climb again (a violation always acts at once: down fast).
    */
-  step(reading: Reading | undefined, law: LawOptions, lastMove: number): Terms {
+  step(reading: Reading | undefined, law: LawOptions, lastMove: number, narrow = false): Terms {
     if (!reading) return NO_DATA;
     // A wild window (a backlog draining, 40% timeouts) is clipped before smoothing, or its echo would keep cutting
     // for several ticks after the cause is gone.
     const r = Math.min(reading.pressure, 1 + law.maxError);
     this.smoothed = Number.isNaN(this.smoothed) ? r : this.smoothed + law.smoothing * (r - this.smoothed);
-    const lower = this.lowerEdge(law, lastMove);
+    const lower = this.lowerEdge(law, lastMove, narrow);
     let e = 0;
     let status: GoalStatus = 'in_band';
     if (this.smoothed > 1) [e, status] = [this.smoothed - 1, 'violated'];
@@ -76,16 +76,16 @@ export class GoalLoop {
   }
 
   /** Where headroom begins: the band's lower edge, lower still by the hysteresis margin after a cut. */
-  lowerEdge(law: LawOptions, lastMove: number): number {
-    return (1 - this.goal.band) * (lastMove < 0 ? 1 - law.hysteresis : 1);
+  lowerEdge(law: LawOptions, lastMove: number, narrow = false): number {
+    return (1 - (narrow ? this.goal.band / 2 : this.goal.band)) * (lastMove < 0 ? 1 - law.hysteresis : 1);
   }
 
   /**
    * How far the load behind this goal could grow before it leaves its headroom, as a factor (Infinity at zero
    * pressure, below 1 without headroom): the bound on a fast-recovery step, on a plant whose pressure grows with cost.
    */
-  room(law: LawOptions, lastMove: number): number {
-    return this.lowerEdge(law, lastMove) / this.smoothed;
+  room(law: LawOptions, lastMove: number, narrow = false): number {
+    return this.lowerEdge(law, lastMove, narrow) / this.smoothed;
   }
 
   /** The smoothed pressure, for snapshots and boost decisions. */
