@@ -5,15 +5,16 @@
  * failed on the reviewed code (3f20808) and names the outcome it expects; the last block holds what held up.
  * The review's measurements are summarised in the README (Reviews in the twentieth session). About 35 s on 2 cores.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import type { RegulatorConfig } from '../src/config/schema-regulate.js';
 import { validateConfig } from '../src/config/validate.js';
 import type { GearChange, TickReport } from '../src/regulate/events.js';
 import { Regulator } from '../src/regulate/regulator.js';
 import type { ProcessSignals, SceneSignals, SignalSource } from '../src/regulate/signals.js';
+import { forkServer } from './fork-server.js';
 
 // ---- the manual-clock rig: one scene `rank`, one point `depth` with 8 gears (cost 1…8, the default) ----------------
 
@@ -56,10 +57,6 @@ const eluAt = (load: number, gear: number) => Math.min(1, 0.05 + (load * (gear +
 
 // ---- real HTTP: the service in its own process, an open-loop generator here ----------------------------------------
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.connected) c.disconnect();
-});
 
 interface SceneSpec {
   kind: 'gear' | 'flat';
@@ -70,16 +67,10 @@ interface SceneSpec {
 }
 
 async function startServer(adapter: 'fastify' | 'express' | 'http', scenes: Record<string, SceneSpec>, regulator?: unknown, sense?: unknown) {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), ADAPTER: adapter, SCENES: JSON.stringify(scenes) };
+  const env: Record<string, string> = { ADAPTER: adapter, SCENES: JSON.stringify(scenes) };
   if (regulator) env.REGULATOR = JSON.stringify(regulator);
   if (sense) env.SENSE = JSON.stringify(sense);
-  const child = fork('test/e2e-field-server.mjs', [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { port: number }));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { port, child };
+  return forkServer('test/e2e-field-server.mjs', env);
 }
 
 interface ServerInfo {

@@ -7,9 +7,10 @@
  * Both run in this one test, one after the other, each server in its own process (the load generator here), bounded
  * in count and time. About 20 s on 2 cores.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { forkServer } from './fork-server.js';
 
 const RATE = 180; // offered req/s
 const BUDGET_MS = 200; // the scene's RT budget, also the front end's timeout
@@ -17,20 +18,7 @@ const CONVERGE_S = 5; // seconds allowed for the regulator to converge, not judg
 const JUDGED_S = 6; // seconds judged after convergence
 const BARE_S = 4;
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.connected) c.disconnect();
-});
-
-async function startServer(mode: 'gearshift' | 'bare'): Promise<{ port: number; child: ChildProcess }> {
-  const child = fork('test/e2e-server.mjs', [], { env: { ...process.env, MODE: mode, BUDGET_MS: String(BUDGET_MS) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { port: number }));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { port, child };
-}
+const startServer = (mode: 'gearshift' | 'bare'): Promise<{ port: number; child: ChildProcess }> => forkServer('test/e2e-server.mjs', { MODE: mode, BUDGET_MS: String(BUDGET_MS) });
 
 interface Sent {
   at: number; // scheduled send time, ms since start
