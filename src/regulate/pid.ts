@@ -31,6 +31,9 @@ export interface Terms {
   readonly delta: number;
 }
 
+/** Violated, or in the top quarter of its band: headroom is shrinking, and a boost ends (scene and process goals alike). */
+export const isTight = (t: Terms, band: number): boolean => t.status === 'violated' || (t.status !== 'no_data' && t.pressure > 1 - band / 4);
+
 const NO_DATA: Terms = { status: 'no_data', measured: NaN, pressure: NaN, error: 0, p: 0, i: 0, d: 0, delta: 0 };
 
 export class GoalLoop {

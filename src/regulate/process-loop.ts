@@ -7,7 +7,7 @@ import { Allowance, type AllowanceLimits } from './allowance.js';
 import type { GoalReport } from './events.js';
 import { type Goal, readProcess } from './goals.js';
 import type { Ladder } from './ladder.js';
-import { GoalLoop, type LawOptions } from './pid.js';
+import { GoalLoop, isTight, type LawOptions } from './pid.js';
 import type { Point } from './points.js';
 import type { ProcessSignals } from './signals.js';
 
@@ -63,7 +63,7 @@ export class ProcessLoop {
       if (t.status !== 'no_data') [delta, room] = [Math.min(delta, t.delta), Math.min(room, l.room(law, lastMove, narrow))];
       violated ||= t.status === 'violated';
       hold ||= t.status === 'violated' || t.status === 'in_band';
-      tight ||= t.status === 'violated' || (t.status === 'in_band' && t.pressure > 1 - l.goal.band / 4);
+      tight ||= isTight(t, l.goal.band);
       return { goal: l.goal.kind, status: t.status, measured: t.measured, pressure: t.pressure, target: l.goal.target, band: l.goal.band };
     });
     const n = this.ladder.steps.filter((s) => !s.boost).length || 1;

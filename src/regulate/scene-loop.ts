@@ -10,7 +10,7 @@ import type { ChangeReason, GearChange, GoalReport, SceneReport } from './events
 import { type Goal, readScene } from './goals.js';
 import type { Ladder } from './ladder.js';
 import { LiveScene } from './live.js';
-import { GoalLoop, type LawOptions, type Terms } from './pid.js';
+import { GoalLoop, isTight, type LawOptions, type Terms } from './pid.js';
 import { costOf, type Point, valueOf } from './points.js';
 import type { SceneSignals } from './signals.js';
 
@@ -39,9 +39,6 @@ export interface StepContext {
   readonly change: (c: GearChange) => void;
   readonly event: (kind: 'boost' | 'shed', scene: string, engaged: boolean, share: number) => void;
 }
-
-/** Every goal that reads shows headroom (none violated or in its band). */
-const allHeadroomOfKnown = (known: readonly Terms[]): boolean => known.every((t) => t.status === 'headroom');
 
 export class SceneLoop {
   readonly live: LiveScene;
@@ -185,7 +182,9 @@ export class SceneLoop {
     }
     const known = terms.filter((t) => t.status !== 'no_data');
     const violated = known.some((t) => t.status === 'violated');
-    const allHeadroom = known.length > 0 && known.length === terms.length && known.every((t) => t.status === 'headroom');
+    // Every goal that reads shows headroom (none in its band or over it): shedding drains; with every goal reading, a boost may engage.
+    const calm = known.every((t) => t.status === 'headroom');
+    const allHeadroom = calm && known.length > 0 && known.length === terms.length;
     if (control) this.updateBoost(terms, allHeadroom, ctx);
     this.updateLimits(ctx.processLimit, ctx.boost.maxCost);
 
@@ -226,7 +225,7 @@ export class SceneLoop {
     if (control) this.follow(ctx, fast, applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
     const moved = this.direction() - before;
     if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN);
-    if (control) this.updateShedding(violated, known.length === 0 || allHeadroomOfKnown(known), this.room(terms, ctx), ctx);
+    if (control) this.updateShedding(violated, calm, terms, ctx);
     else this.stopShedding(ctx); // fixed and frozen ignore the goals, and so shed nothing
     if (applied) this.publish(ctx);
     return this.report(terms);
@@ -262,7 +261,7 @@ export class SceneLoop {
     const ready = allHeadroom && !ctx.processHold && this.points.every((p, i) => this.gears[i]! >= p.top);
     // Headroom shrinking (into the top quarter of a band) drops the boost at once: boost gears are the first to go.
     // Not earlier: a thin night window's p99 is noisy, and a boost that flaps is no boost.
-    const tight = ctx.processTight || terms.some((t, i) => t.status === 'violated' || (t.status !== 'no_data' && t.pressure > 1 - this.loops[i]!.goal.band / 4));
+    const tight = ctx.processTight || terms.some((t, i) => isTight(t, this.loops[i]!.goal.band));
     const moved = this.boost.update(ready, tight, ctx.now, ctx.boost.holdMs);
     if (moved !== 0) ctx.event('boost', this.id, moved > 0, 0);
   }
@@ -335,7 +334,7 @@ export class SceneLoop {
    * drained on any tick that was not violated, so the share sawed between 0 and 0.35 and load tests flipped in and
    * out every few seconds (84 shed steps a minute beyond the floor in the simulator).
    */
-  private updateShedding(violated: boolean, calm: boolean, room: number, ctx: StepContext): void {
+  private updateShedding(violated: boolean, calm: boolean, terms: readonly Terms[], ctx: StepContext): void {
     if (!ctx.shed.enabled) return this.stopShedding(ctx); // switched off (a reload): at once, not drained
     const was = this.shedShare;
     const wasLt = this.shedLoadTest;
@@ -353,7 +352,7 @@ export class SceneLoop {
       // goals and the process, as fast recovery reads it): with the process idle and the load a fifth of what it was,
       // the share drained 0.05 a tick and refused most requests for 10 s more (found over real HTTP, twentieth session).
       if (this.shedShare > 0) {
-        const next = Math.min(this.shedShare - ctx.shed.step / 2, 1 - (1 - this.shedShare) * room);
+        const next = Math.min(this.shedShare - ctx.shed.step / 2, 1 - (1 - this.shedShare) * this.room(terms, ctx));
         this.shedShare = next > 1e-6 ? next : 0;
       }
       else this.shedLoadTest = false;
