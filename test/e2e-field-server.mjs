@@ -11,6 +11,7 @@
 // Messages in: { cmd: 'stats' } → { stats, gears, changes, ticks, load }; { cmd: 'mark' } → resets the tick log.
 import { createServer } from 'node:http';
 import { createGearshift } from 'gearshift';
+import { work } from './burn-cpu.mjs';
 
 const ADAPTER = process.env.ADAPTER ?? 'fastify';
 const SCENES = JSON.parse(process.env.SCENES ?? '{"rank":{"kind":"gear","unitMs":1,"gears":8,"budgetMs":200}}');
@@ -20,12 +21,6 @@ const BARE = process.env.BARE === '1';
 const BLOCK_MS = Number(process.env.BLOCK_MS ?? 300);
 const BLOCK_EVERY = Number(process.env.BLOCK_EVERY ?? 200);
 
-function work(ms) {
-  const end = performance.now() + ms;
-  let x = 0;
-  while (performance.now() < end) for (let i = 0; i < 200; i++) x = (x * 1103515245 + 12345) | 0;
-  return x;
-}
 
 const config = { scenes: {} };
 if (SENSE) config.sense = SENSE;

@@ -6,6 +6,7 @@
 import Fastify from 'fastify';
 import { createGearshift } from 'gearshift';
 import { gearshiftPlugin } from 'gearshift/fastify';
+import { work } from './burn-cpu.mjs';
 
 const mode = process.env.MODE ?? 'gearshift';
 const unitMs = Number(process.env.UNIT_MS ?? 1);
@@ -13,13 +14,6 @@ const gears = Number(process.env.GEARS ?? 8);
 const budgetMs = Number(process.env.BUDGET_MS ?? 100);
 const periodMs = Number(process.env.PERIOD_MS ?? 200);
 
-/** Burns CPU for `ms` (a spin on the monotonic clock: the same cost on any machine, and really on the CPU). */
-function work(ms) {
-  const end = performance.now() + ms;
-  let x = 0;
-  while (performance.now() < end) for (let i = 0; i < 200; i++) x = (x * 1103515245 + 12345) | 0;
-  return x;
-}
 
 const app = Fastify();
 let engine = null;
