@@ -291,11 +291,11 @@ describe('sample windows', () => {
     const w = new SampleWindow(3);
     [1, 2].forEach((v) => w.push(v));
     w.clear();
-    expect(w.stats()).toEqual({ last: 0, mean: 0, max: 0, samples: 0 });
+    expect(w.stats()).toEqual({ last: 0, mean: 0, max: 0, samples: 0, taken: 2 });
     w.push(5);
-    expect(w.stats()).toEqual({ last: 5, mean: 5, max: 5, samples: 1 });
+    expect(w.stats()).toEqual({ last: 5, mean: 5, max: 5, samples: 1, taken: 3 });
     [6, 7, 8].forEach((v) => w.push(v));
-    expect(w.stats()).toEqual({ last: 8, mean: 7, max: 8, samples: 3 });
+    expect(w.stats()).toEqual({ last: 8, mean: 7, max: 8, samples: 3, taken: 6 });
   });
 });
 

@@ -226,7 +226,7 @@ describe('sample windows', () => {
     const b = new SampleWindow(3);
     [1, 2, 3, 4].forEach((v) => a.push(v));
     b.push(10);
-    expect(a.stats()).toEqual({ last: 4, mean: 3, max: 4, samples: 3 });
+    expect(a.stats()).toEqual({ last: 4, mean: 3, max: 4, samples: 3, taken: 4 });
     expect(maxOfMeans([a, b, new SampleWindow(2)])).toBe(10);
     expect(meanOf([a, b])).toBe((2 + 3 + 4 + 10) / 4);
   });

@@ -57,7 +57,19 @@ export interface Reading {
   readonly measured: number;
   readonly pressure: number;
   readonly samples: number;
+  /** Which sample of a periodic figure this is (its `taken` count); undefined: every reading is a new one. */
+  readonly sample?: number;
 }
+
+/**
+ * Event-loop delay is the p99 of one sampling period, and one stall (a GC pause, a synchronous require, the JIT at
+ * start-up) is the whole of it: over real HTTP a single ~150 ms stall cut six gears to two in two ticks, which took
+ * 10 s to climb back, and a handler that blocked 300 ms every 200th request held the gears near the floor for
+ * nothing (gears cannot shorten a blocking call). So the goal reads the lesser of its last two samples: a delay
+ * counts once the next period confirms it, which costs a real overload one sampling period (and the other process
+ * goals, utilisation above all, see it at once).
+ */
+export const confirmsOverTwoSamples = (kind: GoalKind): boolean => kind === 'eventLoopDelayMs';
 
 export function readScene(goal: Goal, s: SceneSignals | undefined, rtBudgetMs: number): Reading | undefined {
   if (!s || s.count < goal.minSamples) return undefined;
@@ -89,8 +101,10 @@ export const SATURATED_ELU = 0.99;
 
 export function readProcess(goal: Goal, s: ProcessSignals | undefined): Reading | undefined {
   if (!s || (s.count !== undefined && s.count < goal.minSamples)) return undefined;
-  const v = goal.kind === 'eventLoopDelayMs' ? s.eventLoopDelayMs : goal.kind === 'elu' ? s.elu : goal.kind === 'cpu' ? s.cpu : undefined;
+  const kind = goal.kind as ProcessGoalKind;
+  const v = kind === 'eventLoopDelayMs' ? s.eventLoopDelayMs : kind === 'elu' ? s.elu : kind === 'cpu' ? s.cpu : undefined;
   if (v === undefined || !Number.isFinite(v)) return undefined;
-  if (goal.kind === 'elu' && v >= SATURATED_ELU) return { measured: v, pressure: Infinity, samples: s.count ?? 0 };
-  return { measured: v, pressure: goal.target > 0 ? v / goal.target : v > 0 ? Infinity : 0, samples: s.count ?? 0 };
+  const [samples, sample] = [s.count ?? 0, s.taken?.[kind]];
+  if (kind === 'elu' && v >= SATURATED_ELU) return { measured: v, pressure: Infinity, samples, sample };
+  return { measured: v, pressure: goal.target > 0 ? v / goal.target : v > 0 ? Infinity : 0, samples, sample };
 }

@@ -4,7 +4,7 @@
  * allowance itself is the integrator, clamped to what the gears can do, so no goal's integral can wind up behind
  * another's back. Inside the band the error is zero and the loop holds still (no proportional kick on re-entry).
  */
-import type { Goal, Reading } from './goals.js';
+import { confirmsOverTwoSamples, type Goal, type Reading } from './goals.js';
 
 export interface LawOptions {
   readonly kp: number;
@@ -40,11 +40,18 @@ export class GoalLoop {
   private smoothed = NaN;
   private e1 = 0;
   private e2 = 0;
+  /** The `sample` of the last reading taken in (NaN: none, or a source that does not number them). */
+  private lastSample = NaN;
+  /** The reading before the last one, for a goal that needs two samples to confirm a value. */
+  private previous: Reading | undefined;
+  /** The value the last reading taken in measured (the lesser of two, for such a goal). */
+  private measured = NaN;
   constructor(readonly goal: Goal) {}
 
   /** Takes the state of the loop this one replaces (a reload: the same goal, perhaps with a new target). */
   carryFrom(old: GoalLoop): void {
     [this.smoothed, this.e1, this.e2] = [old.smoothed, old.e1, old.e2];
+    [this.lastSample, this.previous, this.measured] = [old.lastSample, old.previous, old.measured];
   }
 
   /**
@@ -53,20 +60,29 @@ export class GoalLoop {
    */
   step(reading: Reading | undefined, law: LawOptions, lastMove: number, narrow = false): Terms {
     if (!reading) return NO_DATA;
+    // A sample already taken in (a regulator ticking faster than the figure is sampled) keeps its status, and moves
+    // nothing: integrated on every tick, one ELU sample of a 1-s period cut five times at a 200-ms period.
+    if (reading.sample !== undefined) {
+      if (reading.sample === this.lastSample) return this.held(law, lastMove, narrow);
+      this.lastSample = reading.sample;
+    }
+    if (confirmsOverTwoSamples(this.goal.kind)) {
+      const before = this.previous;
+      this.previous = reading;
+      if (before === undefined) return NO_DATA;
+      if (before.pressure < reading.pressure) reading = before;
+    }
     // A wild window (a backlog draining, 40% timeouts) is clipped before smoothing, or its echo would keep cutting
     // for several ticks after the cause is gone.
     const r = Math.min(reading.pressure, 1 + law.maxError);
+    this.measured = reading.measured;
     this.smoothed = Number.isNaN(this.smoothed) ? r : this.smoothed + law.smoothing * (r - this.smoothed);
-    const lower = this.lowerEdge(law, lastMove, narrow);
-    let e = 0;
-    let status: GoalStatus = 'in_band';
-    if (this.smoothed > 1) [e, status] = [this.smoothed - 1, 'violated'];
-    else if (this.smoothed < lower) [e, status] = [this.smoothed / lower - 1, 'headroom'];
-    if (e === 0) {
+    const [status, error] = this.classify(law, lastMove, narrow);
+    if (error === 0) {
       this.e1 = this.e2 = 0;
       return { status, measured: reading.measured, pressure: this.smoothed, error: 0, p: 0, i: 0, d: 0, delta: 0 };
     }
-    e = Math.max(-1, Math.min(law.maxError, e));
+    const e = Math.max(-1, Math.min(law.maxError, error));
     const p = law.kp * (e - this.e1);
     const i = law.ki * e;
     const d = law.kd * (e - 2 * this.e1 + this.e2);
@@ -76,6 +92,21 @@ export class GoalLoop {
     const raw = -(p + i + d);
     const delta = status === 'violated' ? Math.min(0, raw) : Math.max(0, raw);
     return { status, measured: reading.measured, pressure: this.smoothed, error: e, p, i, d, delta };
+  }
+
+  /** The status of the smoothed pressure, and its relative error (0 in band). */
+  private classify(law: LawOptions, lastMove: number, narrow: boolean): [GoalStatus, number] {
+    const lower = this.lowerEdge(law, lastMove, narrow);
+    if (this.smoothed > 1) return ['violated', this.smoothed - 1];
+    if (this.smoothed < lower) return ['headroom', this.smoothed / lower - 1];
+    return ['in_band', 0];
+  }
+
+  /** A tick without a new sample: the status the last one gave (edges may have moved since), and no proposal. */
+  private held(law: LawOptions, lastMove: number, narrow: boolean): Terms {
+    if (Number.isNaN(this.smoothed)) return NO_DATA;
+    const [status, error] = this.classify(law, lastMove, narrow);
+    return { status, measured: this.measured, pressure: this.smoothed, error, p: 0, i: 0, d: 0, delta: 0 };
   }
 
   /** Where headroom begins: the band's lower edge, lower still by the hysteresis margin after a cut. */

@@ -1,6 +1,7 @@
 /**
  * The engine's adapter from the real sensing layer to the regulator's SignalSource: a scene's most recent slots
- * holding enough samples, and the process's latest event-loop and CPU samples. One read per scene per tick.
+ * holding enough samples, and the process's latest event-loop and CPU samples with how many of each have been taken
+ * (a regulator faster than the sampling reads a sample once). One read per scene per tick.
  */
 import type { Sensing } from '../sense/sensing.js';
 import { Stats } from '../sense/stats.js';
@@ -22,6 +23,7 @@ export function sensingSource(sensing: Sensing): SignalSource {
         elu: pick(l.eventLoopUtilization),
         cpu: pick(l.cpu),
         count: Math.max(l.eventLoopDelayP99.samples, l.eventLoopUtilization.samples, l.cpu.samples),
+        taken: { eventLoopDelayMs: l.eventLoopDelayP99.taken, elu: l.eventLoopUtilization.taken, cpu: l.cpu.taken },
       };
     },
   };

@@ -26,6 +26,11 @@ export interface ProcessSignals {
   readonly cpu?: number;
   /** Samples behind the figures (e.g. event-loop delay histogram count); missing counts as enough. */
   readonly count?: number;
+  /**
+   * Per figure, how many samples of it have been taken so far (a count that only grows). A figure whose count has
+   * not moved since the last tick is the sample already read, and moves nothing; missing: every read is a new sample.
+   */
+  readonly taken?: { readonly eventLoopDelayMs?: number; readonly elu?: number; readonly cpu?: number };
 }
 
 export interface SignalSource {

@@ -26,7 +26,7 @@ export interface ProcessLoadStats {
   cpu: SampleStats;
 }
 
-const emptyStats = (): SampleStats => ({ last: 0, mean: 0, max: 0, samples: 0 });
+const emptyStats = (): SampleStats => ({ last: 0, mean: 0, max: 0, samples: 0, taken: 0 });
 
 export class ProcessLoad {
   readonly eventLoopDelayMean: SampleWindow;

@@ -14,12 +14,18 @@ export interface SampleStats {
   max: number;
   /** Samples in the window now (at most its capacity). */
   samples: number;
+  /**
+   * Samples taken since the window was made, a count that only grows: a reader on its own timer tells a new sample
+   * from the one it read last time (a regulator ticking faster than the sampling period).
+   */
+  taken: number;
 }
 
 export class SampleWindow {
   private readonly values: Float64Array;
   private size = 0;
   private next = 0;
+  private pushed = 0;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new UsageError(`SampleWindow(capacity): expected a whole number ≥ 1, got ${shown(capacity)}`);
@@ -30,10 +36,16 @@ export class SampleWindow {
     this.values[this.next] = v;
     this.next = (this.next + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
+    this.pushed++;
   }
 
   get samples(): number {
     return this.size;
+  }
+
+  /** Samples taken since the window was made (not reset by `clear`). */
+  get taken(): number {
+    return this.pushed;
   }
 
   last(): number {
@@ -52,11 +64,12 @@ export class SampleWindow {
     return m;
   }
 
-  stats(out: SampleStats = { last: 0, mean: 0, max: 0, samples: 0 }): SampleStats {
+  stats(out: SampleStats = { last: 0, mean: 0, max: 0, samples: 0, taken: 0 }): SampleStats {
     out.last = this.last();
     out.mean = this.mean();
     out.max = this.max();
     out.samples = this.size;
+    out.taken = this.pushed;
     return out;
   }
 
