@@ -76,3 +76,46 @@ describe('an event-loop delay counts once the next sample confirms it', () => {
     expect(run([5, 5, 150, 150, 150, 5, 5])).toBeGreaterThan(0);
   });
 });
+
+describe('utilisation reads as saturated once it has been for half a second', () => {
+  const saturated = (sample: number, spanMs?: number) => ({ measured: 1, pressure: Infinity, samples: 1, sample, spanMs });
+
+  it('200-ms samples: the first two saturated read their plain value, the third reads saturation', () => {
+    const loop = new GoalLoop(elu);
+    loop.step({ measured: 0.5, pressure: 0.5 / 0.8, samples: 1, sample: 1, spanMs: 200 }, LAW, 0);
+    const once = loop.step(saturated(2, 200), LAW, 0);
+    expect(once.pressure).toBeCloseTo(0.625 + 0.6 * (1.25 - 0.625), 12);
+    const twice = loop.step(saturated(3, 200), LAW, 0);
+    expect(twice.pressure).toBeCloseTo(once.pressure + 0.6 * (1.25 - once.pressure), 12);
+    const thrice = loop.step(saturated(4, 200), LAW, 0);
+    expect(thrice.pressure).toBeCloseTo(twice.pressure + 0.6 * (1 + LAW.maxError - twice.pressure), 12); // clipped at 1 + maxError
+  });
+
+  it('1-s samples (the default), or a source that gives no period: saturation reads at once', () => {
+    for (const spanMs of [1000, undefined]) {
+      const loop = new GoalLoop(elu);
+      loop.step({ measured: 0.5, pressure: 0.5 / 0.8, samples: 1, sample: 1, spanMs }, LAW, 0);
+      expect(loop.step(saturated(2, spanMs), LAW, 0).pressure).toBeCloseTo(0.625 + 0.6 * (3 - 0.625), 12);
+    }
+  });
+
+  it('a regulator slower than the sampling counts the samples it skipped between two saturated ones', () => {
+    const loop = new GoalLoop(elu);
+    expect(loop.step(saturated(1, 100), LAW, 0).pressure).toBe(1.25); // 100 ms: its plain value
+    const after = loop.step(saturated(6, 100), LAW, 0); // + 5 × 100 ms: saturation
+    expect(after.pressure).toBeCloseTo(1.25 + 0.6 * (1 + LAW.maxError - 1.25), 12);
+  });
+
+  it('over a regulator: a handler that blocks one 200-ms period moves no gear; a saturated loop is cut', () => {
+    const run = (elus: number[]) => {
+      const { script, tick, changes } = setup({ periodMs: 200, goals: { elu: { target: 0.8 } } });
+      elus.forEach((v, i) => {
+        script.proc = { elu: v, taken: { elu: i + 1 }, periodMs: { elu: 200 } };
+        tick(200);
+      });
+      return changes.length;
+    };
+    expect(run([0.5, 0.5, 1, 0.5, 0.5, 0.5])).toBe(0); // before: read as saturation, the largest cut there is
+    expect(run([0.5, 0.5, 1, 1, 1, 0.5])).toBeGreaterThan(0);
+  });
+});
