@@ -59,10 +59,17 @@ export interface Reading {
   readonly samples: number;
   /** Which sample of a periodic figure this is (its `taken` count); undefined: every reading is a new one. */
   readonly sample?: number;
-  /** How long the sample covers (ms), if the source says. */
-  readonly spanMs?: number;
 }
 
+/**
+ * Event-loop delay is the p99 of one sampling period, and one stall (a GC pause, a synchronous require, the JIT at
+ * start-up) is the whole of it: over real HTTP a single ~150 ms stall cut six gears to two in two ticks, which took
+ * 10 s to climb back, and a handler that blocked 300 ms every 200th request held the gears near the floor for
+ * nothing (gears cannot shorten a blocking call). So the goal reads the lesser of its last two samples: a delay
+ * counts once the next period confirms it, which costs a real overload one sampling period (and the other process
+ * goals, utilisation above all, see it at once).
+ */
+export const confirmsOverTwoSamples = (kind: GoalKind): boolean => kind === 'eventLoopDelayMs';
 
 export function readScene(goal: Goal, s: SceneSignals | undefined, rtBudgetMs: number): Reading | undefined {
   if (!s || s.count < goal.minSamples) return undefined;
@@ -92,49 +99,12 @@ export function readScene(goal: Goal, s: SceneSignals | undefined, rtBudgetMs: n
  */
 export const SATURATED_ELU = 0.99;
 
-/** A stall of the event loop shorter than this is not saturation (a GC pause, a synchronous require, a blocking call). */
-export const SATURATION_MS = 500;
-
-/**
- * What a goal remembers of its samples, to read the next one. One period's figure can be one stall (a GC pause, a
- * synchronous require, the JIT at start-up, a handler that blocks), which gears cannot shorten; overload lasts. Over
- * real HTTP a single ~150 ms stall cut six gears to two in two ticks through the event-loop delay goal, and a handler
- * that blocked 300 ms every 200th request read as saturation with 200-ms sampling periods.
- * - Event-loop delay (the p99 of one period, which one stall makes whole at any period) reads the lesser of the last
- *   two samples: a delay counts once the next period confirms it, and its first sample alone is not read.
- * - Utilisation reads as saturated once it has been for `SATURATION_MS` (at the default 1-s period, at once); until
- *   then a saturated sample reads its plain value, which is still over any target.
- */
-export class SampleMemory {
-  private before: Reading | undefined;
-  /** How long utilisation has read saturated without a break (ms). */
-  private saturatedMs = 0;
-
-  carryFrom(old: SampleMemory): void {
-    [this.before, this.saturatedMs] = [old.before, old.saturatedMs];
-  }
-
-  read(goal: Goal, r: Reading): Reading | undefined {
-    const before = this.before;
-    this.before = r;
-    if (goal.kind === 'eventLoopDelayMs') return before === undefined ? undefined : before.pressure < r.pressure ? before : r;
-    if (goal.kind !== 'elu' || r.pressure !== Infinity) {
-      this.saturatedMs = 0;
-      return r;
-    }
-    // Samples the regulator skipped (it ticks slower than they are taken) count as saturated between two that were.
-    const skipped = before?.pressure === Infinity && before.sample !== undefined && r.sample !== undefined ? r.sample - before.sample : 1;
-    this.saturatedMs += (r.spanMs ?? SATURATION_MS) * Math.max(1, skipped);
-    return this.saturatedMs >= SATURATION_MS ? r : { ...r, pressure: r.measured / goal.target };
-  }
-}
-
 export function readProcess(goal: Goal, s: ProcessSignals | undefined): Reading | undefined {
   if (!s || (s.count !== undefined && s.count < goal.minSamples)) return undefined;
   const kind = goal.kind as ProcessGoalKind;
   const v = kind === 'eventLoopDelayMs' ? s.eventLoopDelayMs : kind === 'elu' ? s.elu : kind === 'cpu' ? s.cpu : undefined;
   if (v === undefined || !Number.isFinite(v)) return undefined;
-  const [samples, sample, spanMs] = [s.count ?? 0, s.taken?.[kind], s.periodMs?.[kind]];
-  if (kind === 'elu' && v >= SATURATED_ELU) return { measured: v, pressure: Infinity, samples, sample, spanMs };
-  return { measured: v, pressure: goal.target > 0 ? v / goal.target : v > 0 ? Infinity : 0, samples, sample, spanMs };
+  const [samples, sample] = [s.count ?? 0, s.taken?.[kind]];
+  if (kind === 'elu' && v >= SATURATED_ELU) return { measured: v, pressure: Infinity, samples, sample };
+  return { measured: v, pressure: goal.target > 0 ? v / goal.target : v > 0 ? Infinity : 0, samples, sample };
 }

@@ -4,7 +4,7 @@
  * allowance itself is the integrator, clamped to what the gears can do, so no goal's integral can wind up behind
  * another's back. Inside the band the error is zero and the loop holds still (no proportional kick on re-entry).
  */
-import { type Goal, type Reading, SampleMemory } from './goals.js';
+import { confirmsOverTwoSamples, type Goal, type Reading } from './goals.js';
 
 export interface LawOptions {
   readonly kp: number;
@@ -42,8 +42,8 @@ export class GoalLoop {
   private e2 = 0;
   /** The `sample` of the last reading taken in (NaN: none, or a source that does not number them). */
   private lastSample = NaN;
-  /** The samples before, for a goal that reads one in the light of them. */
-  private readonly memory = new SampleMemory();
+  /** The reading before the last one, for a goal that needs two samples to confirm a value. */
+  private previous: Reading | undefined;
   /** The value the last reading taken in measured (the lesser of two, for such a goal). */
   private measured = NaN;
   constructor(readonly goal: Goal) {}
@@ -51,24 +51,27 @@ export class GoalLoop {
   /** Takes the state of the loop this one replaces (a reload: the same goal, perhaps with a new target). */
   carryFrom(old: GoalLoop): void {
     [this.smoothed, this.e1, this.e2] = [old.smoothed, old.e1, old.e2];
-    [this.lastSample, this.measured] = [old.lastSample, old.measured];
-    this.memory.carryFrom(old.memory);
+    [this.lastSample, this.previous, this.measured] = [old.lastSample, old.previous, old.measured];
   }
 
   /**
    * `lastMove` is the direction of the loop's last gear change: after a cut, headroom must clear the band by the
    * hysteresis margin before this goal asks to climb again (a violation always acts at once: down fast).
    */
-  step(input: Reading | undefined, law: LawOptions, lastMove: number, narrow = false): Terms {
-    if (!input) return NO_DATA;
+  step(reading: Reading | undefined, law: LawOptions, lastMove: number, narrow = false): Terms {
+    if (!reading) return NO_DATA;
     // A sample already taken in (a regulator ticking faster than the figure is sampled) keeps its status, and moves
     // nothing: integrated on every tick, one ELU sample of a 1-s period cut five times at a 200-ms period.
-    if (input.sample !== undefined) {
-      if (input.sample === this.lastSample) return this.held(law, lastMove, narrow);
-      this.lastSample = input.sample;
+    if (reading.sample !== undefined) {
+      if (reading.sample === this.lastSample) return this.held(law, lastMove, narrow);
+      this.lastSample = reading.sample;
     }
-    const reading = this.memory.read(this.goal, input);
-    if (!reading) return NO_DATA;
+    if (confirmsOverTwoSamples(this.goal.kind)) {
+      const before = this.previous;
+      this.previous = reading;
+      if (before === undefined) return NO_DATA;
+      if (before.pressure < reading.pressure) reading = before;
+    }
     // A wild window (a backlog draining, 40% timeouts) is clipped before smoothing, or its echo would keep cutting
     // for several ticks after the cause is gone.
     const r = Math.min(reading.pressure, 1 + law.maxError);

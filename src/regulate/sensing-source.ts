@@ -17,7 +17,6 @@ export function sensingSource(sensing: Sensing): SignalSource {
     },
     process(): ProcessSignals | undefined {
       const l = sensing.load();
-      const o = sensing.sampler.options;
       const pick = (x: { last: number; samples: number }) => (x.samples > 0 ? x.last : undefined);
       return {
         eventLoopDelayMs: pick(l.eventLoopDelayP99),
@@ -25,7 +24,6 @@ export function sensingSource(sensing: Sensing): SignalSource {
         cpu: pick(l.cpu),
         count: Math.max(l.eventLoopDelayP99.samples, l.eventLoopUtilization.samples, l.cpu.samples),
         taken: { eventLoopDelayMs: l.eventLoopDelayP99.taken, elu: l.eventLoopUtilization.taken, cpu: l.cpu.taken },
-        periodMs: { eventLoopDelayMs: o.eventLoopDelay.periodMs, elu: o.eventLoopUtilization.periodMs, cpu: o.cpu.periodMs },
       };
     },
   };

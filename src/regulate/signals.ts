@@ -31,8 +31,6 @@ export interface ProcessSignals {
    * not moved since the last tick is the sample already read, and moves nothing; missing: every read is a new sample.
    */
   readonly taken?: { readonly eventLoopDelayMs?: number; readonly elu?: number; readonly cpu?: number };
-  /** Per figure, how long one sample covers (ms): how long a saturated event loop has been so. Missing: long enough. */
-  readonly periodMs?: { readonly eventLoopDelayMs?: number; readonly elu?: number; readonly cpu?: number };
 }
 
 export interface SignalSource {

@@ -66,7 +66,7 @@ export class SlotWindow implements SignalSource {
     const k = Math.floor(this.now / this.slotMs) - 1;
     // The utilisation of the last whole slot, numbered by it (a regulator faster than the slots reads it once); the
     // queue's delay is read as it is now, a new figure every tick.
-    return { elu: Math.min(1, (this.busy.get(k) ?? 0) / (this.servers * this.slotMs)), eventLoopDelayMs: this.queueDelayMs, taken: { elu: k }, periodMs: { elu: this.slotMs } };
+    return { elu: Math.min(1, (this.busy.get(k) ?? 0) / (this.servers * this.slotMs)), eventLoopDelayMs: this.queueDelayMs, taken: { elu: k } };
   }
 
   /** Drops slots older than the widest window (keeps memory flat over long runs). */
