@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Goal } from '../src/regulate/goals.js';
 import { type LawOptions, GoalLoop } from '../src/regulate/pid.js';
+import { ProcessLoad } from '../src/sense/process-load.js';
 import { setup } from './regulate-helpers.js';
 
 const LAW: LawOptions = { kp: 0.15, ki: 0.12, kd: 0, smoothing: 0.6, maxError: 2, hysteresis: 0.05 };
 const elu: Goal = { kind: 'elu', target: 0.8, band: 0.25, minSamples: 1 };
-const eld: Goal = { kind: 'eventLoopDelayMs', target: 40, band: 0.25, minSamples: 1 };
 
 describe('a process sample is taken in once', () => {
   it('a reading of a sample already taken keeps its status and proposes nothing', () => {
@@ -44,35 +44,38 @@ describe('a process sample is taken in once', () => {
   });
 });
 
-describe('an event-loop delay counts once the next sample confirms it', () => {
-  it('one stall is not read as overload: the goal reads the lesser of its last two samples', () => {
-    const loop = new GoalLoop(eld);
-    expect(loop.step({ measured: 5, pressure: 5 / 40, samples: 1, sample: 1 }, LAW, 0).status).toBe('no_data'); // one sample alone
-    const stall = loop.step({ measured: 150, pressure: 150 / 40, samples: 1, sample: 2 }, LAW, 0);
-    expect([stall.status, stall.measured]).toEqual(['headroom', 5]);
-    expect(stall.delta).toBeGreaterThanOrEqual(0);
-    expect(loop.step({ measured: 6, pressure: 6 / 40, samples: 1, sample: 3 }, LAW, 0).status).toBe('headroom');
+describe('an event-loop delay period without a sample', () => {
+  it('is no sample, not a delay of 0 ms: a loop blocked through a whole period is not idle', () => {
+    const load = new ProcessLoad({
+      enabled: true,
+      eventLoopDelay: { sampled: true, periodMs: 1000, samples: 3, resolutionMs: 20 },
+      eventLoopUtilization: { periodMs: 1000, samples: 3 },
+      cpu: { periodMs: 1000, samples: 3 },
+    });
+    load.start();
+    try {
+      const until = performance.now() + 60;
+      while (performance.now() < until); // blocked: the monitor's timer cannot fire until this returns
+      load.sampleEventLoopDelay();
+      load.sampleEventLoopDelay();
+      const s = load.stats();
+      expect([s.eventLoopDelayP99.taken, s.eventLoopDelayMean.taken]).toEqual([0, 0]); // before: two samples of 0 ms
+    } finally {
+      load.stop();
+    }
   });
 
-  it('a delay that lasts two samples is overload, read at the lesser of the two', () => {
-    const loop = new GoalLoop(eld);
-    loop.step({ measured: 5, pressure: 5 / 40, samples: 1, sample: 1 }, LAW, 0);
-    expect(loop.step({ measured: 120, pressure: 3, samples: 1, sample: 2 }, LAW, 0).status).toBe('headroom');
-    const confirmed = loop.step({ measured: 80, pressure: 2, samples: 1, sample: 3 }, LAW, 0);
-    expect([confirmed.status, confirmed.measured]).toEqual(['violated', 80]);
-    expect(confirmed.delta).toBeLessThan(0);
-  });
-
-  it('over a regulator: a single 150-ms stall moves no gear; two periods of delay cut', () => {
-    const run = (delays: number[]) => {
-      const { script, tick, changes } = setup({ periodMs: 200, goals: { eventLoopDelayMs: { target: 40 } } });
-      delays.forEach((d, i) => {
-        script.proc = { eventLoopDelayMs: d, taken: { eventLoopDelayMs: i + 1 } };
-        tick(200);
-      });
-      return changes.length;
-    };
-    expect(run([5, 5, 150, 5, 5, 5, 5, 5])).toBe(0); // before: two ticks of cuts, six gears to two over HTTP
-    expect(run([5, 5, 150, 150, 150, 5, 5])).toBeGreaterThan(0);
+  it('over a regulator: a delay goal holds its cut while the loop stays blocked, and cuts again on the next sample', () => {
+    const { script, tick, reg } = setup({ periodMs: 200, goals: { eventLoopDelayMs: { target: 40 } } });
+    script.proc = { eventLoopDelayMs: 300, taken: { eventLoopDelayMs: 1 } };
+    tick(200);
+    const cut = reg.snapshot().processAllowance;
+    expect(cut).toBeLessThan(1);
+    tick(200); // no new sample: the same one, which moves nothing and keeps the goal violated
+    expect(reg.status()!.process[0]!.status).toBe('violated');
+    expect(reg.snapshot().processAllowance).toBe(cut);
+    script.proc = { eventLoopDelayMs: 300, taken: { eventLoopDelayMs: 2 } };
+    tick(200);
+    expect(reg.snapshot().processAllowance).toBeLessThan(cut);
   });
 });

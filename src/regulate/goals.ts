@@ -61,16 +61,6 @@ export interface Reading {
   readonly sample?: number;
 }
 
-/**
- * Event-loop delay is the p99 of one sampling period, and one stall (a GC pause, a synchronous require, the JIT at
- * start-up) is the whole of it: over real HTTP a single ~150 ms stall cut six gears to two in two ticks, which took
- * 10 s to climb back, and a handler that blocked 300 ms every 200th request held the gears near the floor for
- * nothing (gears cannot shorten a blocking call). So the goal reads the lesser of its last two samples: a delay
- * counts once the next period confirms it, which costs a real overload one sampling period (and the other process
- * goals, utilisation above all, see it at once).
- */
-export const confirmsOverTwoSamples = (kind: GoalKind): boolean => kind === 'eventLoopDelayMs';
-
 export function readScene(goal: Goal, s: SceneSignals | undefined, rtBudgetMs: number): Reading | undefined {
   if (!s || s.count < goal.minSamples) return undefined;
   switch (goal.kind) {

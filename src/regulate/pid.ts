@@ -4,7 +4,7 @@
  * allowance itself is the integrator, clamped to what the gears can do, so no goal's integral can wind up behind
  * another's back. Inside the band the error is zero and the loop holds still (no proportional kick on re-entry).
  */
-import { confirmsOverTwoSamples, type Goal, type Reading } from './goals.js';
+import type { Goal, Reading } from './goals.js';
 
 export interface LawOptions {
   readonly kp: number;
@@ -42,16 +42,14 @@ export class GoalLoop {
   private e2 = 0;
   /** The `sample` of the last reading taken in (NaN: none, or a source that does not number them). */
   private lastSample = NaN;
-  /** The reading before the last one, for a goal that needs two samples to confirm a value. */
-  private previous: Reading | undefined;
-  /** The value the last reading taken in measured (the lesser of two, for such a goal). */
+  /** The value the last reading taken in measured. */
   private measured = NaN;
   constructor(readonly goal: Goal) {}
 
   /** Takes the state of the loop this one replaces (a reload: the same goal, perhaps with a new target). */
   carryFrom(old: GoalLoop): void {
     [this.smoothed, this.e1, this.e2] = [old.smoothed, old.e1, old.e2];
-    [this.lastSample, this.previous, this.measured] = [old.lastSample, old.previous, old.measured];
+    [this.lastSample, this.measured] = [old.lastSample, old.measured];
   }
 
   /**
@@ -65,12 +63,6 @@ export class GoalLoop {
     if (reading.sample !== undefined) {
       if (reading.sample === this.lastSample) return this.held(law, lastMove, narrow);
       this.lastSample = reading.sample;
-    }
-    if (confirmsOverTwoSamples(this.goal.kind)) {
-      const before = this.previous;
-      this.previous = reading;
-      if (before === undefined) return NO_DATA;
-      if (before.pressure < reading.pressure) reading = before;
     }
     // A wild window (a backlog draining, 40% timeouts) is clipped before smoothing, or its echo would keep cutting
     // for several ticks after the cause is gone.

@@ -80,14 +80,16 @@ export class ProcessLoad {
   /**
    * One event-loop-delay sample. The native histogram records whole timer intervals (resolution included), so the
    * resolution is subtracted to leave the delay; it is reset so that the next sample covers only the next period.
+   * A period in which the monitor's timer never fired has no sample: the loop was blocked all through it (or the
+   * resolution is longer than the period). It used to read 0 ms, so a saturated loop read as an idle one, the goal
+   * as headroom, exactly when the delay was longest (seen over real HTTP in a 10x burst).
    */
   sampleEventLoopDelay(): void {
     const h = this.eld;
-    if (h === null) return;
+    if (h === null || h.count === 0) return;
     const res = this.options.eventLoopDelay.resolutionMs;
-    const seen = h.count > 0;
-    this.eventLoopDelayMean.push(seen ? Math.max(0, h.mean / 1e6 - res) : 0);
-    this.eventLoopDelayP99.push(seen ? Math.max(0, h.percentile(99) / 1e6 - res) : 0);
+    this.eventLoopDelayMean.push(Math.max(0, h.mean / 1e6 - res));
+    this.eventLoopDelayP99.push(Math.max(0, h.percentile(99) / 1e6 - res));
     h.reset();
   }
 
