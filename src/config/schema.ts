@@ -51,7 +51,7 @@ const sceneShape = obj({
   layers: opt(arr(layerShape, { max: 100 }), [], 'business-experiment layers, each an independent hash partition'),
   points: opt(pointsShape, undefined, 'regulation points: name → gears'),
   goals: opt(sceneGoalsShape, undefined, 'goals the regulator holds for this scene'),
-  priority: opt(oneOf(['low', 'normal', 'high'] as const), 'normal', 'shedding order when every gear is at its floor: load-test traffic first, then low-priority scenes'),
+  priority: opt(oneOf(['low', 'normal', 'high'] as const), 'normal', 'the order in which process goals degrade scenes (every gear of low-priority scenes first, high-priority last) and the shedding order when every gear is at its floor: load-test traffic first, then low-priority scenes'),
 });
 
 export const configShape = obj({

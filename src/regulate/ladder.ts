@@ -3,8 +3,9 @@
  * (value gained per cost spent): going down removes the on-step of lowest benefit, going up restores the off-step of
  * highest benefit. Benefits of a point are pooled where a later step is worth more than an earlier one (a point can
  * only climb in order), so the order never asks for gear 3 before gear 2. Normal steps rank before boost steps, so
- * boost gears are the last to be added and the first to go. One ranking serves scenes and the process: restricted to
- * a scene it is that scene's ladder.
+ * boost gears are the last to be added and the first to go; among either, a scene's priority ranks before benefit:
+ * the process takes every step of low-priority scenes before one of a normal scene, and a high scene's last. One
+ * ranking serves scenes and the process: restricted to a scene (one priority) it is that scene's ladder.
  */
 import type { Point } from './points.js';
 
@@ -44,7 +45,7 @@ export class Ladder {
     for (const p of points) {
       pooledBenefits(p).forEach((benefit, i) => steps.push({ point: p, gear: p.floor + 1 + i, benefit, boost: p.floor + 1 + i > p.top }));
     }
-    steps.sort((a, b) => Number(a.boost) - Number(b.boost) || b.benefit - a.benefit || a.gear - b.gear || a.point.id - b.point.id);
+    steps.sort((a, b) => Number(a.boost) - Number(b.boost) || a.point.priority - b.point.priority || b.benefit - a.benefit || a.gear - b.gear || a.point.id - b.point.id);
     this.steps = steps;
     this.rank = points.map((p) => new Int32Array(p.boostTop + 1).fill(-1));
     steps.forEach((s, i) => (this.rank[s.point.id]![s.gear] = i));

@@ -22,7 +22,11 @@ export interface Point {
   /** Highest gear at all. */
   readonly boostTop: number;
   readonly start: number;
+  /** The scene's priority as a rank: 0 high, 1 normal, 2 low (the process ladder takes low scenes' steps first). */
+  readonly priority: number;
 }
+
+const PRIORITY_RANK = { high: 0, normal: 1, low: 2 } as const;
 
 export function compilePoints(sceneId: string, cfg: SceneConfig, firstId: number): Point[] {
   return Object.entries(cfg.points ?? {}).map(([name, p], slot) => {
@@ -30,7 +34,8 @@ export function compilePoints(sceneId: string, cfg: SceneConfig, firstId: number
     const cost = Float64Array.from(p.cost ?? Array.from({ length: n }, (_, i) => i + 1));
     const value = Float64Array.from(p.value ?? cost);
     const top = n - 1 - (p.boost ?? 0);
-    return { sceneId, name, slot, id: firstId + slot, gears: boxedValues(p.gears), cost, value, floor: p.floor ?? 0, top, boostTop: n - 1, start: p.default ?? top };
+    const priority = PRIORITY_RANK[cfg.priority ?? 'normal'];
+    return { sceneId, name, slot, id: firstId + slot, gears: boxedValues(p.gears), cost, value, floor: p.floor ?? 0, top, boostTop: n - 1, start: p.default ?? top, priority };
   });
 }
 
