@@ -9,7 +9,7 @@
  * had been allowed to grow into: at the simulator's normal load (ELU 0.5 of 0.85) a boost adding a fifth to the load
  * engaged every 2 minutes and was dropped 11–15 s later.
  */
-const MAX_BACKOFF = 8;
+export const MAX_BACKOFF = 8;
 
 export class TidalBoost {
   engaged = false;
@@ -17,17 +17,21 @@ export class TidalBoost {
   private since = NaN;
   /** When the current boost engaged (−∞ when unknown, as after a restore: it counts as one that held). */
   private engagedAt = -Infinity;
-  /** The wait before the next boost, in multiples of `holdMs`. */
-  private backoff = 1;
+  /** The wait before the next boost, in multiples of `holdMs` (1 to MAX_BACKOFF). */
+  backoff = 1;
 
   /** The same scene across a reload: the hold under way, the boost and its back-off carry over. */
   carryFrom(old: TidalBoost): void {
     [this.engaged, this.since, this.engagedAt, this.backoff] = [old.engaged, old.since, old.engagedAt, old.backoff];
   }
 
-  /** A snapshot says whether the scene was boosted; how long for, it does not. */
-  restore(engaged: boolean): void {
-    [this.engaged, this.since, this.engagedAt] = [engaged, NaN, -Infinity];
+  /**
+   * A snapshot says whether the scene was boosted and how long the next boost waits; how long it has been boosted, it
+   * does not. (Until the twenty-first session the back-off was not in it: a restart, or a restore, let a boost that
+   * had failed eight times in a row try again after one hold.)
+   */
+  restore(engaged: boolean, backoff = 1): void {
+    [this.engaged, this.since, this.engagedAt, this.backoff] = [engaged, NaN, -Infinity, backoff];
   }
 
   /**

@@ -8,6 +8,7 @@ import { readDocument } from '../config/document.js';
 import { type GearSet, MODES, type RegulatorMode } from '../config/schema-regulate.js';
 import { gearSetIssues } from '../config/validate-regulate.js';
 import { type ConfigIssue, isPlainObject, shown, UsageError } from '../errors.js';
+import { MAX_BACKOFF } from './boost.js';
 import type { Point } from './points.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
@@ -75,6 +76,8 @@ export function checkSnapshot(snap: unknown, path = 'restore'): asserts snap is 
     if (!finite(s.allowance) || s.allowance < 0) throw new UsageError(`${at}.allowance: expected a number ≥ 0, got ${shown(s.allowance)}`);
     if (!finite(s.shedShare) || s.shedShare < 0 || s.shedShare > 1) throw new UsageError(`${at}.shedShare: expected a share 0–1, got ${shown(s.shedShare)}`);
     for (const k of ['boosted', 'shedLoadTest'] as const) if (typeof s[k] !== 'boolean') throw new UsageError(`${at}.${k}: expected true or false, got ${shown(s[k])}`);
+    const b = s.boostBackoff;
+    if (b !== undefined && !(finite(b) && b >= 1 && b <= MAX_BACKOFF)) throw new UsageError(`${at}.boostBackoff: expected a number 1–${MAX_BACKOFF} (holds the next boost waits), got ${shown(b)}`);
     if (!isPlainObject(s.pressures)) throw new UsageError(`${at}.pressures: expected { goal: pressure }, got ${shown(s.pressures)}`);
     // A pressure is NaN before a goal's first measurement, and JSON writes NaN as null.
     for (const [k, v] of Object.entries(s.pressures)) if (v !== null && !finite(v) && !Number.isNaN(v)) throw new UsageError(`${at}.pressures.${k}: expected a number, got ${shown(v)}`);

@@ -428,7 +428,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
         live: Object.fromEntries(sc.points.map((p, i) => [p.name, sc.live.gears[i]!])),
         caps: Object.fromEntries(sc.points.flatMap((p, i) => (sc.caps[i]! < p.boostTop ? [[p.name, sc.caps[i]!]] : []))),
         pins: Object.fromEntries(sc.points.flatMap((p, i) => (sc.pins[i]! >= 0 ? [[p.name, sc.pins[i]!]] : []))),
-        allowance: sc.allowance.u, boosted: sc.boosted, shedShare: sc.shedShare, shedLoadTest: sc.shedLoadTest,
+        allowance: sc.allowance.u, boosted: sc.boosted, boostBackoff: sc.boost.backoff, shedShare: sc.shedShare, shedLoadTest: sc.shedLoadTest,
         pressures: Object.fromEntries(sc.loops.map((l) => [l.goal.kind, l.pressure])),
       }])),
     };
@@ -475,7 +475,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       // re-costed (a reload, or a restart under a newer config) it may sit below what the restored gears cost, and
       // the next tick would cut them as if a goal had asked.
       sc.allowance.u = Math.max(s.allowance, sc.allowanceOfGears());
-      sc.boost.restore(s.boosted);
+      sc.boost.restore(s.boosted, s.boostBackoff);
       sc.shedShare = s.shedShare;
       sc.shedLoadTest = s.shedLoadTest;
       // A snapshot taken in shadow mode holds what shadow computed, which never reached requests.

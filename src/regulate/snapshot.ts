@@ -11,6 +11,8 @@ export interface SceneSnapshot {
   readonly pins: Readonly<Record<string, number>>;
   readonly allowance: number;
   readonly boosted: boolean;
+  /** How many `boost.holdMs` the next boost waits (1–8: doubled by each boost that did not hold). Missing: 1. */
+  readonly boostBackoff?: number;
   readonly shedShare: number;
   readonly shedLoadTest: boolean;
   readonly pressures: Readonly<Record<string, number>>;
