@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Goal } from '../src/regulate/goals.js';
 import { type LawOptions, GoalLoop } from '../src/regulate/pid.js';
+import { ManualClock } from '../src/clock.js';
+import { sensingSource } from '../src/regulate/sensing-source.js';
 import { ProcessLoad } from '../src/sense/process-load.js';
+import { resolveSense } from '../src/config/schema-sense.js';
+import { Sensing } from '../src/sense/sensing.js';
 import { setup } from './regulate-helpers.js';
 
 const LAW: LawOptions = { kp: 0.15, ki: 0.12, kd: 0, smoothing: 0.6, maxError: 2, hysteresis: 0.05 };
@@ -77,5 +81,19 @@ describe('an event-loop delay period without a sample', () => {
     script.proc = { eventLoopDelayMs: 300, taken: { eventLoopDelayMs: 2 } };
     tick(200);
     expect(reg.snapshot().processAllowance).toBeLessThan(cut);
+  });
+});
+
+describe('sample counts across new sampling settings', () => {
+  it('a reload that restarts the samplers counts on: a sample the regulator has read is never numbered again', () => {
+    const sensing = new Sensing(resolveSense({ process: { eventLoopUtilization: { periodMs: 1000 } } }), new ManualClock(0));
+    for (let i = 0; i < 3; i++) sensing.sampler.eventLoopUtilization.push(0.5);
+    const source = sensingSource(sensing);
+    expect(source.process()!.taken!.elu).toBe(3);
+    sensing.reconfigure(resolveSense({ process: { eventLoopUtilization: { periodMs: 500 } } }));
+    sensing.sampler.eventLoopUtilization.push(0.9);
+    // before: the new sampler counted from 0, and its third sample would have read as the one already taken in
+    expect(source.process()!.taken!.elu).toBe(4);
+    sensing.close();
   });
 });

@@ -41,11 +41,13 @@ export class ProcessLoad {
   /** The samplers run by each timer, by period (ms). */
   private readonly byPeriod = new Map<number, (() => void)[]>();
 
-  constructor(readonly options: ProcessLoadOptions) {
+  /** `before`: the sampler these settings replace, whose sample counts go on here (see `SampleWindow.continueCount`). */
+  constructor(readonly options: ProcessLoadOptions, before?: ProcessLoad) {
     this.eventLoopDelayMean = new SampleWindow(options.eventLoopDelay.samples);
     this.eventLoopDelayP99 = new SampleWindow(options.eventLoopDelay.samples);
     this.eventLoopUtilization = new SampleWindow(options.eventLoopUtilization.samples);
     this.cpu = new SampleWindow(options.cpu.samples);
+    if (before) for (const k of ['eventLoopDelayMean', 'eventLoopDelayP99', 'eventLoopUtilization', 'cpu'] as const) this[k].continueCount(before[k]);
   }
 
   /** Whether the samplers' timers are running. */

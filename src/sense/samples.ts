@@ -43,9 +43,17 @@ export class SampleWindow {
     return this.size;
   }
 
-  /** Samples taken since the window was made (not reset by `clear`). */
+  /** Samples taken since the window was made (not reset by `clear`), counting on from `continueCount`'s window. */
   get taken(): number {
     return this.pushed;
+  }
+
+  /**
+   * Counts on from another window's `taken` (the same figure, sampled again with new settings): a reader that keeps
+   * the last count it read must not see an old count again, and take a new sample for one it has already read.
+   */
+  continueCount(before: SampleWindow): void {
+    this.pushed = Math.max(this.pushed, before.pushed);
   }
 
   last(): number {

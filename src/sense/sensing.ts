@@ -125,7 +125,7 @@ export class Sensing {
     }
     if (JSON.stringify(old.process) !== JSON.stringify(options.process)) {
       this.processLoad.stop();
-      this.processLoad = new ProcessLoad(options.process);
+      this.processLoad = new ProcessLoad(options.process, this.processLoad);
       if (this.running) this.processLoad.start();
     }
   }
