@@ -88,7 +88,7 @@ export class Gateway {
     const engine = this.engine;
     return {
       decision,
-      done: (result, rtMs) => reportOutcome(engine, decision, typeof result === 'number' ? outcomeOfStatus(result) : result, rtMs),
+      done: (result, rtMs) => reportOutcome(engine, decision, statusOrOutcome(result), rtMs),
     };
   }
 
@@ -124,7 +124,7 @@ export class Gateway {
 
   /** Records the outcome of a decision from `route` (exactly once). */
   complete(decision: Decision, result: number | OutcomeCode | OutcomeName, rtMs?: number): boolean {
-    return reportOutcome(this.engine, decision, typeof result === 'number' ? outcomeOfStatus(result) : result, rtMs);
+    return reportOutcome(this.engine, decision, statusOrOutcome(result), rtMs);
   }
 
   /** The prebuilt response for a refused decision. */
@@ -155,3 +155,11 @@ export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefu
 export { propagate, propagationHeaders, readBaggage, type BaggageDecision, type PropagateOptions } from './propagate.js';
 export { Outcome, type OutcomeCode, type OutcomeName } from './outcome.js';
 export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';
+
+/**
+ * What `done` and `complete` take: an HTTP status (100–599), else an outcome code or name (`Outcome.Error` is 2,
+ * which read as a status was a success: a proxy reporting its upstreams' failures by code hid all of them). Anything
+ * else counts as an error, as `engine.complete` reads it.
+ */
+const statusOrOutcome = (result: unknown): OutcomeCode | OutcomeName =>
+  typeof result === 'number' && result >= 100 && result <= 599 ? outcomeOfStatus(result) : (result as OutcomeCode | OutcomeName);
