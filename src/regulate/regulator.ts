@@ -123,6 +123,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // The config's mode is the one to run in when it changes; a reload of anything else leaves the operator's mode.
     const mode = config.regulator?.mode ?? 'auto';
     if (mode !== modeBefore) this.setMode(mode, 'reload');
+    this.settleShedding();
     if (this.timer && this.s.periodMs !== period) {
       clearInterval(this.timer);
       this.timer = null;
@@ -181,6 +182,13 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.currentMode = mode;
     if (from === 'shadow') for (const sc of this.scenes) this.resync(sc);
     this.emit('mode', { from, to: mode, reason, at: this.clock.wallNow() });
+    this.settleShedding();
+  }
+
+  /** What may no longer be shed stops now, not at the next tick (see SceneLoop.settleShedding). */
+  private settleShedding(): void {
+    const ctx = this.context();
+    for (const sc of this.scenes) sc.settleShedding(ctx, this.currentMode !== 'shadow');
   }
 
   private resync(sc: SceneLoop): void {
@@ -445,6 +453,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const from = this.currentMode;
     this.apply(snap, o);
     if (!o.silent && this.currentMode !== from) this.emit('mode', { from, to: this.currentMode, reason: 'restore', at: this.clock.wallNow() });
+    this.settleShedding(); // a snapshot's share, under a config or a mode that sheds nothing
     // Rules due since the snapshot was taken (the process was down): their state, as at start-up, so that an older
     // snapshot does not undo them (a preset left in force for a day because its end fired while the process was down).
     const now = this.clock.wallNow();

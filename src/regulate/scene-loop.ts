@@ -360,6 +360,20 @@ export class SceneLoop {
     if (was !== this.shedShare || wasLt !== this.shedLoadTest) ctx.event('shed', this.id, this.shedLoadTest, this.shedShare);
   }
 
+  /**
+   * Stops at once what may no longer be shed: after a reload that switched shedding off or made the scene's priority
+   * one that may not be, and on entering a mode that ignores the goals. Until the twenty-first session that waited for
+   * the next tick, up to `periodMs`, while requests kept being refused.
+   */
+  settleShedding(ctx: StepContext, applied: boolean): void {
+    if (!ctx.shed.enabled || ctx.mode === 'fixed' || ctx.mode === 'frozen') this.stopShedding(ctx);
+    else if (!this.sheddable && this.shedShare > 0) {
+      this.shedShare = 0;
+      ctx.event('shed', this.id, this.shedLoadTest, 0);
+    }
+    if (applied) [this.live.shedShare, this.live.shedLoadTest] = [this.shedShare, this.shedLoadTest];
+  }
+
   /** Sheds nothing from now on; says so if it was shedding. */
   private stopShedding(ctx: StepContext): void {
     if (this.shedShare === 0 && !this.shedLoadTest) return;
