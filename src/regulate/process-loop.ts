@@ -77,6 +77,16 @@ export class ProcessLoop {
     return { goals, violated, hold, tight, room };
   }
 
+  /**
+   * Raises a cut allowance to `position` when it would take steps the gears have on: the allowance is a share of the
+   * ladder's normal steps, and on another ladder (a reload that adds, removes or re-costs scenes or points, a
+   * snapshot of another config) the same share fell elsewhere, and the next tick cut gears no goal had asked for.
+   */
+  keep(position: number): void {
+    const n = this.ladder.steps.filter((s) => !s.boost).length || 1;
+    if (this.allowance.u < 1 && this.position(n) < position) this.allowance.u = Math.min(1, position / n);
+  }
+
   /** Steps on. At a full allowance the boost steps stay reachable too: the scenes' own boost logic gates them. */
   private position(normalSteps: number): number {
     return this.allowance.u >= 1 ? this.ladder.steps.length : Math.round(this.allowance.u * normalSteps);

@@ -499,6 +499,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     }
     // The limits restored hold at once, and requests see them (a high-value request's DCAF bound, too).
     for (const sc of this.scenes) sc.applyLimits(ctx);
+    this.process.keep(this.scenes.reduce((p, sc) => Math.max(p, this.ladder.positionOf(sc.points, sc.gears)), 0));
   }
 }
 
