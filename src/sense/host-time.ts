@@ -5,7 +5,7 @@
  * timeout; a start in seconds hid every request), and it is a common mistake: `process.hrtime` gives nanoseconds,
  * nginx's `$upstream_response_time` seconds.
  *
- * The band is `TOLERANCE_MS` either side of the last clock read. An end that `complete` computes from host times
+ * The band is `TOLERANCE_MS` either side of the last clock read (this check's own, or a read of sensing's figures). An end that `complete` computes from host times
  * (start plus RT) within it passes on two compares; an end outside it reads the clock (about once a tolerance when
  * ends are honest: the first past the band's top) and is checked both ways:
  * - **Ahead**: still more than the tolerance past the clock's now. A series rolls its window to the latest end it has
@@ -71,9 +71,14 @@ export class HostTimeCheck {
   /** Reads the clock and centres the band on it. */
   private read(): number {
     const now = this.clock.now();
+    this.observe(now);
+    return now;
+  }
+
+  /** Centres the band on a clock read made elsewhere (sensing's reads), at no cost to the request path. */
+  observe(now: number): void {
     this.limit = now + TOLERANCE_MS;
     this.floor = now - TOLERANCE_MS;
-    return now;
   }
 
   /** A time past the band: counted, reported once, replaced by the clock's now. */

@@ -180,7 +180,7 @@ export class Sensing {
    * Undefined for a scene or version sensing has never heard of. Pass `out` to read without allocating.
    */
   stats(scene?: string | null, version?: string | null, lastSlots = 0, out: WindowStats = new Stats()): WindowStats | undefined {
-    const now = this.clock.now();
+    const now = this.readNow();
     this.pruneIfDue(now);
     if (scene === undefined || scene === null) return this.readAll(this.everySeries, lastSlots, now, out);
     const entry = this.scenes.get(scene);
@@ -195,7 +195,7 @@ export class Sensing {
    * traffic is too thin): what a regulator tick wants. `version` narrows to one series. Undefined if unknown.
    */
   recent(scene: string, minSamples: number, version?: string | null, out: WindowStats = new Stats()): WindowStats | undefined {
-    const now = this.clock.now();
+    const now = this.readNow();
     this.pruneIfDue(now);
     const entry = this.scenes.get(scene);
     if (entry === undefined) return undefined;
@@ -212,12 +212,12 @@ export class Sensing {
 
   /** Load-test traffic only (kept out of every scene's figures). */
   loadTestStats(lastSlots = 0, out: WindowStats = new Stats()): WindowStats {
-    return this.read(this.lt, lastSlots, this.clock.now(), out);
+    return this.read(this.lt, lastSlots, this.readNow(), out);
   }
 
   /** Rejections of scene ids not in the config (or not strings at all). */
   unknownSceneStats(lastSlots = 0, out: WindowStats = new Stats()): WindowStats {
-    return this.read(this.unknown, lastSlots, this.clock.now(), out);
+    return this.read(this.unknown, lastSlots, this.readNow(), out);
   }
 
   /**
@@ -225,7 +225,7 @@ export class Sensing {
    * scene left the config, or past the `retiredSeries` cap). Kept so the process figures still count them.
    */
   orphanStats(lastSlots = 0, out: WindowStats = new Stats()): WindowStats {
-    return this.read(this.orphans, lastSlots, this.clock.now(), out);
+    return this.read(this.orphans, lastSlots, this.readNow(), out);
   }
 
   /**
@@ -273,6 +273,17 @@ export class Sensing {
   }
 
   /** Brings every series up to `now` (idle ones read as empty), then reads them merged. */
+  /**
+   * The clock's now for a read, which also centres the host-time check's band on it: a read (a regulator tick, a
+   * metrics scrape) is a clock read the engine makes anyway, and a band left where the last host time moved it let
+   * every end of requests stuck through a quiet spell pass unchecked (a 3-s stall reported as 5-ms answers).
+   */
+  private readNow(): number {
+    const now = this.clock.now();
+    this.hostTime.observe(now);
+    return now;
+  }
+
   private readAll(list: readonly Series[], lastSlots: number, now: number, out: WindowStats): WindowStats {
     for (const s of list) s.advance(now);
     return this.reader.read(list, lastSlots, now, out);
