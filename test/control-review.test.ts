@@ -11,34 +11,18 @@ import { createGearshift, type Gearshift } from '../src/engine.js';
 import type { GearChange, TickReport } from '../src/regulate/events.js';
 import { Regulator } from '../src/regulate/regulator.js';
 import { sensingSource } from '../src/regulate/sensing-source.js';
-import type { ProcessSignals, SceneSignals, SignalSource } from '../src/regulate/signals.js';
+import type { ProcessSignals, SceneSignals } from '../src/regulate/signals.js';
 import { feedPoints, feedScene } from '../src/simulate/model.js';
 import { runScenario } from '../src/simulate/run.js';
 import type { Scenario } from '../src/simulate/scenario.js';
 import { scenarios } from '../src/simulate/scenarios.js';
 import { SlotWindow } from '../src/simulate/window.js';
-
-/** Scene signals whose timeout-goal pressure is `pressure` (p99 = pressure × the 200 ms budget). */
-function sig(pressure: number, count = 1000, timeoutRate = 0): SceneSignals {
-  const p99 = pressure * 200;
-  return { count, rate: count, mean: p99 / 3, p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 1.2, timeoutRate };
-}
-
-class Source implements SignalSource {
-  feed: SceneSignals | undefined;
-  proc: ProcessSignals | undefined;
-  scene(): SceneSignals | undefined {
-    return this.feed;
-  }
-  process(): ProcessSignals | undefined {
-    return this.proc;
-  }
-}
+import { OneSceneSource, sig } from './regulate-helpers.js';
 
 /** The simulator's feed scene (recall, rank, creatives; normal-top cost 1, floor cost 0.12) under a manual clock. */
 function rig(regulator: RegulatorConfig = {}, scene: Record<string, unknown> = {}) {
   const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
-  const src = new Source();
+  const src = new OneSceneSource();
   const config = validateConfig({
     scenes: { feed: { rtBudgetMs: 200, versions: { base: { stage: 'base' } }, points: feedPoints(), ...scene } },
     regulator: { goals: {}, boost: { enabled: false }, ...regulator },
@@ -94,11 +78,11 @@ describe('anti-windup', () => {
   it('a sustained process-goal violation moves a gear within 5 ticks even when a scene goal had cut the gears first', () => {
     const x = rig({ goals: { elu: { target: 0.85, band: 0.25 } } });
     x.src.proc = { elu: 0.3, count: 10 };
-    x.src.feed = sig(0.5);
+    x.src.signals = sig(0.5);
     x.tick();
-    x.src.feed = sig(3);
+    x.src.signals = sig(3);
     for (let i = 0; i < 3; i++) x.tick(); // the scene's own goal cuts it (to cost 0.4)
-    x.src.feed = sig(0.85); // then holds it, in band
+    x.src.signals = sig(0.85); // then holds it, in band
     for (let i = 0; i < 30; i++) x.tick();
     expect(x.reg.status()!.scenes[0]!.cost).toBeLessThan(0.6);
     x.changes.length = 0;
@@ -149,20 +133,20 @@ describe('anti-windup', () => {
   it('a sustained 10% violation cuts within 3 ticks after a climb that stalled below the next step', () => {
     const ticksToFirstCut = (climbUntilSurplus: number) => {
       const x = rig();
-      x.src.feed = sig(0.8);
+      x.src.signals = sig(0.8);
       x.tick();
-      x.src.feed = sig(3);
+      x.src.signals = sig(3);
       x.tick();
       x.tick(); // cut to cost 0.59
-      x.src.feed = sig(0.4);
+      x.src.signals = sig(0.4);
       for (let i = 0; i < 40; i++) {
         const s = x.tick().scenes[0]!;
         if (s.allowance - s.cost >= climbUntilSurplus) break;
       }
-      x.src.feed = sig(0.85); // in band: holds
+      x.src.signals = sig(0.85); // in band: holds
       for (let i = 0; i < 10; i++) x.tick();
       x.changes.length = 0;
-      x.src.feed = sig(1.1); // 10% over, sustained
+      x.src.signals = sig(1.1); // 10% over, sustained
       for (let n = 1; n <= 60; n++) {
         x.tick();
         if (x.changes.some((c) => c.reason === 'violated')) return n;
@@ -178,10 +162,10 @@ describe('shedding is the last resort', () => {
   // Fault: after the overload ends, the scene keeps shedding (draining 0.05 a tick) while its gears climb far above their floor with every goal showing headroom (README: requests are refused only when every point is at its floor and a goal is still violated). Expected: no tick sheds while a gear is above its floor.
   it('never refuses requests while it is raising gears above their floor', () => {
     const x = rig({}, { priority: 'low' });
-    x.src.feed = sig(3, 1000, 0.3);
+    x.src.signals = sig(3, 1000, 0.3);
     for (let i = 0; i < 20; i++) x.tick(); // at the floor, still violated: sheds up to 0.9
     expect(x.reg.status()!.scenes[0]!.shedShare).toBeCloseTo(0.9, 6);
-    x.src.feed = sig(0.3); // the load is gone: deep headroom
+    x.src.signals = sig(0.3); // the load is gone: deep headroom
     const bad: string[] = [];
     for (let i = 0; i < 30; i++) {
       const s = x.tick().scenes[0]!;
@@ -197,17 +181,17 @@ describe('dwell back-off', () => {
     const x = rig();
     let r = x.tick();
     for (let i = 0; i < 400; i++) {
-      x.src.feed = r.scenes[0]!.cost > 0.9 ? sig(1.3) : sig(0.4); // an edge between the top and one step below
+      x.src.signals = r.scenes[0]!.cost > 0.9 ? sig(1.3) : sig(0.4); // an edge between the top and one step below
       r = x.tick();
     }
-    x.src.feed = sig(0.4); // the edge is gone: headroom at the top for 10 minutes
+    x.src.signals = sig(0.4); // the edge is gone: headroom at the top for 10 minutes
     for (let i = 0; i < 600; i++) r = x.tick();
     expect(r.scenes[0]!.cost).toBe(1);
     x.changes.length = 0;
-    x.src.feed = sig(1.5); // one bad tick
+    x.src.signals = sig(1.5); // one bad tick
     x.tick();
     const cutAt = x.clock.now();
-    x.src.feed = sig(0.4);
+    x.src.signals = sig(0.4);
     let waited = Infinity;
     for (let i = 0; i < 120 && waited === Infinity; i++) {
       x.tick();

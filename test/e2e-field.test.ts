@@ -13,21 +13,11 @@ import type { RegulatorConfig } from '../src/config/schema-regulate.js';
 import { validateConfig } from '../src/config/validate.js';
 import type { GearChange, TickReport } from '../src/regulate/events.js';
 import { Regulator } from '../src/regulate/regulator.js';
-import type { ProcessSignals, SceneSignals, SignalSource } from '../src/regulate/signals.js';
+import type { SceneSignals } from '../src/regulate/signals.js';
 import { forkServer } from './fork-server.js';
+import { OneSceneSource } from './regulate-helpers.js';
 
 // ---- the manual-clock rig: one scene `rank`, one point `depth` with 8 gears (cost 1…8, the default) ----------------
-
-class Source implements SignalSource {
-  rank: SceneSignals | undefined;
-  proc: ProcessSignals | undefined;
-  scene(): SceneSignals | undefined {
-    return this.rank;
-  }
-  process(): ProcessSignals | undefined {
-    return this.proc;
-  }
-}
 
 /** What a real server's sensing reports for a synchronous CPU-bound handler: its own short RTs, never the queue. */
 const served = (rate: number): SceneSignals => ({ count: rate * 10, rate, mean: 10, p50: 8, p90: 15, p99: 20, p999: 30, timeoutRate: 0 });
@@ -36,7 +26,7 @@ const slow = (rate: number): SceneSignals => ({ count: rate * 10, rate, mean: 15
 
 function rig(regulator: RegulatorConfig = {}, scene: Record<string, unknown> = {}) {
   const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
-  const src = new Source();
+  const src = new OneSceneSource();
   const config = validateConfig({
     scenes: { rank: { rtBudgetMs: 200, versions: { main: { stage: 'base' } }, points: { depth: { gears: [1, 2, 3, 4, 5, 6, 7, 8] } }, ...scene } },
     regulator: { boost: { enabled: false }, ...regulator },
@@ -171,7 +161,7 @@ describe('with the default goals, a saturated process cuts fast enough to matter
   it('six ticks of a fully saturated event loop (ELU 1.0) take the gears down by a third or more', () => {
     const { src, tick, gear } = rig();
     for (let t = 0; t < 6; t++) {
-      src.rank = served(140);
+      src.signals = served(140);
       src.proc = { elu: 1, count: 10 };
       tick();
     }
@@ -206,7 +196,7 @@ describe('the process loop forgives a failed probe when the load leaves, as a sc
     // probing the edge at a steady 2x load: saturated at gear 4 and above, comfortable below
     let t = 0;
     for (; t < 400; t++) {
-      src.rank = served(200);
+      src.signals = served(200);
       src.proc = { elu: gear() >= 4 ? 1 : 0.5, count: 10 };
       const before = changes.length;
       tick();
@@ -218,7 +208,7 @@ describe('the process loop forgives a failed probe when the load leaves, as a sc
     const at = gear();
     let first = -1;
     for (let k = 1; k <= 90; k++) {
-      src.rank = served(40);
+      src.signals = served(40);
       src.proc = { elu: 0.1, count: 10 };
       tick();
       if (first < 0 && gear() > at) first = k;
@@ -238,14 +228,14 @@ describe('a cut made during a transient is given back at the load that ran at fu
   it('after a 15-s spike, five minutes at the earlier load bring the top gear back', () => {
     const { src, tick, gear } = rig();
     const normal = () => {
-      src.rank = served(85);
+      src.signals = served(85);
       src.proc = { elu: eluAt(0.75, gear()), count: 10 };
       tick();
     };
     for (let t = 0; t < 20; t++) normal();
     expect(gear()).toBe(7); // 0.80 at the top: inside the goal, nothing is cut
     for (let t = 0; t < 15; t++) {
-      src.rank = served(170);
+      src.signals = served(170);
       src.proc = { elu: 1, count: 10 };
       tick();
     }
@@ -265,13 +255,13 @@ describe('shedding stops when the overload is gone', () => {
   it('five ticks after the process goes idle and the load falls to a fifth, no request is shed', () => {
     const { src, tick, reg } = rig({}, { priority: 'low' });
     for (let t = 0; t < 80; t++) {
-      src.rank = served(170);
+      src.signals = served(170);
       src.proc = { elu: 1, count: 10 }; // gear-independent cost: saturated at every gear
       tick();
     }
     expect(reg.status()!.scenes[0]!.shedShare).toBeGreaterThan(0.5);
     for (let t = 0; t < 5; t++) {
-      src.rank = served(34);
+      src.signals = served(34);
       src.proc = { elu: 0.1, count: 10 };
       tick();
     }
@@ -288,7 +278,7 @@ describe('held up', () => {
   it('a steady 1.5x load whose ELU follows the gears converges without oscillating (no change in the last 5 minutes)', () => {
     const { src, tick, gear, changes } = rig();
     for (let t = 0; t < 600; t++) {
-      src.rank = served(150);
+      src.signals = served(150);
       src.proc = { elu: eluAt(1.5, gear()), count: 10 };
       tick();
     }
@@ -301,7 +291,7 @@ describe('held up', () => {
     const { src, tick, gear, changes } = rig({ goals: {} });
     for (let t = 0; t < 400; t++) {
       src.proc = undefined;
-      src.rank = gear() >= 4 ? slow(200) : served(200);
+      src.signals = gear() >= 4 ? slow(200) : served(200);
       const before = changes.length;
       tick();
       const last = changes.at(-1);
@@ -310,7 +300,7 @@ describe('held up', () => {
     const at = gear();
     let first = -1;
     for (let k = 1; k <= 30 && first < 0; k++) {
-      src.rank = served(40);
+      src.signals = served(40);
       tick();
       if (gear() > at) first = k;
     }

@@ -54,6 +54,18 @@ export class Script implements SignalSource {
   }
 }
 
+/** A source for a rig that drives one scene: every scene reads `signals`, the process `proc`. */
+export class OneSceneSource implements SignalSource {
+  signals: SceneSignals | undefined;
+  proc: ProcessSignals | undefined;
+  scene(): SceneSignals | undefined {
+    return this.signals;
+  }
+  process(): ProcessSignals | undefined {
+    return this.proc;
+  }
+}
+
 export function setup(regulator: RegulatorConfig = {}, o: { wallStart?: number; feedExtra?: Record<string, unknown> } = {}) {
   const clock = new ManualClock(0, o.wallStart ?? Date.UTC(2026, 0, 1));
   const script = new Script();
