@@ -31,7 +31,11 @@ export class ProcessLoop {
   /** Per point id: the highest gear the process allows (null without process goals). */
   limit: Int32Array | null;
 
+  /** The ladder's normal steps: the positions a full allowance spans (at least 1). */
+  private readonly normalSteps: number;
+
   constructor(goals: readonly Goal[], private readonly points: readonly Point[], private readonly ladder: Ladder, dwellMs: number) {
+    this.normalSteps = ladder.steps.filter((s) => !s.boost).length || 1;
     this.loops = goals.map((g) => new GoalLoop(g));
     this.allowance = new Allowance(1, dwellMs);
     this.limit = this.loops.length > 0 ? Int32Array.from(points, (p) => p.boostTop) : null;
@@ -66,11 +70,10 @@ export class ProcessLoop {
       tight ||= isTight(t, l.goal.band);
       return { goal: l.goal.kind, status: t.status, measured: t.measured, pressure: t.pressure, target: l.goal.target, band: l.goal.band };
     });
-    const n = this.ladder.steps.filter((s) => !s.boost).length || 1;
-    if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / n);
-    const before = this.position(n);
+    if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / this.normalSteps);
+    const before = this.position();
     this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, rate, 0, 1);
-    const position = this.position(n);
+    const position = this.position();
     if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits, rate);
     for (const p of this.points) this.limit[p.id] = p.floor;
     this.ladder.limitsAt(position, this.limit);
@@ -83,12 +86,11 @@ export class ProcessLoop {
    * snapshot of another config) the same share fell elsewhere, and the next tick cut gears no goal had asked for.
    */
   keep(position: number): void {
-    const n = this.ladder.steps.filter((s) => !s.boost).length || 1;
-    if (this.allowance.u < 1 && this.position(n) < position) this.allowance.u = Math.min(1, position / n);
+    if (this.allowance.u < 1 && this.position() < position) this.allowance.u = Math.min(1, position / this.normalSteps);
   }
 
   /** Steps on. At a full allowance the boost steps stay reachable too: the scenes' own boost logic gates them. */
-  private position(normalSteps: number): number {
-    return this.allowance.u >= 1 ? this.ladder.steps.length : Math.round(this.allowance.u * normalSteps);
+  private position(): number {
+    return this.allowance.u >= 1 ? this.ladder.steps.length : Math.round(this.allowance.u * this.normalSteps);
   }
 }

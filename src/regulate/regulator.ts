@@ -343,14 +343,15 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * go at once, and save nothing; walking them one position a tick left a saturated process uncut for 21 s.
    */
   private heldPosition(): number {
-    let busy = -1;
-    let all = 0;
-    for (const sc of this.scenes) {
-      const p = this.ladder.positionOf(sc.points, sc.gears);
-      all = Math.max(all, p);
-      if (!sc.idle) busy = Math.max(busy, p);
-    }
-    return busy >= 0 ? busy : all;
+    const busy = this.positionKeeping((sc) => !sc.idle);
+    return busy >= 0 ? busy : Math.max(0, this.positionKeeping(() => true));
+  }
+
+  /** The lowest ladder position that keeps the gears of these scenes (−1 when there are none). */
+  private positionKeeping(which: (sc: SceneLoop) => boolean): number {
+    let position = -1;
+    for (const sc of this.scenes) if (which(sc)) position = Math.max(position, this.ladder.positionOf(sc.points, sc.gears));
+    return position;
   }
 
   private context(): StepContext {
@@ -499,7 +500,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     }
     // The limits restored hold at once, and requests see them (a high-value request's DCAF bound, too).
     for (const sc of this.scenes) sc.applyLimits(ctx);
-    this.process.keep(this.scenes.reduce((p, sc) => Math.max(p, this.ladder.positionOf(sc.points, sc.gears)), 0));
+    this.process.keep(this.positionKeeping(() => true));
   }
 }
 

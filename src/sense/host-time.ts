@@ -5,8 +5,8 @@
  * timeout; a start in seconds hid every request), and it is a common mistake: `process.hrtime` gives nanoseconds,
  * nginx's `$upstream_response_time` seconds.
  *
- * The band is `TOLERANCE_MS` either side of the last clock read (this check's own, or a read of sensing's figures). An end that `complete` computes from host times
- * (start plus RT) within it passes on two compares; an end outside it reads the clock (about once a tolerance when
+ * The band is `TOLERANCE_MS` either side of the last clock read (this check's own, or a read of sensing's figures).
+ * An end that `complete` computes from host times (start plus RT) within it passes on two compares; an end outside it reads the clock (about once a tolerance when
  * ends are honest: the first past the band's top) and is checked both ways:
  * - **Ahead**: still more than the tolerance past the clock's now. A series rolls its window to the latest end it has
  *   seen, so such an end froze the series' window until the clock caught up (83 minutes for a 5 ms request reported

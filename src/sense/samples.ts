@@ -53,7 +53,7 @@ export class SampleWindow {
    * the last count it read must not see an old count again, and take a new sample for one it has already read.
    */
   continueCount(before: SampleWindow): void {
-    this.pushed = Math.max(this.pushed, before.pushed);
+    this.pushed += before.pushed;
   }
 
   last(): number {

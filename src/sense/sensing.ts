@@ -272,7 +272,6 @@ export class Sensing {
     return this.readAll(this.one, lastSlots, now, out);
   }
 
-  /** Brings every series up to `now` (idle ones read as empty), then reads them merged. */
   /**
    * The clock's now for a read, which also centres the host-time check's band on it: a read (a regulator tick, a
    * metrics scrape) is a clock read the engine makes anyway, and a band left where the last host time moved it let
@@ -284,6 +283,7 @@ export class Sensing {
     return now;
   }
 
+  /** Brings every series up to `now` (idle ones read as empty), then reads them merged. */
   private readAll(list: readonly Series[], lastSlots: number, now: number, out: WindowStats): WindowStats {
     for (const s of list) s.advance(now);
     return this.reader.read(list, lastSlots, now, out);
