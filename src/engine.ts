@@ -80,6 +80,21 @@ export class Gearshift {
   }
 
   /**
+   * @internal A served decision whose request had waited past its scene's budget before it was read (see
+   * adapters/request-start.ts): recorded now as a timeout of the version it was routed to, and returned as a `late`
+   * rejection, which no handler serves and whose report is a no-op.
+   */
+  late(d: RoutedDecision): RejectedDecision {
+    this.complete(d, Outcome.Timeout);
+    this.router.recount(d.reason, Reason.Late);
+    const late = new Decision(d.scene, Reason.Late, d.bucket, d.configVersion, d.ignored, d.loadTest, d.unitHash, false, null, d.compiledScene);
+    late.startedAt = d.startedAt;
+    late.gears = d.gears;
+    late.completed = true;
+    return late as RejectedDecision;
+  }
+
+  /**
    * Records how a request ended, once: a second call for the same decision is a no-op returning false. `outcome` is
    * what the host saw (default success); the recorded class also follows from the decision (rejected, degraded) and
    * the RT (over the scene's budget: timeout). `rtMs` is the host's own RT if it measured one: no clock read per

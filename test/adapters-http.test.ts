@@ -414,7 +414,7 @@ describe('node:http adapter', () => {
     ['a rejection header value with a line break', { rejections: { shed: { headers: { 'x-why': 'a\r\nset-cookie: x=1' } } } }, /^rejections\.shed\.headers\.x-why: not a header Node can send/],
     ['a rejection header name that is not a token', { rejections: { shed: { headers: { 'x why': 'ok' } } } }, /^rejections\.shed\.headers\.x why: not a header Node can send/],
     // Misspelt options ran on their defaults without a word until the twentieth session.
-    ['a misspelt option', { missingscene: 'reject' }, /^missingscene: unknown option \(expected one of: scene, unit, trust, hints, missingScene, rejections, debugHeaders, onError\)$/],
+    ['a misspelt option', { missingscene: 'reject' }, /^missingscene: unknown option \(expected one of: scene, unit, trust, hints, missingScene, rejections, debugHeaders, requestStart, onError\)$/],
     ['a misspelt hint header', { hints: { loadtest: 'x-lt' } }, /^hints\.loadtest: unknown option/],
     ['a misspelt trust option (no key: nothing signed is honoured)', { trust: { key: [KEY] } }, /^trust\.key: unknown option \(expected one of: keys, proxies, maxTtlSec, now\)$/],
     ['a misspelt rejection field', { rejections: { shed: { stauts: 429 } } }, /^rejections\.shed\.stauts: unknown option \(expected one of: status, body, headers\)$/],
@@ -427,7 +427,7 @@ describe('node:http adapter', () => {
   it('the gateway checks its propagation options at start-up', () => {
     const { engine } = observedEngine();
     expect(() => createGateway(engine, { propagate: 'baggage' as never })).toThrow(/^propagate: expected \{ mode, ttlSec, header \}, got "baggage"/);
-    expect(() => createGateway(engine, { trusts: { keys: [KEY] } } as never)).toThrow(/^trusts: unknown option \(expected one of: trust, rejections, propagate\)$/);
+    expect(() => createGateway(engine, { trusts: { keys: [KEY] } } as never)).toThrow(/^trusts: unknown option \(expected one of: trust, rejections, propagate, requestStart\)$/);
     // its own trust signs: one given here would be overwritten without a word
     expect(() => createGateway(engine, { propagate: { trust: new Trust({ keys: [KEY] }) } as never })).toThrow(/^propagate\.trust: unknown option/);
     expect(() => createGateway(engine, { propagate: { mode: 'signed' } })).toThrow(/mode "signed" needs `trust` with a key/);

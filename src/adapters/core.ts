@@ -13,6 +13,7 @@ import { loadTestFlag, PLAIN_LOAD_TEST, PLAIN_VERSION, readBaggage } from './pro
 import { ResponseWatch } from './response-watch.js';
 import { streamCutByServer } from './stream-watch.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
+import { type RequestStart, type RequestStartOptions, requestStartOf } from './request-start.js';
 import { deadlineHit, lazySignalOn } from './signal.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
 
@@ -50,10 +51,15 @@ export interface AdapterOptions<Req = unknown> {
   rejections?: RejectionOverrides | undefined;
   /** Add `x-gearshift-*` response headers describing the decision. Default false (they reveal versions). */
   debugHeaders?: boolean | undefined;
+  /**
+   * Count each request's RT from its arrival at the front proxy (`X-Request-Start`, from `trust.proxies` only), not
+   * from when Node read it; `late: 'reject'` drops one that waited past its budget. Default off (see request-start.ts).
+   */
+  requestStart?: RequestStartOptions | RequestStart | boolean | undefined;
 }
 
 /** The options every adapter takes (each adds its own: node:http `onError`, Fastify its registration keys). */
-const ADAPTER_KEYS: readonly (keyof AdapterOptions)[] = ['scene', 'unit', 'trust', 'hints', 'missingScene', 'rejections', 'debugHeaders'];
+const ADAPTER_KEYS: readonly (keyof AdapterOptions)[] = ['scene', 'unit', 'trust', 'hints', 'missingScene', 'rejections', 'debugHeaders', 'requestStart'];
 const HINT_KEYS: readonly (keyof HintHeaders)[] = ['version', 'loadTest', 'signed', 'baggage'];
 
 const DEFAULT_SCENE_HEADER = 'x-gearshift-scene';
@@ -178,6 +184,8 @@ export class AdapterCore<Req> {
   readonly rejections: Rejections;
   readonly debugHeaders: boolean;
   readonly skipMissing: boolean;
+  /** The arrival stamp's reader, or null when `requestStart` is off. */
+  readonly requestStart: RequestStart | null;
   private readonly scene: Extract<Req>;
   private readonly unit: Extract<Req> | null;
   private readonly hVersion: string;
@@ -222,6 +230,7 @@ export class AdapterCore<Req> {
     this.rejections = buildRejections(options.rejections);
     if (options.debugHeaders !== undefined && typeof options.debugHeaders !== 'boolean') throw new UsageError(`debugHeaders: expected true or false, got ${shown(options.debugHeaders)}`);
     this.debugHeaders = options.debugHeaders === true;
+    this.requestStart = requestStartOf(options.requestStart);
   }
 
   /**
@@ -229,6 +238,21 @@ export class AdapterCore<Req> {
    * Never throws: extraction errors in user functions count as a missing scene/unit.
    */
   decide(req: Req, headers: IncomingHttpHeaders): RoutedDecision | null {
+    const d = this.route(req, headers);
+    return this.requestStart === null || d === null || !d.ok ? d : this.arrived(req, headers, d, this.requestStart);
+  }
+
+  /**
+   * Moves a served decision's start back to its arrival at the front proxy, when a trusted proxy stamped it; a
+   * request that waited past its scene's budget is a timeout already, and with `late: 'reject'` is refused unserved.
+   */
+  private arrived(req: Req, headers: IncomingHttpHeaders, d: RoutedDecision, rs: RequestStart): RoutedDecision {
+    const stamp = rs.valueOf(headers);
+    if (stamp === undefined) return d;
+    return rs.apply(this.engine, d, rs.waitOf(stamp, this.trust.fromProxy(this.host.socket(req)?.remoteAddress)));
+  }
+
+  private route(req: Req, headers: IncomingHttpHeaders): RoutedDecision | null {
     let scene: string | null | undefined = undefined;
     let unit: string | null | undefined = undefined;
     try {

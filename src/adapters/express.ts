@@ -17,6 +17,7 @@ import { type AdapterOptions, AdapterCore, type HostAccess } from './core.js';
 import { ExpressAccess, responseEnded, responseStatus, socketOf } from './express-access.js';
 import { isServerError, Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
+import type { RequestStart } from './request-start.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -51,6 +52,8 @@ export interface GearshiftExpressMiddleware {
   remainingMs(req: ExpressLikeRequest): number;
   readonly trust: Trust;
   trustCounts(): TrustCounts;
+  /** The arrival stamp's reader and its `counts()`, or null when `requestStart` is off. */
+  readonly requestStart: RequestStart | null;
 }
 
 /** Express's requests and responses get a hidden class of their own each: read them the cheap way (express-access.ts). */
@@ -89,6 +92,7 @@ export function gearshift(engine: Gearshift, options: ExpressOptions = {}): Gear
   Object.defineProperties(mw, {
     errors: { value: errors },
     trust: { value: core.trust },
+    requestStart: { value: core.requestStart },
   });
   // These read the decision the way the middleware stored it, not through `req.gearshift` (see express-access.ts).
   mw.signal = (req) => {
@@ -109,3 +113,4 @@ export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefu
 export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
 export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
 export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';
+export { RequestStart, type RequestStartCounts, type RequestStartOptions } from './request-start.js';

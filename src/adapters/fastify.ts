@@ -24,6 +24,7 @@ import type { RoutedDecision } from '../route/decision.js';
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { isServerError, Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
+import type { RequestStart } from './request-start.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,7 +44,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** The gearshift adapter of this instance: its trust settings and counts. */
-    readonly gearshiftAdapter: { readonly trust: Trust; trustCounts(): TrustCounts };
+    readonly gearshiftAdapter: { readonly trust: Trust; trustCounts(): TrustCounts; readonly requestStart: RequestStart | null };
   }
 }
 
@@ -82,7 +83,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
     const scene = (cfg as { scene?: unknown } | null)?.scene;
     if (typeof scene !== 'string' || scene.length === 0) return null;
     let c = fixedCores.get(scene);
-    if (!c) fixedCores.set(scene, (c = new AdapterCore<FastifyRequest>(engine, { ...rest, trust: core.trust, scene: { value: scene } }, FASTIFY_HOST, FASTIFY_REGISTER_KEYS)));
+    if (!c) fixedCores.set(scene, (c = new AdapterCore<FastifyRequest>(engine, { ...rest, trust: core.trust, requestStart: core.requestStart ?? false, scene: { value: scene } }, FASTIFY_HOST, FASTIFY_REGISTER_KEYS)));
     return c;
   };
 
@@ -105,7 +106,7 @@ const plugin: FastifyPluginCallback<FastifyGearshiftOptions> = (fastify: Fastify
       return this.gearshift ? core.remainingMs(this.gearshift) : Infinity;
     },
   });
-  fastify.decorate('gearshiftAdapter', { trust: core.trust, trustCounts: () => core.trust.counts() });
+  fastify.decorate('gearshiftAdapter', { trust: core.trust, trustCounts: () => core.trust.counts(), requestStart: core.requestStart });
 
   // A thrown server error counts as one even when an error handler answers it 200 (a fallback). Fastify runs
   // `onError` hooks only for errors, before the error handler, so this costs a request that succeeds nothing.
@@ -165,3 +166,4 @@ export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefu
 export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
 export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
 export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';
+export { RequestStart, type RequestStartCounts, type RequestStartOptions } from './request-start.js';

@@ -14,6 +14,7 @@ import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { checkPropagateOptions, headersFor, loadTestFlag, type PropagateOptions } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
+import { GATEWAY_REQUEST_START_KEYS, type RequestStart, type RequestStartOptions, requestStartOf } from './request-start.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 
@@ -35,6 +36,11 @@ export interface GatewayHints extends Omit<RouteHints, 'version' | 'loadTest'> {
   signed?: string | readonly string[] | null | undefined;
   /** The peer's address: when `trusted` is not given, plain hints are trusted only if it is a trusted proxy. */
   peer?: string | null | undefined;
+  /**
+   * The front proxy's arrival stamp (`X-Request-Start`'s value), read when the gateway's `requestStart` is on and
+   * the hints are trusted (`trusted`, or `peer` a trusted proxy).
+   */
+  requestStart?: string | readonly string[] | null | undefined;
 }
 
 export interface GatewayOptions {
@@ -42,6 +48,8 @@ export interface GatewayOptions {
   rejections?: RejectionOverrides | undefined;
   /** How `propagationHeaders` carries the decision. Default: signed when a key is configured, else baggage. */
   propagate?: Omit<PropagateOptions, 'trust'> | undefined;
+  /** Read `hints.requestStart`: RT from arrival at the front proxy, and `late` handling. Default off. */
+  requestStart?: Omit<RequestStartOptions, 'header'> | boolean | undefined;
 }
 
 export interface GatewayRequest {
@@ -59,6 +67,8 @@ export interface Rejected {
 
 export class Gateway {
   readonly trust: Trust;
+  /** The arrival stamp's reader (`counts()`), or null when `requestStart` is off. */
+  readonly requestStart: RequestStart | null;
   private readonly rejections: Rejections;
   private readonly propagateOptions: PropagateOptions;
   private readonly propagateMode: 'signed' | 'baggage';
@@ -71,7 +81,7 @@ export class Gateway {
       throw new UsageError('createGateway(engine): the first argument must be an engine from createGearshift()');
     }
     if (!isPlainObject(options as unknown)) throw new UsageError(`createGateway(engine, options): options must be an object, got ${shown(options)}`);
-    refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'rejections', 'propagate'], '');
+    refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'rejections', 'propagate', 'requestStart'], '');
     this.trust = trustOf(options.trust);
     this.rejections = buildRejections(options.rejections);
     if (options.propagate !== undefined && !isPlainObject(options.propagate)) throw new UsageError(`propagate: expected { mode, ttlSec, header }, got ${shown(options.propagate)}`);
@@ -79,6 +89,7 @@ export class Gateway {
     if (options.propagate !== undefined) refuseUnknownKeys(options.propagate, ['mode', 'ttlSec', 'header'], 'propagate.');
     this.propagateOptions = { ...options.propagate, trust: this.trust };
     this.propagateMode = checkPropagateOptions(this.propagateOptions); // once, at start-up: not per forwarded request
+    this.requestStart = requestStartOf(options.requestStart, GATEWAY_REQUEST_START_KEYS);
   }
 
   /** Routes one request; a rejected decision is recorded at once (its `done` then does nothing). */
@@ -94,6 +105,16 @@ export class Gateway {
 
   /** The decision alone (trust applied), for callers that record with `complete`. */
   route(scene: unknown, unit?: unknown, hints?: GatewayHints | null): RoutedDecision {
+    const d = this.decide(scene, unit, hints);
+    const rs = this.requestStart;
+    if (rs === null || !hints || !d.ok) return d;
+    const stamp = firstOf(hints.requestStart);
+    if (stamp == null) return d;
+    const trusted = Object.hasOwn(hints, 'trusted') ? hints.trusted === true : this.trust.fromProxy(hints.peer);
+    return rs.apply(this.engine, d, rs.waitOf(stamp, trusted));
+  }
+
+  private decide(scene: unknown, unit: unknown, hints: GatewayHints | null | undefined): RoutedDecision {
     if (!hints) return this.engine.route(scene, unit, null);
     const signed = firstOf(hints.signed);
     const version = firstOf(hints.version);
@@ -155,6 +176,7 @@ export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefu
 export { propagate, propagationHeaders, readBaggage, type BaggageDecision, type PropagateOptions } from './propagate.js';
 export { Outcome, type OutcomeCode, type OutcomeName } from './outcome.js';
 export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';
+export { RequestStart, type RequestStartCounts, type RequestStartOptions } from './request-start.js';
 
 /**
  * What `done` and `complete` take: an HTTP status (100–599), else an outcome code or name (`Outcome.Error` is 2,

@@ -18,6 +18,7 @@ import type { Decision, RoutedDecision, ServedDecision } from '../route/decision
 import { type AdapterOptions, AdapterCore, type HostAccess, PLAIN_RESPONSE } from './core.js';
 import { Outcome } from './outcome.js';
 import type { Trust, TrustCounts } from './trust.js';
+import type { RequestStart } from './request-start.js';
 
 export interface GearshiftIncomingMessage extends IncomingMessage {
   /**
@@ -44,6 +45,8 @@ export interface GearshiftListener {
   remainingMs(req: GearshiftIncomingMessage): number;
   readonly trust: Trust;
   trustCounts(): TrustCounts;
+  /** The arrival stamp's reader and its `counts()`, or null when `requestStart` is off. */
+  readonly requestStart: RequestStart | null;
 }
 
 const ERROR_BODY = Buffer.from('{"error":"internal_error"}');
@@ -107,6 +110,7 @@ export function withGearshift(engine: Gearshift, handler: GearshiftHandler, opti
   listener.remainingMs = (req) => (req.gearshift ? core.remainingMs(req.gearshift) : Infinity);
   listener.trustCounts = () => core.trust.counts();
   Object.defineProperty(listener, 'trust', { value: core.trust });
+  Object.defineProperty(listener, 'requestStart', { value: core.requestStart });
   return listener;
 }
 
@@ -115,3 +119,4 @@ export { createTrust, Trust, type TrustCounts, type TrustOptions, type TrustRefu
 export { propagate, propagationHeaders, type PropagateOptions } from './propagate.js';
 export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
 export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';
+export { RequestStart, type RequestStartCounts, type RequestStartOptions } from './request-start.js';

@@ -17,7 +17,7 @@ export interface RejectionSpec {
 }
 
 /** The reasons whose response can be overridden. */
-export type RejectionReason = 'invalid_scene' | 'unknown_scene' | 'not_deployed' | 'no_lt_version' | 'expired_load_test' | 'shed';
+export type RejectionReason = 'invalid_scene' | 'unknown_scene' | 'not_deployed' | 'no_lt_version' | 'expired_load_test' | 'shed' | 'late';
 /** Per rejection reason a replacement (another key is refused when the adapter is made). */
 export type RejectionOverrides = Partial<Record<RejectionReason, RejectionSpec>>;
 
@@ -28,7 +28,10 @@ const DEFAULTS: Record<string, { status: number; message: string }> = {
   no_lt_version: { status: 404, message: 'load-test traffic for a scene without a load-test version' },
   expired_load_test: { status: 403, message: 'load-test traffic with an expired token: sign a new one' },
   shed: { status: 503, message: 'overloaded: request shed, retry later' },
+  late: { status: 503, message: 'the request waited past its latency budget before it was read: dropped unserved' },
 };
+/** What a rejection counts as: shed for shedding, a timeout for a late request (engine.late records it), else rejected. */
+const OUTCOME_OF: Record<string, OutcomeCode> = { shed: Outcome.Shed, late: Outcome.Timeout };
 const FALLBACK = { status: 503, message: 'request refused' };
 
 /** One prebuilt rejection response. */
@@ -42,7 +45,7 @@ export class Rejection {
     readonly status: number,
     body: unknown,
     headers: Record<string, string>,
-    /** Shed for shedding, Rejected for everything else. */
+    /** Shed for shedding, Timeout for a late request, Rejected for everything else. */
     readonly outcome: OutcomeCode,
   ) {
     if (!Number.isInteger(status) || status < 400 || status > 599) throw new UsageError(`rejections.${reason}.status: expected 400–599, got ${status}`);
@@ -94,9 +97,9 @@ export class Rejections {
 
   private build(reason: string): Rejection {
     const d = DEFAULTS[reason] ?? FALLBACK;
-    const o = this.overrides[reason as RejectionReason] ?? {}; // checked: only the five reasons are keys
+    const o = this.overrides[reason as RejectionReason] ?? {}; // checked: only the rejection reasons are keys
     const body = o.body !== undefined ? o.body : { error: reason, message: d.message };
-    return new Rejection(reason, o.status ?? d.status, body, o.headers ?? {}, reason === 'shed' ? Outcome.Shed : Outcome.Rejected);
+    return new Rejection(reason, o.status ?? d.status, body, o.headers ?? {}, OUTCOME_OF[reason] ?? Outcome.Rejected);
   }
 }
 

@@ -37,6 +37,11 @@ export const Reason = {
    * production versions must never take a load test.
    */
   ExpiredLoadTest: 'expired_load_test',
+  /**
+   * Rejected: the request had waited past its scene's RT budget before it was read (a trusted proxy's
+   * `X-Request-Start`, with `requestStart.late: 'reject'`). Its caller has given up; recorded as a timeout.
+   */
+  Late: 'late',
 } as const;
 export type ReasonCode = (typeof Reason)[keyof typeof Reason];
 export const REASONS: readonly ReasonCode[] = Object.values(Reason);

@@ -1,0 +1,175 @@
+/**
+ * The time a request waited before Node read it, from the front proxy's `X-Request-Start` header.
+ *
+ * Node stamps a request when its headers are parsed; the time it spent before that (in the proxy's queue, the
+ * kernel's accept and socket buffers, behind a blocked event loop) is invisible to the process. Under overload that
+ * wait is where the budget goes: the field test's clients timed out at their budget while sensing read every answer
+ * as quick, because each was quick once read. A proxy that stamps arrival (nginx `t=${msec}`, HAProxy, Heroku's
+ * router) gives the wait back: the request's start moves back by it, so sensing counts its RT from arrival, its
+ * deadline and AbortSignal run out on time, and one that arrives already past its scene's budget can be dropped
+ * unserved (`late: 'reject'`), since its caller has given up on it.
+ *
+ * The header is honoured from trusted proxies only (`trust.proxies`): a client that claims an old start makes its
+ * request a timeout, and enough of them would drive every scene's gears down.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Gearshift } from '../engine.js';
+import type { RoutedDecision } from '../route/decision.js';
+import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } from '../errors.js';
+
+export interface RequestStartOptions {
+  /** The header the front proxy stamps arrival in. Default `x-request-start`. */
+  header?: string | undefined;
+  /**
+   * A wait longer than this, in ms, is read as a wrong clock or unit and ignored (counted `implausible`).
+   * Default 60,000.
+   */
+  maxMs?: number | undefined;
+  /**
+   * A request that waited longer than its scene's RT budget: `serve` it (recorded as a timeout), or `reject` it
+   * with the `late` rejection (503, recorded as a timeout, no handler runs). Default `serve`.
+   */
+  late?: 'serve' | 'reject' | undefined;
+  /** Wall clock, unix ms (the proxy's stamp is wall time). Default `Date.now`. */
+  now?: (() => number) | undefined;
+}
+
+/** What happened to the headers read, since start. */
+export interface RequestStartCounts {
+  /** Waits applied to a request's start. */
+  applied: number;
+  /** Of those, requests that had waited past their scene's budget (served or rejected, per `late`). */
+  late: number;
+  /** Headers from a peer outside `trust.proxies`: ignored. */
+  untrusted: number;
+  /** Headers that are no time: ignored. */
+  malformed: number;
+  /** Stamps later than this host's clock (the proxy's clock runs ahead): read as no wait. */
+  ahead: number;
+  /** Waits over `maxMs`: ignored. */
+  implausible: number;
+  /** Reads of `now` that threw or gave no finite time: the stamp is ignored. */
+  badClock: number;
+}
+
+const KEYS = ['header', 'maxMs', 'late', 'now'];
+/** A gateway is handed the stamp's value: it has no header to name. */
+export const GATEWAY_REQUEST_START_KEYS = ['maxMs', 'late', 'now'];
+const DEFAULT_MAX_MS = 60_000;
+/** `t=` and a decimal number, integer or with a fraction (nginx's `${msec}` is seconds with three decimals). */
+const STAMP = /^\s*(?:t=)?(\d{1,20}(?:\.\d{1,9})?)\s*$/;
+
+/**
+ * A stamp's number in unix ms, its unit told by its size (as New Relic and Scout read this header): seconds until
+ * 1e11 (the year 5138), then milliseconds, microseconds, nanoseconds.
+ */
+export function stampMs(value: string): number {
+  const m = STAMP.exec(value);
+  if (m === null) return NaN;
+  const n = Number(m[1]);
+  if (n < 1e11) return n * 1e3;
+  if (n < 1e14) return n;
+  if (n < 1e17) return n / 1e3;
+  return n / 1e6;
+}
+
+/** The wait stamped by a trusted proxy, or -1 when there is none to apply. */
+export const NO_WAIT = -1;
+
+export class RequestStart {
+  readonly header: string;
+  readonly maxMs: number;
+  readonly rejectLate: boolean;
+  private readonly now: () => number;
+  readonly stats: RequestStartCounts = { applied: 0, late: 0, untrusted: 0, malformed: 0, ahead: 0, implausible: 0, badClock: 0 };
+
+  /** @param keys the options this host takes (a gateway reads no headers: it takes no `header`) */
+  constructor(options: RequestStartOptions | true, keys: readonly string[] = KEYS) {
+    const o: RequestStartOptions = options === true ? {} : options;
+    if (!isPlainObject(o as unknown)) throw new UsageError(`requestStart: expected true, false or { ${keys.join(', ')} }, got ${shown(options)}`);
+    refuseUnknownKeys(o as Record<string, unknown>, keys, 'requestStart.');
+    this.header = nonEmptyString(o.header ?? 'x-request-start', 'requestStart.header', 'a header name').toLowerCase();
+    const maxMs = o.maxMs ?? DEFAULT_MAX_MS;
+    if (typeof maxMs !== 'number' || !(maxMs > 0 && maxMs < Infinity)) throw new UsageError(`requestStart.maxMs: expected a finite number > 0, got ${shown(maxMs)}`);
+    this.maxMs = maxMs;
+    if (o.late !== undefined && o.late !== 'serve' && o.late !== 'reject') throw new UsageError(`requestStart.late: expected 'serve' or 'reject', got ${shown(o.late)}`);
+    this.rejectLate = o.late === 'reject';
+    const now = o.now ?? Date.now;
+    if (typeof now !== 'function') throw new UsageError(`requestStart.now: expected a function returning unix ms, got ${shown(now)}`);
+    this.now = now;
+  }
+
+  /** The header's value on a request (the first of a repeated one), or undefined. */
+  valueOf(headers: IncomingHttpHeaders): string | undefined {
+    const v = headers[this.header];
+    return typeof v === 'string' ? v : v?.[0];
+  }
+
+  /**
+   * How long the request waited before it was read, in ms, or `NO_WAIT`: for a stamp from an untrusted peer, one
+   * that is no time, or one more than `maxMs` old. A stamp ahead of this host's clock reads as 0 (the proxy's clock
+   * runs ahead; the request did not arrive in the future). Each case is counted.
+   */
+  waitOf(value: unknown, trusted: boolean): number {
+    if (!trusted) {
+      this.stats.untrusted++;
+      return NO_WAIT;
+    }
+    const at = typeof value === 'string' ? stampMs(value) : NaN;
+    if (!Number.isFinite(at)) {
+      this.stats.malformed++;
+      return NO_WAIT;
+    }
+    const now = this.wallNow();
+    if (!Number.isFinite(now)) {
+      this.stats.badClock++;
+      return NO_WAIT;
+    }
+    let wait = now - at;
+    if (wait > this.maxMs) {
+      this.stats.implausible++;
+      return NO_WAIT;
+    }
+    if (wait < 0) {
+      this.stats.ahead++;
+      wait = 0;
+    }
+    this.stats.applied++;
+    return wait;
+  }
+
+  /** The wall clock, or NaN when the user's `now` throws or gives no number: never an exception into the host. */
+  private wallNow(): number {
+    try {
+      const t = this.now();
+      return typeof t === 'number' ? t : NaN;
+    } catch {
+      return NaN;
+    }
+  }
+
+  /**
+   * Moves a served decision's start back by its wait (none for `NO_WAIT`). One that waited past its scene's budget is
+   * a timeout already: counted late, and with `late: 'reject'` turned into the `late` rejection, recorded at once.
+   */
+  apply(engine: Gearshift, d: RoutedDecision, wait: number): RoutedDecision {
+    if (wait === NO_WAIT) return d;
+    d.startedAt -= wait;
+    const budget = d.rtBudgetMs;
+    if (budget <= 0 || wait <= budget) return d;
+    this.stats.late++;
+    return this.rejectLate ? engine.late(d) : d;
+  }
+
+  counts(): RequestStartCounts {
+    return { ...this.stats };
+  }
+}
+
+/** The adapters' and the gateway's option: off (undefined/false), on with its defaults (true), its options, or one shared. */
+export function requestStartOf(o: RequestStartOptions | RequestStart | boolean | undefined, keys: readonly string[] = KEYS): RequestStart | null {
+  if (o === undefined || o === false) return null;
+  if (o instanceof RequestStart) return o; // shared: a Fastify route's own core counts with the plugin's
+  if (o !== true && !isPlainObject(o as unknown)) throw new UsageError(`requestStart: expected true, false or { ${keys.join(', ')} }, got ${shown(o)}`);
+  return new RequestStart(o, keys);
+}
