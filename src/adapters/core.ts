@@ -9,7 +9,7 @@ import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } f
 import type { Decision, RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { cutByServer, Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
-import { loadTestFlag, PLAIN_LOAD_TEST, PLAIN_VERSION, readBaggage } from './propagate.js';
+import { firstListed, loadTestFlag, PLAIN_LOAD_TEST, PLAIN_VERSION, readBaggage } from './propagate.js';
 import { ResponseWatch } from './response-watch.js';
 import { streamCutByServer } from './stream-watch.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
@@ -289,7 +289,7 @@ export class AdapterCore<Req> {
     hints.trusted = false;
     hints.expiredLoadTest = false;
     if (signed !== undefined) {
-      const token = headerValue(headers, this.hSigned)!;
+      const token = firstListed(signed) ?? '';
       const v = this.trust.verify(token, scene ?? null);
       if (typeof v !== 'string') {
         hints.version = v.version === '' ? null : v.version;
@@ -306,8 +306,8 @@ export class AdapterCore<Req> {
       }
       // refused (counted by Trust): route as if no signed hint; plain hints below still need a trusted peer
     }
-    let version = plainVersion === undefined ? undefined : headerValue(headers, this.hVersion);
-    let loadTest = plainLoadTest === undefined ? false : loadTestFlag(headerValue(headers, this.hLoadTest));
+    let version = firstListed(plainVersion);
+    let loadTest = plainLoadTest === undefined ? false : loadTestFlag(firstListed(plainLoadTest));
     let bagScene: string | undefined;
     if (baggage !== undefined) {
       const b = baggageOf(baggage);

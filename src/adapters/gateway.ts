@@ -12,7 +12,7 @@ import type { Gearshift } from '../engine.js';
 import { type Decision, isDecision, type RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
-import { checkPropagateOptions, headersFor, loadTestFlag, type PropagateOptions } from './propagate.js';
+import { type BaggageDecision, checkPropagateOptions, firstListed, headersFor, loadTestFlag, type PropagateOptions, readBaggage } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { GATEWAY_REQUEST_START_KEYS, type RequestStart, type RequestStartOptions, requestStartOf } from './request-start.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
@@ -36,6 +36,11 @@ export interface GatewayHints extends Omit<RouteHints, 'version' | 'loadTest'> {
   signed?: string | readonly string[] | null | undefined;
   /** The peer's address: when `trusted` is not given, plain hints are trusted only if it is a trusted proxy. */
   peer?: string | null | undefined;
+  /**
+   * The request's W3C `baggage` header: its `gearshift.*` entries (a decision propagated in baggage mode) are
+   * honoured as plain hints are, only when trusted, and only in their own scene.
+   */
+  baggage?: string | readonly string[] | null | undefined;
   /**
    * The front proxy's arrival stamp (`X-Request-Start`'s value), read when the gateway's `requestStart` is on and
    * the hints are trusted (`trusted`, or `peer` a trusted proxy).
@@ -108,31 +113,41 @@ export class Gateway {
     const d = this.decide(scene, unit, hints);
     const rs = this.requestStart;
     if (rs === null || !hints || !d.ok) return d;
-    const stamp = firstOf(hints.requestStart);
-    if (stamp == null) return d;
+    const stamp = firstListed(hints.requestStart);
+    if (stamp === undefined) return d;
     const trusted = Object.hasOwn(hints, 'trusted') ? hints.trusted === true : this.trust.fromProxy(hints.peer);
     return rs.apply(this.engine, d, rs.waitOf(stamp, trusted));
   }
 
+  /** Routes with the hints' trust applied, as the HTTP adapters do (adapters/core.ts `decideWithHints`). */
   private decide(scene: unknown, unit: unknown, hints: GatewayHints | null | undefined): RoutedDecision {
     if (!hints) return this.engine.route(scene, unit, null);
-    const signed = firstOf(hints.signed);
-    const version = firstOf(hints.version);
-    const lt = firstOf(hints.loadTest);
-    const loadTest = lt === true || (typeof lt === 'string' && loadTestFlag(lt));
-    const wantsSomething = (typeof version === 'string' && version.length > 0) || loadTest;
+    const signed = firstListed(hints.signed);
+    let version = firstListed(hints.version) || undefined;
+    let loadTest = hints.loadTest === true || loadTestFlag(firstListed(hints.loadTest));
+    const bag = baggageOf(hints.baggage);
     // An own property only: a hints object built by merging a parsed body ({"__proto__": {"trusted": true}}) must not
     // inherit trust.
     let trusted = Object.hasOwn(hints, 'trusted') ? hints.trusted : undefined;
-    if (typeof signed === 'string' && signed.length > 0) {
+    if (signed !== undefined && signed.length > 0) {
       const v = this.trust.verify(signed, typeof scene === 'string' ? scene : null);
       if (typeof v !== 'string') {
         // Plain hints beside it lose to the token; from an untrusted peer they are still a probe, and counted.
-        if (wantsSomething && trusted === undefined && !this.trust.fromProxy(hints.peer)) this.trust.stats.untrusted++;
+        const probe = version !== undefined || loadTest || bag !== null;
+        if (probe && trusted === undefined && !this.trust.fromProxy(hints.peer)) this.trust.stats.untrusted++;
         return this.engine.route(scene ?? v.scene, unit, { version: v.version || null, loadTest: v.loadTest, trusted: true });
       }
       if (v === 'expired_load_test') return this.engine.route(scene, unit, { expiredLoadTest: true }); // see RouteHints.expiredLoadTest
     }
+    let bagScene: string | undefined;
+    if (bag !== null) {
+      // A decision for another scene steers nothing here (as a token's does not); its load-test flag still counts.
+      if (bag.scene === undefined || scene == null || bag.scene === scene) version ??= bag.version;
+      else if (bag.version !== undefined) this.trust.stats.refused.scene_mismatch++;
+      loadTest ||= bag.loadTest;
+      bagScene = bag.scene;
+    }
+    const wantsSomething = version !== undefined || loadTest || bagScene !== undefined;
     if (trusted === undefined) {
       trusted = wantsSomething && this.trust.fromProxy(hints.peer);
       if (wantsSomething) {
@@ -140,7 +155,8 @@ export class Gateway {
         else this.trust.stats.untrusted++;
       }
     }
-    return this.engine.route(scene, unit, { version: typeof version === 'string' ? version : null, loadTest, trusted });
+    if (trusted && scene == null) scene = bagScene;
+    return this.engine.route(scene, unit, { version: version ?? null, loadTest, trusted });
   }
 
   /** Records the outcome of a decision from `route` (exactly once). */
@@ -167,8 +183,9 @@ export class Gateway {
   }
 }
 
-/** A hint's value: itself, or the first of a list (a repeated header). */
-const firstOf = (v: unknown): unknown => (Array.isArray(v) ? (v as unknown[])[0] : v);
+/** The gearshift entries of a `baggage` header value (a list: its lines, joined), or null. */
+const baggageOf = (v: unknown): BaggageDecision | null =>
+  typeof v === 'string' ? readBaggage(v) : Array.isArray(v) ? readBaggage(v.filter((x) => typeof x === 'string').join(',')) : null;
 
 export const createGateway = (engine: Gearshift, options?: GatewayOptions): Gateway => new Gateway(engine, options);
 export default createGateway;

@@ -128,14 +128,19 @@ export function propagate<H extends Record<string, unknown> | Headers>(decision:
 export const PLAIN_VERSION = 'x-gearshift-version';
 export const PLAIN_LOAD_TEST = 'x-gearshift-load-test';
 
+/**
+ * Every spelling of `baggage` in a plain object, joined: Node sends each as its own line and the next hop reads them
+ * as one list. Reading only the first let a client's gearshift entries through beside a proxy's own `Baggage`.
+ */
 function findBaggage(h: Record<string, unknown>): string | undefined {
+  let all: string | undefined;
   for (const k of Object.keys(h)) {
-    if (k.toLowerCase() === 'baggage') {
-      const v = h[k];
-      return typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : undefined;
-    }
+    if (k.toLowerCase() !== 'baggage') continue;
+    const v = h[k];
+    const s = typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : undefined;
+    if (s !== undefined) all = all === undefined ? s : `${all},${s}`;
   }
-  return undefined;
+  return all;
 }
 
 /** Reads the gearshift entries of a W3C baggage header, or null when it has none (or is not a string: no header). */
@@ -174,6 +179,19 @@ function stripOurs(baggage: string): string {
  * A load-test marker is on unless it says off: a load tool that sends `TRUE` or `yes` means it, and reading that as
  * ordinary traffic would send its load to the production versions (the safe side is the `lt` version, or a refusal).
  */
+/**
+ * The first value of a hint header. Node joins the lines of a repeated header it does not know into one string
+ * (`tokA, tokB`; only `set-cookie` comes as a list), and no token, version name, flag or time holds a comma, so the
+ * first value is the text before the first comma. Whole, a repeated token was refused as malformed and a repeated
+ * version named none.
+ */
+export function firstListed(v: unknown): string | undefined {
+  const s = typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? (v[0] as string) : undefined;
+  if (s === undefined) return undefined;
+  const comma = s.indexOf(',');
+  return comma < 0 ? s : s.slice(0, comma).trimEnd();
+}
+
 export const loadTestFlag = (v: string | undefined): boolean => v !== undefined && !/^\s*(0|false|no|off|)\s*$/i.test(v);
 
 const enc = (s: string): string => encodeURIComponent(s);

@@ -15,6 +15,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Gearshift } from '../engine.js';
 import type { RoutedDecision } from '../route/decision.js';
+import { firstListed } from './propagate.js';
 import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 
 export interface RequestStartOptions {
@@ -101,8 +102,7 @@ export class RequestStart {
 
   /** The header's value on a request (the first of a repeated one), or undefined. */
   valueOf(headers: IncomingHttpHeaders): string | undefined {
-    const v = headers[this.header];
-    return typeof v === 'string' ? v : v?.[0];
+    return firstListed(headers[this.header]);
   }
 
   /**
