@@ -111,7 +111,7 @@ interface Served {
  * One upstream per version: gearshift/http, scene from x-scene, unit from x-user, honouring signed decisions (shared
  * key) and hints from a trusted proxy on loopback. Waits `x-delay` ms before answering, reading its body first.
  */
-async function upstream(version: string, engine: Gearshift, opts: { proxies?: string[]; onRequest?: (remaining: number) => void; delayMs?: number } = {}): Promise<{ port: number; listener: GearshiftListener }> {
+async function upstream(version: string, engine: Gearshift, opts: { proxies?: string[]; onRequest?: (remaining: number) => void; delayMs?: number; requestStart?: boolean } = {}): Promise<{ port: number; listener: GearshiftListener }> {
   const listener = withGearshift(
     engine,
     async (req, res) => {
@@ -136,7 +136,7 @@ async function upstream(version: string, engine: Gearshift, opts: { proxies?: st
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(out));
     },
-    { scene: { header: 'x-scene' }, unit: { header: 'x-user' }, trust: { keys: [KEY], proxies: opts.proxies ?? ['127.0.0.1'] } },
+    { scene: { header: 'x-scene' }, unit: { header: 'x-user' }, trust: { keys: [KEY], proxies: opts.proxies ?? ['127.0.0.1'] }, requestStart: opts.requestStart ?? false },
   );
   return { port: await listen(listener), listener };
 }
@@ -389,6 +389,9 @@ describe('finding 3: a gateway behind a trusted gearshift gateway (baggage mode)
 });
 
 describe('finding 4 (gap, not promised by README): the deadline does not cross the hop', () => {
+  // Fixed in the twenty-second session as an opt-in: with `requestStart` on, a gateway's propagationHeaders carry the
+  // request's start as an arrival stamp (X-Request-Start), which an upstream with `requestStart` on reads from a
+  // trusted proxy. The review's scenario is kept, with both turned on; the test after it pins the default.
   // README (Gateways and proxies): `remainingMs(decision)`: budget left; the example forwards with it as the
   // upstream call's timeout. The propagated decision carries scene, version, config, bucket and the load-test flag,
   // not the deadline: the upstream starts the scene's budget afresh when the request reaches it. A gateway that spent
@@ -398,9 +401,9 @@ describe('finding 4 (gap, not promised by README): the deadline does not cross t
   it("the upstream's remainingMs is at most what the gateway had left when it forwarded", async () => {
     const seen: number[] = [];
     const up = observed();
-    const { port: upPort } = await upstream('main', up.engine, { onRequest: (ms) => seen.push(ms) });
+    const { port: upPort } = await upstream('main', up.engine, { onRequest: (ms) => seen.push(ms), requestStart: true });
     const g = observed();
-    const gw = createGateway(g.engine, { trust: { keys: [KEY] } });
+    const gw = createGateway(g.engine, { trust: { keys: [KEY] }, requestStart: true });
     let leftAtForward = NaN;
     const gwPort = await listen((req, res) => {
       const { decision, done } = gw.begin('feed', undefined, { peer: req.socket.remoteAddress });
@@ -435,8 +438,23 @@ describe('finding 4 (gap, not promised by README): the deadline does not cross t
       upstreamRemainingWithinGatewayLeft: true,
       upstreamRemaining: expect.any(Number),
       gatewayLeft: expect.any(Number),
-      upstreamRecorded: ['timeout'],
+      // The gateway hangs up at the very deadline the upstream now has: which side of it the upstream's reading falls
+      // on is a tie within a millisecond (whole-ms wall stamps), so its record is the timeout or a client abort at it.
+      upstreamRecorded: [expect.stringMatching(/^(timeout|clientAbort)$/)],
     });
+    expect(up.engine.stats('feed')!.max).toBeGreaterThan(390); // its RT counts from the gateway's start, not its own
+  });
+
+  it('by default (requestStart off) each hop starts its budget when the request reaches it, and no stamp is sent', async () => {
+    const seen: number[] = [];
+    const { port: upPort } = await upstream('main', observed().engine, { onRequest: (ms) => seen.push(ms) });
+    const g = observed();
+    const gw = createGateway(g.engine, { trust: { keys: [KEY] } });
+    const d = g.engine.route('feed', 'u1');
+    expect(gw.propagationHeaders(d)['x-request-start']).toBeUndefined();
+    const r = await send(upPort, { ...gw.propagationHeaders(d), 'x-scene': 'feed', 'x-request-start': `t=${Date.now() - 250}` });
+    expect(r.status).toBe(200);
+    expect(seen[0]!).toBeGreaterThan(g.engine.stats('feed') === undefined ? 0 : 350); // feed's budget is 400 ms: all of it
   });
 });
 

@@ -14,7 +14,7 @@ import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { type BaggageDecision, checkPropagateOptions, firstListed, headersFor, loadTestFlag, type PropagateOptions, readBaggage } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
-import { GATEWAY_REQUEST_START_KEYS, type RequestStart, type RequestStartOptions, requestStartOf } from './request-start.js';
+import { GATEWAY_REQUEST_START_KEYS, REQUEST_START_HEADER, type RequestStart, type RequestStartOptions, requestStartOf } from './request-start.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 
@@ -173,7 +173,15 @@ export class Gateway {
 
   /** Headers that carry the decision to the upstream (signed token or baggage). */
   propagationHeaders(decision: Decision, existingBaggage?: string): Record<string, string> {
-    return headersFor(decision, this.propagateOptions, this.propagateMode, existingBaggage);
+    const out = headersFor(decision, this.propagateOptions, this.propagateMode, existingBaggage);
+    // With requestStart on, the request's start goes on as an arrival stamp: an upstream that reads it (requestStart
+    // on, this gateway a trusted proxy) counts its budget from the same moment, so its deadline is the one left here.
+    const rs = this.requestStart;
+    if (rs !== null && decision.ok) {
+      const wall = rs.wallStart(decision.startedAt, this.engine.now());
+      if (Number.isFinite(wall)) out[REQUEST_START_HEADER] = `t=${Math.round(wall)}`;
+    }
+    return out;
   }
 
   /** Milliseconds left of the decision's RT budget, on the engine clock. */

@@ -54,6 +54,8 @@ export interface RequestStartCounts {
 }
 
 const KEYS = ['header', 'maxMs', 'late', 'now'];
+/** The header's default name, and the one a gateway's `propagationHeaders` writes. */
+export const REQUEST_START_HEADER = 'x-request-start';
 /** A gateway is handed the stamp's value: it has no header to name. */
 export const GATEWAY_REQUEST_START_KEYS = ['maxMs', 'late', 'now'];
 const DEFAULT_MAX_MS = 60_000;
@@ -89,7 +91,7 @@ export class RequestStart {
     const o: RequestStartOptions = options === true ? {} : options;
     if (!isPlainObject(o as unknown)) throw new UsageError(`requestStart: expected true, false or { ${keys.join(', ')} }, got ${shown(options)}`);
     refuseUnknownKeys(o as Record<string, unknown>, keys, 'requestStart.');
-    this.header = nonEmptyString(o.header ?? 'x-request-start', 'requestStart.header', 'a header name').toLowerCase();
+    this.header = nonEmptyString(o.header ?? REQUEST_START_HEADER, 'requestStart.header', 'a header name').toLowerCase();
     const maxMs = o.maxMs ?? DEFAULT_MAX_MS;
     if (typeof maxMs !== 'number' || !(maxMs > 0 && maxMs < Infinity)) throw new UsageError(`requestStart.maxMs: expected a finite number > 0, got ${shown(maxMs)}`);
     this.maxMs = maxMs;
@@ -136,6 +138,11 @@ export class RequestStart {
     }
     this.stats.applied++;
     return wait;
+  }
+
+  /** A start on the engine's clock as wall time (unix ms), given the engine's now; NaN when the wall clock fails. */
+  wallStart(startedAt: number, engineNow: number): number {
+    return this.wallNow() - (engineNow - startedAt);
   }
 
   /** The wall clock, or NaN when the user's `now` throws or gives no number: never an exception into the host. */
