@@ -4,6 +4,16 @@
 import { request } from 'node:http';
 import { pipeline } from 'node:stream';
 
+// Headers about one connection, not the message (RFC 9110 §7.6.1): a proxy forwards them in neither direction.
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
+
+/** `headers` without hop-by-hop ones (including those its `Connection` names) and without `drop`. */
+function endToEnd(headers, drop = []) {
+  const named = String(headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim());
+  const skip = new Set([...HOP_BY_HOP, ...named, ...drop]);
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !skip.has(name)));
+}
+
 /**
  * A `node:http` request handler that routes with `gw` (a gateway from createGateway) and forwards to
  * `upstreams[decision.version]` (a loopback port). Scene from `x-scene`, unit from `x-user`.
@@ -34,7 +44,7 @@ export function gatewayHandler(gw, upstreams) {
       up.destroy();
     });
     up.on('response', (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      res.writeHead(upRes.statusCode ?? 502, endToEnd(upRes.headers));
       // An upstream that fails mid-body (reset, crashed) fails the pipeline, which cuts the client's response.
       pipeline(upRes, res, (err) => done(err ? 'error' : (upRes.statusCode ?? 502)));
     });
