@@ -6,6 +6,9 @@ import { pipeline } from 'node:stream';
 
 // Headers about one connection, not the message (RFC 9110 §7.6.1): a proxy forwards them in neither direction.
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
+// A client's hints: the gateway has weighed them in its decision; passed on, an upstream that trusts the gateway's
+// address would read them as the gateway's own. (Node sets `host` to the upstream's.)
+const NOT_FORWARDED = ['host', 'x-gearshift-version', 'x-gearshift-load-test', 'x-gearshift-hint'];
 
 /** `headers` without hop-by-hop ones (including those its `Connection` names) and without `drop`. */
 function endToEnd(headers, drop = []) {
@@ -20,8 +23,7 @@ function endToEnd(headers, drop = []) {
  */
 export function gatewayHandler(gw, upstreams) {
   return (req, res) => {
-    const unit = req.headers['x-user'];
-    const { decision, done } = gw.begin(req.headers['x-scene'], unit, {
+    const { decision, done } = gw.begin(req.headers['x-scene'], req.headers['x-user'], {
       version: req.headers['x-gearshift-version'], // honoured only when trusted: here never (no proxy ranges)
       loadTest: req.headers['x-gearshift-load-test'], // the same: a signed hint is the way in here
       signed: req.headers['x-gearshift-hint'],
@@ -32,9 +34,10 @@ export function gatewayHandler(gw, upstreams) {
       res.writeHead(r.status, r.headers).end(r.body);
       return;
     }
-    // The decision carries the version; the unit goes along so the upstream picks the same experiment arms.
-    const headers = { ...gw.propagationHeaders(decision), 'x-scene': decision.scene };
-    if (typeof unit === 'string') headers['x-user'] = unit;
+    // The client's headers go along (x-user with them, so the upstream picks the same experiment arms), then the
+    // decision, which also strips the client's gearshift.* entries from the baggage.
+    const headers = { ...endToEnd(req.headers, NOT_FORWARDED), ...gw.propagationHeaders(decision, req.headers.baggage) };
+    if (headers.baggage === '') delete headers.baggage; // nothing but gearshift entries was in it
     const up = request({ host: '127.0.0.1', port: upstreams[decision.version], path: req.url, method: req.method, headers, timeout: Math.max(1, gw.remainingMs(decision)) });
     // The client left before the answer was delivered: a client abort (cut by a failing upstream: an error), and the
     // upstream call is dropped. Registered first, so it speaks before the pipeline's own report of the same close.
@@ -56,6 +59,8 @@ export function gatewayHandler(gw, upstreams) {
       done('error'); // refused, reset before answering (after a timeout or a client abort: already recorded)
       if (!res.headersSent && !res.destroyed) res.writeHead(502).end();
     });
-    up.end();
+    // The body streams through. A client that leaves mid-upload fails this pipeline, which drops the upstream call;
+    // an upstream that fails mid-upload is reported by 'error' above. Nothing more to do here.
+    pipeline(req, up, () => {});
   };
 }
