@@ -38,25 +38,36 @@ export function gatewayHandler(gw, upstreams) {
     // decision, which also strips the client's gearshift.* entries from the baggage.
     const headers = { ...endToEnd(req.headers, NOT_FORWARDED), ...gw.propagationHeaders(decision, req.headers.baggage) };
     if (headers.baggage === '') delete headers.baggage; // nothing but gearshift entries was in it
-    const up = request({ host: '127.0.0.1', port: upstreams[decision.version], path: req.url, method: req.method, headers, timeout: Math.max(1, gw.remainingMs(decision)) });
+    const up = request({ host: '127.0.0.1', port: upstreams[decision.version], path: req.url, method: req.method, headers });
+
+    const end = (outcome) => {
+      clearTimeout(timer);
+      done(outcome); // the first call records; later ones (the same failure seen from another side) do nothing
+    };
+    // The budget is a deadline, not an idle timeout (`timeout:` on the request is re-armed by every byte, so a
+    // trickling upstream would hold the client past it). Cut by it, the upstream fails below: before its headers
+    // the client gets a 502, after them its response is cut.
+    const timer = setTimeout(() => {
+      end('timeout');
+      up.destroy(new Error('upstream timeout'));
+    }, Math.max(0, gw.remainingMs(decision)));
+
     // The client left before the answer was delivered: a client abort (cut by a failing upstream: an error), and the
     // upstream call is dropped. Registered first, so it speaks before the pipeline's own report of the same close.
     res.on('close', () => {
-      if (res.writableFinished) return;
-      done(res.errored ? 'error' : 499);
+      clearTimeout(timer);
+      if (res.writableFinished) return; // delivered: recorded by the pipeline below
+      end(res.errored ? 'error' : 499);
       up.destroy();
     });
     up.on('response', (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, endToEnd(upRes.headers));
-      // An upstream that fails mid-body (reset, crashed) fails the pipeline, which cuts the client's response.
-      pipeline(upRes, res, (err) => done(err ? 'error' : (upRes.statusCode ?? 502)));
-    });
-    up.on('timeout', () => {
-      done('timeout'); // the budget is used up: whatever comes now comes too late
-      up.destroy(new Error('upstream timeout'));
+      // An upstream that fails mid-body (reset, crashed, cut at the deadline) fails the pipeline, which cuts the
+      // client's response.
+      pipeline(upRes, res, (err) => end(err ? 'error' : (upRes.statusCode ?? 502)));
     });
     up.on('error', () => {
-      done('error'); // refused, reset before answering (after a timeout or a client abort: already recorded)
+      end('error'); // refused, reset before answering (after a timeout or a client abort: already recorded)
       if (!res.headersSent && !res.destroyed) res.writeHead(502).end();
     });
     // The body streams through. A client that leaves mid-upload fails this pipeline, which drops the upstream call;
