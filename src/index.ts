@@ -17,4 +17,4 @@ export {
 export * from './regulate/index.js';
 export { MODES, type GearSet, type GoalConfig, type PointConfig, type ProcessGoalsConfig, type RegulatorConfig, type RegulatorMode, type SceneGoalsConfig, type ScheduleRule } from './config/schema-regulate.js';
 export type { GearReader } from './route/decision.js';
-export { prometheusText, type CountsTrust, type MetricsOptions } from './metrics.js';
+export { prometheusText, type CountsRequestStart, type CountsTrust, type MetricsOptions } from './metrics.js';

@@ -16,9 +16,16 @@ export interface CountsTrust {
   counts(): { signed: number; proxy: number; untrusted: number; refused: Readonly<Record<string, number>> };
 }
 
+/** Anything with RequestStart's `counts()`: an adapter's `.requestStart`. */
+export interface CountsRequestStart {
+  counts(): Readonly<Record<string, number>>;
+}
+
 export interface MetricsOptions {
   /** Trusts whose counts to add (an adapter's `.trust`): one, or several (their counts are summed). Default: none. */
   trust?: CountsTrust | readonly CountsTrust[] | undefined;
+  /** Arrival-stamp readers whose counts to add (an adapter's `.requestStart`): one, or several (summed). Default: none. */
+  requestStart?: CountsRequestStart | readonly CountsRequestStart[] | undefined;
   /** Prefix of every metric name. Default `gearshift_`. */
   prefix?: string | undefined;
 }
@@ -66,11 +73,13 @@ function windowFigures(m: Exposition, family: string, w: WindowStats, l: Record<
 /** The engine's figures as Prometheus text (serve it with `content-type: text/plain; version=0.0.4`). */
 export function prometheusText(engine: Gearshift, options: MetricsOptions = {}): string {
   if (!isPlainObject(options as unknown)) throw new UsageError(`prometheusText(engine, options): options must be an object, got ${shown(options)}`);
-  refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'prefix'], 'prometheusText: ');
+  refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'requestStart', 'prefix'], 'prometheusText: ');
   const prefix = options.prefix ?? 'gearshift_';
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new UsageError(`prometheusText: prefix: expected a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${shown(prefix)}`);
   const trusts = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as CountsTrust];
   for (const [i, t] of trusts.entries()) if (typeof (t as CountsTrust | null)?.counts !== 'function') throw new UsageError(`prometheusText: trust${Array.isArray(options.trust) ? `[${i}]` : ''}: expected a Trust (an adapter's .trust), got ${shown(t)}`);
+  const starts = options.requestStart === undefined ? [] : Array.isArray(options.requestStart) ? options.requestStart : [options.requestStart as CountsRequestStart];
+  for (const [i, r] of starts.entries()) if (typeof (r as CountsRequestStart | null)?.counts !== 'function') throw new UsageError(`prometheusText: requestStart${Array.isArray(options.requestStart) ? `[${i}]` : ''}: expected a RequestStart (an adapter's .requestStart), got ${shown(r)}`);
 
   const m = new Exposition(prefix);
   m.add('config_info', 'gauge', 'The config version in force (always 1).', 1, { config_version: engine.configVersion });
@@ -129,6 +138,11 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
     }
     for (const [kind, n] of Object.entries(sum)) m.add('trust_total', 'counter', 'Hints since start: signed tokens honoured, plain hints from trusted proxies, hints from untrusted peers.', n, { kind });
     for (const [reason, n] of refused) m.add('trust_refused_total', 'counter', 'Signed tokens refused since start, by reason.', n, { reason });
+  }
+  if (starts.length > 0) {
+    const sum = new Map<string, number>();
+    for (const r of starts) for (const [kind, n] of Object.entries(r.counts()) as [string, number][]) sum.set(kind, (sum.get(kind) ?? 0) + n);
+    for (const [kind, n] of sum) m.add('request_start_total', 'counter', 'Arrival stamps (X-Request-Start) since start: applied, late, or ignored by why.', n, { kind: snake(kind) });
   }
   return m.text();
 }

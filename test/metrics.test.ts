@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RequestStart } from '../src/adapters/request-start.js';
 import { Trust } from '../src/adapters/trust.js';
 import { ManualClock } from '../src/clock.js';
 import { createGearshift } from '../src/engine.js';
@@ -103,11 +104,34 @@ describe('prometheusText', () => {
         [{ prefix: '9bad' }, /^prometheusText: prefix: expected a metric name prefix/],
         [{ trust: { keys: [KEY] } }, /^prometheusText: trust: expected a Trust/],
         [{ trust: [new Trust({ keys: [KEY] }), 5] }, /^prometheusText: trust\[1\]: expected a Trust/],
+        [{ requestStart: { late: 'reject' } }, /^prometheusText: requestStart: expected a RequestStart/],
         ['x', /^prometheusText\(engine, options\): options must be an object/],
       ] as const) {
         expect(() => prometheusText(engine, options as never)).toThrow(message);
         expect(() => prometheusText(engine, options as never)).toThrow(UsageError);
       }
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('sums the arrival-stamp counts of the adapters it is given', () => {
+    const engine = engineWithTraffic();
+    try {
+      const a = new RequestStart({ now: () => 10_000_000 });
+      const b = new RequestStart({ now: () => 10_000_000 });
+      a.waitOf('t=9999.9', true); // 100 ms
+      a.waitOf('soon', true);
+      b.waitOf('t=9999.9', true);
+      b.waitOf('t=9999.9', false);
+      b.stats.late++;
+      const text = prometheusText(engine, { requestStart: [a, b] });
+      expect(value(text, 'gearshift_request_start_total', '{kind="applied"}')).toBe(2);
+      expect(value(text, 'gearshift_request_start_total', '{kind="late"}')).toBe(1);
+      expect(value(text, 'gearshift_request_start_total', '{kind="malformed"}')).toBe(1);
+      expect(value(text, 'gearshift_request_start_total', '{kind="untrusted"}')).toBe(1);
+      expect(value(text, 'gearshift_request_start_total', '{kind="bad_clock"}')).toBe(0);
+      expect(prometheusText(engine)).not.toMatch(/request_start/);
     } finally {
       engine.close();
     }
