@@ -41,9 +41,34 @@ export class ProcessLoop {
     this.limit = this.loops.length > 0 ? Int32Array.from(points, (p) => p.boostTop) : null;
   }
 
+  /**
+   * New goals keep the state of a goal of the same kind (smoothed pressure, last sample taken in): a goal-set switch
+   * to a set with the same process goal re-integrated the sample the last tick had already cut on, and cut again.
+   */
   setGoals(goals: readonly Goal[]): void {
-    this.loops = goals.map((g) => new GoalLoop(g));
+    this.loops = carried(goals.map((g) => new GoalLoop(g)), this.loops);
     this.limit = this.loops.length > 0 ? (this.limit ?? Int32Array.from(this.points, (p) => p.boostTop)) : null;
+  }
+
+  /**
+   * Takes the control state of the loop this one replaces in a reload (as `SceneLoop.carryFrom`): the allowance's
+   * dwell bookkeeping and the goals' state by kind. Without it every reload forgot the cut it had just made: the
+   * sample already acted on was taken in again and cut a second time, and the dwell and hysteresis after a cut were
+   * gone, so a cut made a second before a reload was given back at once. The level (`allowance.u`) is the snapshot's.
+   */
+  carryFrom(old: ProcessLoop): void {
+    this.allowance.carryFrom(old.allowance);
+    carried(this.loops, old.loops);
+  }
+
+  /**
+   * The per-point limits of the allowance as it stands, before a tick computes them: after a reload or a restore
+   * set the allowance, requests (a high-value request's DCAF bound) must not see gears the process had cut.
+   */
+  refreshLimit(): void {
+    if (!this.limit) return;
+    for (const p of this.points) this.limit[p.id] = p.floor;
+    this.ladder.limitsAt(this.position(), this.limit);
   }
 
   /**
@@ -75,8 +100,7 @@ export class ProcessLoop {
     this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, rate, 0, 1);
     const position = this.position();
     if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits, rate);
-    for (const p of this.points) this.limit[p.id] = p.floor;
-    this.ladder.limitsAt(position, this.limit);
+    this.refreshLimit();
     return { goals, violated, hold, tight, room };
   }
 
@@ -93,4 +117,14 @@ export class ProcessLoop {
   private position(): number {
     return this.allowance.u >= 1 ? this.ladder.steps.length : Math.round(this.allowance.u * this.normalSteps);
   }
+}
+
+/** `loops`, each with the state of the loop of the same kind in `old` (a reload may change its target). */
+function carried(loops: GoalLoop[], old: readonly GoalLoop[]): GoalLoop[] {
+  const byKind = new Map(old.map((l) => [l.goal.kind, l]));
+  for (const l of loops) {
+    const prev = byKind.get(l.goal.kind);
+    if (prev) l.carryFrom(prev);
+  }
+  return loops;
 }

@@ -112,9 +112,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const config = validated(document);
     const before = this.snapshot();
     const loopsBefore = this.byId;
+    const processBefore = this.process;
     const modeBefore = this.config.regulator?.mode ?? 'auto';
     const period = this.s.periodMs;
     this.load(config, false);
+    this.process.carryFrom(processBefore);
     this.apply(before, { silent: true });
     for (const sc of this.scenes) {
       const old = loopsBefore.get(sc.id);
