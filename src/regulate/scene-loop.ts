@@ -99,7 +99,9 @@ export class SceneLoop {
    * service that reloads every minute never boosted and a cap lifted after a reload left a quiet scene at its floor.
    */
   carryFrom(old: SceneLoop): void {
-    [this.owed, this.fastLeft] = [old.owed, old.fastLeft];
+    // `idle` too: the process step runs before the scenes read their traffic, and a new loop counted idle made the
+    // first process cut after every reload pass over the busy scenes (a cut that saved nothing).
+    [this.owed, this.fastLeft, this.idle] = [old.owed, old.fastLeft, old.idle];
     this.boost.carryFrom(old.boost);
     this.allowance.carryFrom(old.allowance);
     const byKind = new Map(old.loops.map((l) => [l.goal.kind, l]));
