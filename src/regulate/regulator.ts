@@ -471,7 +471,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.currentMode = snap.mode;
     this.fastUntil = snap.fastRecoveryLeftMs > 0 ? this.clock.now() + snap.fastRecoveryLeftMs : -Infinity;
     this.process.allowance.u = snap.processAllowance;
-    const ctx = { ...this.context(), change: o.silent ? () => undefined : (c: GearChange) => this.record(c) };
+    let ctx = { ...this.context(), change: o.silent ? () => undefined : (c: GearChange) => this.record(c) };
     for (const [id, s] of Object.entries(snap.scenes)) {
       const sc = this.byId.get(id);
       if (!sc) continue;
@@ -500,9 +500,14 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
         if (typeof pr === 'number') l.restore(pr);
       }
     }
+    // The process allowance restored, kept where it must be to hold the restored gears (see ProcessLoop.keep), is
+    // the process limit from now on, not the new loop's (every point's top) or the last tick's: a reload let a
+    // high-value request take gears the process had cut until the next tick.
+    this.process.keep(this.positionKeeping(() => true));
+    this.process.refreshLimit();
+    ctx = { ...ctx, processLimit: this.process.limit };
     // The limits restored hold at once, and requests see them (a high-value request's DCAF bound, too).
     for (const sc of this.scenes) sc.applyLimits(ctx);
-    this.process.keep(this.positionKeeping(() => true));
   }
 }
 
