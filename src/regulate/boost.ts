@@ -35,6 +35,17 @@ export class TidalBoost {
   }
 
   /**
+   * Ends a boost the config no longer allows (switched off, or the scene's boost gears gone), and any hold under way:
+   * a hold resumed after the boost is switched back on would count the time it was off. Not a failed boost, so the
+   * back-off stays. Returns whether a boost was engaged.
+   */
+  cancel(): boolean {
+    const was = this.engaged;
+    [this.engaged, this.since] = [false, NaN];
+    return was;
+  }
+
+  /**
    * @param ready  every goal shows headroom, every point is at its normal top and the process is below its band
    * @param tight  a goal (the scene's or the process's) is in the top quarter of its band or violated
    * @returns +1 when the boost engages, −1 when it ends, 0 otherwise

@@ -259,7 +259,13 @@ export class SceneLoop {
   }
 
   private updateBoost(terms: readonly Terms[], allHeadroom: boolean, ctx: StepContext): void {
-    if (!ctx.boost.enabled || this.boostCost <= this.topCost) return;
+    // A boost engaged before a reload switched it off or took the scene's boost gears away ends here (the gear goes
+    // with `boost_release` in updateLimits/enforceLimits): until the twenty-first session it stayed engaged for good,
+    // in its boost gear, and came back engaged with the boost gears of a later reload.
+    if (!ctx.boost.enabled || this.boostCost <= this.topCost) {
+      if (this.boost.cancel()) ctx.event('boost', this.id, false, 0);
+      return;
+    }
     const ready = allHeadroom && !ctx.processHold && this.points.every((p, i) => this.gears[i]! >= p.top);
     // Headroom shrinking (into the top quarter of a band) drops the boost at once: boost gears are the first to go.
     // Not earlier: a thin night window's p99 is noisy, and a boost that flaps is no boost.
