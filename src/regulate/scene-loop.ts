@@ -322,7 +322,10 @@ export class SceneLoop {
       if (i < 0) break;
       const p = this.points[i]!;
       cost -= p.cost[this.gears[i]!]! - p.cost[this.gears[i]! - 1]!;
-      this.emit(i, this.gears[i]! - 1, 'violated', goal, t, ctx, applied);
+      // A boost gear walked down while the scene is still boosted: no goal asked (a violated or tight goal would have
+      // ended the boost first), the boost ceiling did (a reload that lowered boost.maxCost).
+      if (this.gears[i]! > p.top) this.emit(i, this.gears[i]! - 1, 'boost_release', undefined, undefined, ctx, applied);
+      else this.emit(i, this.gears[i]! - 1, 'violated', goal, t, ctx, applied);
     }
     for (;;) {
       const i = this.ladder.nextUp(this.points, this.gears, this.upper);
