@@ -31,9 +31,14 @@ export class Allowance {
     this.dwell = dwellMs;
   }
 
-  /** Takes another allowance's dwell bookkeeping (not its level): the same loop, carried across a reload. */
-  carryFrom(old: Allowance): void {
-    [this.lastCutAt, this.lastRaiseAt, this.lastMove, this.dwell, this.cutRate] = [old.lastCutAt, old.lastRaiseAt, old.lastMove, old.dwell, old.cutRate];
+  /**
+   * Takes another allowance's dwell bookkeeping (not its level): the same loop, carried across a reload. The dwell is
+   * kept within the new `[dwellMs, maxDwellMs]`: a reload that lowered maxDwellMs left a backed-off wait at the old
+   * maximum, and one that raised dwellMs let the next cut wait the old, shorter dwell.
+   */
+  carryFrom(old: Allowance, lim: AllowanceLimits): void {
+    const dwell = Math.max(lim.dwellMs, Math.min(lim.maxDwellMs, old.dwell));
+    [this.lastCutAt, this.lastRaiseAt, this.lastMove, this.dwell, this.cutRate] = [old.lastCutAt, old.lastRaiseAt, old.lastMove, dwell, old.cutRate];
     [this.rateAvg, this.heldSince] = [old.rateAvg, old.heldSince];
   }
 

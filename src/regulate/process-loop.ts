@@ -56,8 +56,8 @@ export class ProcessLoop {
    * sample already acted on was taken in again and cut a second time, and the dwell and hysteresis after a cut were
    * gone, so a cut made a second before a reload was given back at once. The level (`allowance.u`) is the snapshot's.
    */
-  carryFrom(old: ProcessLoop): void {
-    this.allowance.carryFrom(old.allowance);
+  carryFrom(old: ProcessLoop, limits: AllowanceLimits): void {
+    this.allowance.carryFrom(old.allowance, limits);
     carried(this.loops, old.loops);
   }
 

@@ -116,11 +116,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const modeBefore = this.config.regulator?.mode ?? 'auto';
     const period = this.s.periodMs;
     this.load(config, false);
-    this.process.carryFrom(processBefore);
+    this.process.carryFrom(processBefore, this.s.limits);
     this.apply(before, { silent: true });
     for (const sc of this.scenes) {
       const old = loopsBefore.get(sc.id);
-      if (old) sc.carryFrom(old);
+      if (old) sc.carryFrom(old, this.s.limits);
     }
     // The config's mode is the one to run in when it changes; a reload of anything else leaves the operator's mode.
     const mode = config.regulator?.mode ?? 'auto';

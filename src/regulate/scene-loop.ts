@@ -98,12 +98,12 @@ export class SceneLoop {
    * hold. Without it every reload restarted the dwell after a cut, the boost's hold and what a cap owes back, so a
    * service that reloads every minute never boosted and a cap lifted after a reload left a quiet scene at its floor.
    */
-  carryFrom(old: SceneLoop): void {
+  carryFrom(old: SceneLoop, limits: AllowanceLimits): void {
     // `idle` too: the process step runs before the scenes read their traffic, and a new loop counted idle made the
     // first process cut after every reload pass over the busy scenes (a cut that saved nothing).
     [this.owed, this.fastLeft, this.idle] = [old.owed, old.fastLeft, old.idle];
     this.boost.carryFrom(old.boost);
-    this.allowance.carryFrom(old.allowance);
+    this.allowance.carryFrom(old.allowance, limits);
     const byKind = new Map(old.loops.map((l) => [l.goal.kind, l]));
     for (const l of this.loops) {
       const prev = byKind.get(l.goal.kind);
