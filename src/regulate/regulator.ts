@@ -125,7 +125,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // The config's mode is the one to run in when it changes; a reload of anything else leaves the operator's mode.
     const mode = config.regulator?.mode ?? 'auto';
     if (mode !== modeBefore) this.setMode(mode, 'reload');
-    this.settleShedding();
+    this.settleShedding(true);
     if (this.timer && this.s.periodMs !== period) {
       clearInterval(this.timer);
       this.timer = null;
@@ -187,10 +187,14 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.settleShedding();
   }
 
-  /** What may no longer be shed stops now, not at the next tick (see SceneLoop.settleShedding). */
-  private settleShedding(): void {
+  /**
+   * What may no longer be shed stops now, not at the next tick (see SceneLoop.settleShedding). After a reload, a share
+   * above the new `shedding.maxShare` comes down to it too; a restored snapshot's share (any share 0–1) is kept as
+   * it was, as before: the next tick that sheds more bounds it.
+   */
+  private settleShedding(reload = false): void {
     const ctx = this.context();
-    for (const sc of this.scenes) sc.settleShedding(ctx, this.currentMode !== 'shadow');
+    for (const sc of this.scenes) sc.settleShedding(ctx, this.currentMode !== 'shadow', reload ? this.s.shed.maxShare : 1);
   }
 
   private resync(sc: SceneLoop): void {

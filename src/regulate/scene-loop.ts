@@ -376,11 +376,13 @@ export class SceneLoop {
    * one that may not be, and on entering a mode that ignores the goals. Until the twenty-first session that waited for
    * the next tick, up to `periodMs`, while requests kept being refused.
    */
-  settleShedding(ctx: StepContext, applied: boolean): void {
+  settleShedding(ctx: StepContext, applied: boolean, maxShare = 1): void {
     if (!ctx.shed.enabled || ctx.mode === 'fixed' || ctx.mode === 'frozen') this.stopShedding(ctx);
-    else if (!this.sheddable && this.shedShare > 0) {
-      this.shedShare = 0;
-      ctx.event('shed', this.id, this.shedLoadTest, 0);
+    else if (this.shedShare > (this.sheddable ? maxShare : 0)) {
+      // Its priority may no longer be shed, or a reload lowered maxShare (`maxShare`): only a tick that presses again
+      // clamped the share, and while a goal held in its band it stayed above the new maximum.
+      this.shedShare = this.sheddable ? maxShare : 0;
+      ctx.event('shed', this.id, this.shedLoadTest, this.shedShare);
     }
     if (applied) [this.live.shedShare, this.live.shedLoadTest] = [this.shedShare, this.shedLoadTest];
   }
