@@ -117,7 +117,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const period = this.s.periodMs;
     this.load(config, false);
     this.process.carryFrom(processBefore, this.s.limits);
-    this.apply(before, { silent: true });
+    // The carry-over is silent (requests already had those gears); what the new config's limits move is reported.
+    this.apply(before, { silent: true }, false);
     for (const sc of this.scenes) {
       const old = loopsBefore.get(sc.id);
       if (old) sc.carryFrom(old, this.s.limits);
@@ -468,8 +469,12 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.lastWall = Math.max(this.lastWall, now); // not again, as actions, in the next tick; its step enforces their limits
   }
 
-  /** `restore` without the check: for the regulator's own snapshot, carried across a reload. */
-  private apply(snap: RegulatorSnapshot, o: { silent?: boolean }): void {
+  /**
+   * `restore` without the check: for the regulator's own snapshot, carried across a reload. `limitsSilent`: whether
+   * the moves the limits then force are silent too (a reload reports them: a floor raised, a gear that is a boost
+   * gear now, changed what requests get, and until the twenty-first session no event or history entry said so).
+   */
+  private apply(snap: RegulatorSnapshot, o: { silent?: boolean }, limitsSilent = o.silent === true): void {
     const goalSet = snap.goalSet !== null && Object.hasOwn(this.config.regulator?.goalSets ?? {}, snap.goalSet) ? snap.goalSet : null;
     if (goalSet !== this.goalSet) this.setGoalSet(goalSet);
     this.currentMode = snap.mode;
@@ -509,7 +514,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // high-value request take gears the process had cut until the next tick.
     this.process.keep(this.positionKeeping(() => true));
     this.process.refreshLimit();
-    ctx = { ...ctx, processLimit: this.process.limit };
+    ctx = { ...ctx, processLimit: this.process.limit, change: limitsSilent ? () => undefined : (c: GearChange) => this.record(c) };
     // The limits restored hold at once, and requests see them (a high-value request's DCAF bound, too).
     for (const sc of this.scenes) sc.applyLimits(ctx);
   }
