@@ -75,6 +75,7 @@ export function checkSnapshot(snap: unknown, path = 'restore'): asserts snap is 
     for (const k of ['gears', 'live', 'caps', 'pins'] as const) checkIndexes(s[k], `${at}.${k}`);
     if (!finite(s.allowance) || s.allowance < 0) throw new UsageError(`${at}.allowance: expected a number ≥ 0, got ${shown(s.allowance)}`);
     if (!finite(s.shedShare) || s.shedShare < 0 || s.shedShare > 1) throw new UsageError(`${at}.shedShare: expected a share 0–1, got ${shown(s.shedShare)}`);
+    if (s.fastLeft !== undefined && typeof s.fastLeft !== 'boolean') throw new UsageError(`${at}.fastLeft: expected true or false, got ${shown(s.fastLeft)}`);
     for (const k of ['boosted', 'shedLoadTest'] as const) if (typeof s[k] !== 'boolean') throw new UsageError(`${at}.${k}: expected true or false, got ${shown(s[k])}`);
     const b = s.boostBackoff;
     if (b !== undefined && !(finite(b) && b >= 1 && b <= MAX_BACKOFF)) throw new UsageError(`${at}.boostBackoff: expected a number 1–${MAX_BACKOFF} (holds the next boost waits), got ${shown(b)}`);

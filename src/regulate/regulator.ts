@@ -444,7 +444,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
         live: Object.fromEntries(sc.points.map((p, i) => [p.name, sc.live.gears[i]!])),
         caps: Object.fromEntries(sc.points.flatMap((p, i) => (sc.caps[i]! < p.boostTop ? [[p.name, sc.caps[i]!]] : []))),
         pins: Object.fromEntries(sc.points.flatMap((p, i) => (sc.pins[i]! >= 0 ? [[p.name, sc.pins[i]!]] : []))),
-        allowance: sc.allowance.u, boosted: sc.boosted, boostBackoff: sc.boost.backoff, shedShare: sc.shedShare, shedLoadTest: sc.shedLoadTest,
+        allowance: sc.allowance.u, boosted: sc.boosted, boostBackoff: sc.boost.backoff, fastLeft: this.fastRecovery && sc.leftFast(this.fastEpoch),
+        shedShare: sc.shedShare, shedLoadTest: sc.shedLoadTest,
         pressures: Object.fromEntries(sc.loops.map((l) => [l.goal.kind, l.pressure])),
       }])),
     };
@@ -479,6 +480,10 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (goalSet !== this.goalSet) this.setGoalSet(goalSet);
     this.currentMode = snap.mode;
     this.fastUntil = snap.fastRecoveryLeftMs > 0 ? this.clock.now() + snap.fastRecoveryLeftMs : -Infinity;
+    // The restored window is one of its own, with the scenes that had left it out of it: until the twenty-first
+    // session a restart let a scene a cut had taken out of the window climb at the fast rate again, and on the same
+    // regulator a scene's mark from an earlier window could keep it out of the restored one.
+    this.fastEpoch++;
     this.process.allowance.u = snap.processAllowance;
     let ctx = { ...this.context(), change: o.silent ? () => undefined : (c: GearChange) => this.record(c) };
     for (const [id, s] of Object.entries(snap.scenes)) {
@@ -497,6 +502,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       // the next tick would cut them as if a goal had asked.
       sc.allowance.u = Math.max(s.allowance, sc.allowanceOfGears());
       sc.boost.restore(s.boosted, s.boostBackoff);
+      sc.restoreFastLeft(s.fastLeft === true, this.fastEpoch);
       sc.shedShare = s.shedShare;
       sc.shedLoadTest = s.shedLoadTest;
       // A snapshot taken in shadow mode holds what shadow computed, which never reached requests.

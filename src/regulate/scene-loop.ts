@@ -100,8 +100,9 @@ export class SceneLoop {
    */
   carryFrom(old: SceneLoop, limits: AllowanceLimits): void {
     // `idle` too: the process step runs before the scenes read their traffic, and a new loop counted idle made the
-    // first process cut after every reload pass over the busy scenes (a cut that saved nothing).
-    [this.owed, this.fastLeft, this.idle] = [old.owed, old.fastLeft, old.idle];
+    // first process cut after every reload pass over the busy scenes (a cut that saved nothing). Whether it left the
+    // fast-recovery window is in the snapshot (`fastLeft`), which the reload restores.
+    [this.owed, this.idle] = [old.owed, old.idle];
     this.boost.carryFrom(old.boost);
     this.allowance.carryFrom(old.allowance, limits);
     const byKind = new Map(old.loops.map((l) => [l.goal.kind, l]));
@@ -120,6 +121,16 @@ export class SceneLoop {
       if (prev && !Number.isNaN(prev.pressure)) l.restore(prev.pressure);
       return l;
     });
+  }
+
+  /** Whether a cut inside the fast-recovery window `epoch` took this scene out of it (for snapshots). */
+  leftFast(epoch: number): boolean {
+    return this.fastLeft === epoch;
+  }
+
+  /** Restores `leftFast` for the window `epoch` (a restored window is a new epoch: no stale one can match it). */
+  restoreFastLeft(left: boolean, epoch: number): void {
+    this.fastLeft = left ? epoch : -1;
   }
 
   get boosted(): boolean {

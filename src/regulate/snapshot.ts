@@ -13,6 +13,8 @@ export interface SceneSnapshot {
   readonly boosted: boolean;
   /** How many `boost.holdMs` the next boost waits (1–8: doubled by each boost that did not hold). Missing: 1. */
   readonly boostBackoff?: number;
+  /** A cut inside the fast-recovery window in force took the scene out of it (the peak is not over there). Missing: false. */
+  readonly fastLeft?: boolean;
   readonly shedShare: number;
   readonly shedLoadTest: boolean;
   readonly pressures: Readonly<Record<string, number>>;
