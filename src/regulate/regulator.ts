@@ -19,7 +19,7 @@ import type { LawOptions } from './pid.js';
 import { NO_GOALS, ProcessLoop } from './process-loop.js';
 import { compilePoints, type Point } from './points.js';
 import { SceneLoop, type StepContext } from './scene-loop.js';
-import { type DueRule, Scheduler } from './schedule.js';
+import { type DueRule, ruleState, Scheduler } from './schedule.js';
 import { type SignalSource, silentSource } from './signals.js';
 import { checkDuration, checkGearSet, checkMode, checkSnapshot, plainCopy } from './operator-input.js';
 import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
@@ -69,6 +69,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private scheduler!: Scheduler;
   private currentMode: RegulatorMode = 'auto';
   private goalSet: string | null = null;
+  /**
+   * Which of what schedule rules also set an operator's command set last (a restore counts as one): a reload leaves
+   * these as they are and re-derives the rest under the new rules (see reloadRules).
+   */
+  private readonly byOperator = { caps: false, pins: false, mode: false, goalSet: false, template: false };
   private fastUntil = -Infinity;
   private fastEpoch = 0;
   private lastWall: number;
@@ -123,9 +128,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       const old = loopsBefore.get(sc.id);
       if (old) sc.carryFrom(old, this.s.limits);
     }
-    // The config's mode is the one to run in when it changes; a reload of anything else leaves the operator's mode.
-    const mode = config.regulator?.mode ?? 'auto';
-    if (mode !== modeBefore) this.setMode(mode, 'reload');
+    this.reloadRules(modeBefore);
     this.settleShedding(true);
     if (this.timer && this.s.periodMs !== period) {
       clearInterval(this.timer);
@@ -180,6 +183,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   /** Switches mode. Leaving shadow resumes from the live gears (shadow moves were never applied). */
   setMode(mode: RegulatorMode, reason = 'manual'): void {
     checkMode(mode, 'setMode');
+    this.byOperator.mode = true;
+    this.switchMode(mode, reason);
+  }
+
+  private switchMode(mode: RegulatorMode, reason: string): void {
     const from = this.currentMode;
     if (from === mode) return;
     this.currentMode = mode;
@@ -251,7 +259,13 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // A name that is not a string is refused before it is used as a key: an object without a prototype cannot be one.
     const templates = this.config.regulator?.templates ?? {};
     if (typeof name !== 'string' || !Object.hasOwn(templates, name)) throw new UsageError(`applyTemplate: unknown template ${shown(name)}`);
-    const t = templates[name]!;
+    this.byOperator.template = true;
+    this.putTemplate(name);
+  }
+
+  /** Sets the gears of a template of the config (checked: an operator's name, or a validated rule's). */
+  private putTemplate(name: string): void {
+    const t = this.config.regulator!.templates![name]!;
     // Within the limits in force: a pin still wins, a cap still holds, and a boost gear waits for a boost.
     this.forEachPoint(t, (sc, slot, gear) => sc.setGear(slot, sc.withinLimits(slot, gear), 'template', this.context(), this.currentMode !== 'shadow'));
     this.publishAll();
@@ -261,6 +275,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setCaps(input: GearSet): void {
     const set = plainCopy(input, 'setCaps');
     checkGearSet(set, this.pointsOf, 'setCaps');
+    this.byOperator.caps = true;
     this.replaceCaps(set);
     this.applyLimits();
   }
@@ -269,6 +284,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setFixed(input: GearSet): void {
     const set = plainCopy(input, 'setFixed');
     checkGearSet(set, this.pointsOf, 'setFixed');
+    this.byOperator.pins = true;
     this.replacePins(set);
     this.applyLimits();
   }
@@ -299,7 +315,12 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (name !== null && (typeof name !== 'string' || (name !== 'default' && !Object.hasOwn(this.config.regulator?.goalSets ?? {}, name)))) {
       throw new UsageError(`setGoalSet: unknown goal set ${shown(name)} (configured: ${Object.keys(this.config.regulator?.goalSets ?? {}).join(', ') || 'none'})`);
     }
-    this.goalSet = name === 'default' ? null : name;
+    this.byOperator.goalSet = true;
+    this.switchGoalSet(name === 'default' ? null : name);
+  }
+
+  private switchGoalSet(name: string | null): void {
+    this.goalSet = name;
     const r = this.config.regulator;
     for (const [id, sc] of Object.entries(this.config.scenes)) this.byId.get(id)!.setGoals(sceneGoals(id, sc.goals, r, this.goalSet));
     this.process.setGoals(processGoals(r, this.goalSet));
@@ -325,23 +346,63 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * sat out the preset at the top gears.
    */
   private replayRules(rules: readonly DueRule[]): void {
-    let held: string | undefined;
-    for (const due of rules) {
-      this.applyRule(due.rule, due.index, due.at, true);
-      if (due.rule.template !== undefined) held = due.rule.template;
-      if (this.currentMode === 'auto' || this.currentMode === 'shadow') held = undefined;
+    const held = ruleState(rules, this.currentMode).template;
+    for (const due of rules) this.applyRule(due.rule, due.index, due.at, true);
+    if (held !== undefined) {
+      this.putTemplate(held);
+      this.byOperator.template = false;
     }
-    if (held !== undefined) this.applyTemplate(held);
   }
 
+  /** What a rule sets is the rules' until an operator's command sets it (see byOperator). */
   private applyRule(rule: ScheduleRule, index: number, at: number, replay: boolean): void {
-    if (rule.goals !== undefined) this.setGoalSet(rule.goals);
-    if (rule.caps) this.replaceCaps(rule.caps); // from the validated config; the tick's step enforces them (see applyLimits)
-    if (rule.fixed) this.replacePins(rule.fixed);
-    if (!replay && rule.template !== undefined) this.applyTemplate(rule.template);
-    if (rule.mode) this.setMode(rule.mode, `schedule ${rule.name ?? rule.at}`);
+    const op = this.byOperator;
+    if (rule.goals !== undefined) {
+      this.switchGoalSet(rule.goals === 'default' ? null : rule.goals);
+      op.goalSet = false;
+    }
+    if (rule.caps) {
+      this.replaceCaps(rule.caps); // from the validated config; the tick's step enforces them (see applyLimits)
+      op.caps = false;
+    }
+    if (rule.fixed) {
+      this.replacePins(rule.fixed);
+      op.pins = false;
+    }
+    if (!replay && rule.template !== undefined) {
+      this.putTemplate(rule.template);
+      op.template = false;
+    }
+    if (rule.mode) {
+      this.switchMode(rule.mode, `schedule ${rule.name ?? rule.at}`);
+      op.mode = false;
+    }
     if (!replay && rule.fastRecovery !== undefined) this.setFastRecovery(rule.fastRecovery);
     this.emit('rule', { index, name: rule.name, at });
+  }
+
+  /**
+   * What the schedule's rules set (caps, pins, mode, goal set, a template the mode has held since) is re-derived
+   * under the new config, as a start at this moment has it, unless an operator's command set it since (byOperator).
+   * Until the twenty-first session a reload carried it by name as if an operator had set it: a rule's cap or
+   * template missed a point the reload renamed, and a preset whose rules the reload removed stayed in force for good.
+   * The moves the new limits force are reported; the rules fire no `rule` event (they fired when they fell due).
+   */
+  private reloadRules(modeBefore: RegulatorMode): void {
+    const configMode = this.config.regulator?.mode ?? 'auto';
+    const rules = ruleState(this.scheduler.replay(this.clock.wallNow()), configMode);
+    const op = this.byOperator;
+    if (!op.goalSet && (rules.goals ?? null) !== this.goalSet) this.switchGoalSet(rules.goals ?? null);
+    if (!op.caps) this.replaceCaps(rules.caps ?? {});
+    if (!op.pins) this.replacePins(rules.fixed ?? {});
+    // A config whose own mode changed runs in it (until a rule or an operator switches); one that did not leaves an
+    // operator's mode, and the rules' as they are now.
+    const ruled = configMode === modeBefore && !op.mode;
+    if (configMode !== modeBefore) op.mode = false;
+    const mode = ruled ? rules.mode : configMode !== modeBefore ? configMode : this.currentMode;
+    if (mode !== this.currentMode) this.switchMode(mode, 'reload');
+    this.applyLimits();
+    if (ruled && !op.template && rules.template !== undefined) this.putTemplate(rules.template);
   }
 
   /**
@@ -463,6 +524,9 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.apply(snap, o);
     if (!o.silent && this.currentMode !== from) this.emit('mode', { from, to: this.currentMode, reason: 'restore', at: this.clock.wallNow() });
     this.settleShedding(); // a snapshot's share, under a config or a mode that sheds nothing
+    // Where a snapshot's caps, pins, mode, goal set and gears came from, it does not say: a reload keeps them, as it
+    // keeps an operator's (until a rule sets them again).
+    for (const k of Object.keys(this.byOperator) as (keyof typeof this.byOperator)[]) this.byOperator[k] = true;
     // Rules due since the snapshot was taken (the process was down): their state, as at start-up, so that an older
     // snapshot does not undo them (a preset left in force for a day because its end fired while the process was down).
     const now = this.clock.wallNow();
@@ -477,7 +541,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    */
   private apply(snap: RegulatorSnapshot, o: { silent?: boolean }, limitsSilent = o.silent === true): void {
     const goalSet = snap.goalSet !== null && Object.hasOwn(this.config.regulator?.goalSets ?? {}, snap.goalSet) ? snap.goalSet : null;
-    if (goalSet !== this.goalSet) this.setGoalSet(goalSet);
+    if (goalSet !== this.goalSet) this.switchGoalSet(goalSet);
     this.currentMode = snap.mode;
     this.fastUntil = snap.fastRecoveryLeftMs > 0 ? this.clock.now() + snap.fastRecoveryLeftMs : -Infinity;
     // The restored window is one of its own, with the scenes that had left it out of it: until the twenty-first

@@ -6,7 +6,7 @@
  * the mode has held since (the regulator's replayRules).
  */
 import { canonicalJson } from '../config/canonical-json.js';
-import type { ScheduleRule } from '../config/schema-regulate.js';
+import type { GearSet, RegulatorMode, ScheduleRule } from '../config/schema-regulate.js';
 import { DAY_MS, instantOfWall, localMs, parseAbsolute, parseDaily } from '../config/time-of-day.js';
 
 export interface DueRule {
@@ -126,4 +126,29 @@ export class Scheduler {
     }
     return out.sort((a, b) => a.at - b.at || a.index - b.index);
   }
+}
+
+/** What a run of rules leaves in force (undefined: none of them sets it). */
+export interface RuleState {
+  readonly caps: GearSet | undefined;
+  readonly fixed: GearSet | undefined;
+  /** A goal set name, or null for the configured goals. */
+  readonly goals: string | null | undefined;
+  readonly mode: RegulatorMode;
+  /** A template whose gears are the state: the mode has held every gear since a rule applied it (`fixed`, `frozen`). */
+  readonly template: string | undefined;
+}
+
+/** The state the rules `due` leave, in time order, starting in `mode`: what a start (or a restore) replays. */
+export function ruleState(due: readonly DueRule[], mode: RegulatorMode): RuleState {
+  let [caps, fixed, goals, template]: [GearSet | undefined, GearSet | undefined, string | null | undefined, string | undefined] = [undefined, undefined, undefined, undefined];
+  for (const { rule } of due) {
+    if (rule.goals !== undefined) goals = rule.goals === 'default' ? null : rule.goals;
+    if (rule.caps) caps = rule.caps;
+    if (rule.fixed) fixed = rule.fixed;
+    if (rule.template !== undefined) template = rule.template;
+    if (rule.mode) mode = rule.mode;
+    if (mode === 'auto' || mode === 'shadow') template = undefined;
+  }
+  return { caps, fixed, goals, mode, template };
 }
