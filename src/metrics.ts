@@ -7,6 +7,7 @@
  * Counters (`_total`) count since the engine started. Window figures are gauges over sensing's rolling windows: a
  * Prometheus `rate()` of them means nothing, the window already is a rate.
  */
+import type { RequestStartCounts } from './adapters/request-start.js';
 import type { Gearshift } from './engine.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from './errors.js';
 import type { WindowStats } from './sense/stats.js';
@@ -18,7 +19,7 @@ export interface CountsTrust {
 
 /** Anything with RequestStart's `counts()`: an adapter's `.requestStart`. */
 export interface CountsRequestStart {
-  counts(): Readonly<Record<string, number>>;
+  counts(): RequestStartCounts;
 }
 
 export interface MetricsOptions {
