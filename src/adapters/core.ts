@@ -9,7 +9,7 @@ import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } f
 import type { Decision, RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { cutByServer, Outcome, type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
-import { firstListed, loadTestFlag, PLAIN_LOAD_TEST, PLAIN_VERSION, readBaggage } from './propagate.js';
+import { baggageVersion, firstListed, loadTestFlag, PLAIN_LOAD_TEST, PLAIN_VERSION, readBaggage } from './propagate.js';
 import { ResponseWatch } from './response-watch.js';
 import { streamCutByServer } from './stream-watch.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
@@ -312,9 +312,7 @@ export class AdapterCore<Req> {
     if (baggage !== undefined) {
       const b = baggageOf(baggage);
       if (b !== null) {
-        // A decision for another scene steers nothing here (as a token's does not); its load-test flag still counts.
-        if (b.scene === undefined || scene == null || b.scene === scene) version ??= b.version;
-        else if (b.version !== undefined) this.trust.stats.refused.scene_mismatch++;
+        version ??= baggageVersion(b, scene, this.trust);
         loadTest ||= b.loadTest;
         bagScene = b.scene;
       }

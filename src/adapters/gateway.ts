@@ -12,7 +12,7 @@ import type { Gearshift } from '../engine.js';
 import { type Decision, isDecision, type RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
-import { type BaggageDecision, checkPropagateOptions, firstListed, headersFor, loadTestFlag, type PropagateOptions, readBaggage } from './propagate.js';
+import { type BaggageDecision, baggageVersion, checkPropagateOptions, firstListed, headersFor, loadTestFlag, type PropagateOptions, readBaggage } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
 import { GATEWAY_REQUEST_START_KEYS, REQUEST_START_HEADER, type RequestStart, type RequestStartOptions, requestStartOf } from './request-start.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
@@ -141,9 +141,7 @@ export class Gateway {
     }
     let bagScene: string | undefined;
     if (bag !== null) {
-      // A decision for another scene steers nothing here (as a token's does not); its load-test flag still counts.
-      if (bag.scene === undefined || scene == null || bag.scene === scene) version ??= bag.version;
-      else if (bag.version !== undefined) this.trust.stats.refused.scene_mismatch++;
+      version ??= baggageVersion(bag, scene, this.trust);
       loadTest ||= bag.loadTest;
       bagScene = bag.scene;
     }

@@ -167,6 +167,17 @@ export function readBaggage(header: string): BaggageDecision | null {
   return found ? out : null;
 }
 
+/**
+ * The version a decision propagated in baggage gives a request of `scene` (as plain hints do: the caller checks
+ * trust). One for another scene steers nothing here, as a token's does not, and is counted `scene_mismatch`; its
+ * load-test flag still counts (the caller reads it).
+ */
+export function baggageVersion(b: BaggageDecision, scene: unknown, trust: Trust): string | undefined {
+  if (b.scene === undefined || scene == null || b.scene === scene) return b.version;
+  if (b.version !== undefined) trust.stats.refused.scene_mismatch++;
+  return undefined;
+}
+
 function stripOurs(baggage: string): string {
   return baggage
     .split(',')

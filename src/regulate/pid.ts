@@ -36,6 +36,16 @@ export const isTight = (t: Terms, band: number): boolean => t.status === 'violat
 
 const NO_DATA: Terms = { status: 'no_data', measured: NaN, pressure: NaN, error: 0, p: 0, i: 0, d: 0, delta: 0 };
 
+/** `loops`, each with the state of the loop of the same goal kind in `old` (a reload may change its target). */
+export function carriedByKind(loops: GoalLoop[], old: readonly GoalLoop[]): GoalLoop[] {
+  const byKind = new Map(old.map((l) => [l.goal.kind, l]));
+  for (const l of loops) {
+    const prev = byKind.get(l.goal.kind);
+    if (prev) l.carryFrom(prev);
+  }
+  return loops;
+}
+
 export class GoalLoop {
   private smoothed = NaN;
   private e1 = 0;

@@ -7,7 +7,7 @@ import { Allowance, type AllowanceLimits } from './allowance.js';
 import type { GoalReport } from './events.js';
 import { type Goal, readProcess } from './goals.js';
 import type { Ladder } from './ladder.js';
-import { GoalLoop, isTight, type LawOptions } from './pid.js';
+import { carriedByKind, GoalLoop, isTight, type LawOptions } from './pid.js';
 import type { Point } from './points.js';
 import type { ProcessSignals } from './signals.js';
 
@@ -46,7 +46,7 @@ export class ProcessLoop {
    * to a set with the same process goal re-integrated the sample the last tick had already cut on, and cut again.
    */
   setGoals(goals: readonly Goal[]): void {
-    this.loops = carried(goals.map((g) => new GoalLoop(g)), this.loops);
+    this.loops = carriedByKind(goals.map((g) => new GoalLoop(g)), this.loops);
     this.limit = this.loops.length > 0 ? (this.limit ?? Int32Array.from(this.points, (p) => p.boostTop)) : null;
   }
 
@@ -58,7 +58,7 @@ export class ProcessLoop {
    */
   carryFrom(old: ProcessLoop, limits: AllowanceLimits): void {
     this.allowance.carryFrom(old.allowance, limits);
-    carried(this.loops, old.loops);
+    carriedByKind(this.loops, old.loops);
   }
 
   /**
@@ -119,12 +119,3 @@ export class ProcessLoop {
   }
 }
 
-/** `loops`, each with the state of the loop of the same kind in `old` (a reload may change its target). */
-function carried(loops: GoalLoop[], old: readonly GoalLoop[]): GoalLoop[] {
-  const byKind = new Map(old.map((l) => [l.goal.kind, l]));
-  for (const l of loops) {
-    const prev = byKind.get(l.goal.kind);
-    if (prev) l.carryFrom(prev);
-  }
-  return loops;
-}

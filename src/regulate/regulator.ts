@@ -384,7 +384,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   /**
    * What the schedule's rules set (caps, pins, mode, goal set, a template the mode has held since) is re-derived
    * under the new config, as a start at this moment has it, unless an operator's command set it since (byOperator).
-   * Until the twenty-first session a reload carried it by name as if an operator had set it: a rule's cap or
+   * Until the twenty-second session a reload carried it by name as if an operator had set it: a rule's cap or
    * template missed a point the reload renamed, and a preset whose rules the reload removed stayed in force for good.
    * The moves the new limits force are reported; the rules fire no `rule` event (they fired when they fell due).
    */
@@ -537,14 +537,14 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   /**
    * `restore` without the check: for the regulator's own snapshot, carried across a reload. `limitsSilent`: whether
    * the moves the limits then force are silent too (a reload reports them: a floor raised, a gear that is a boost
-   * gear now, changed what requests get, and until the twenty-first session no event or history entry said so).
+   * gear now, changed what requests get, and until the twenty-second session no event or history entry said so).
    */
   private apply(snap: RegulatorSnapshot, o: { silent?: boolean }, limitsSilent = o.silent === true): void {
     const goalSet = snap.goalSet !== null && Object.hasOwn(this.config.regulator?.goalSets ?? {}, snap.goalSet) ? snap.goalSet : null;
     if (goalSet !== this.goalSet) this.switchGoalSet(goalSet);
     this.currentMode = snap.mode;
     this.fastUntil = snap.fastRecoveryLeftMs > 0 ? this.clock.now() + snap.fastRecoveryLeftMs : -Infinity;
-    // The restored window is one of its own, with the scenes that had left it out of it: until the twenty-first
+    // The restored window is one of its own, with the scenes that had left it out of it: until the twenty-second
     // session a restart let a scene a cut had taken out of the window climb at the fast rate again, and on the same
     // regulator a scene's mark from an earlier window could keep it out of the restored one.
     this.fastEpoch++;

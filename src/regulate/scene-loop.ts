@@ -10,7 +10,7 @@ import type { ChangeReason, GearChange, GoalReport, SceneReport } from './events
 import { type Goal, readScene } from './goals.js';
 import type { Ladder } from './ladder.js';
 import { LiveScene } from './live.js';
-import { GoalLoop, isTight, type LawOptions, type Terms } from './pid.js';
+import { carriedByKind, GoalLoop, isTight, type LawOptions, type Terms } from './pid.js';
 import { costOf, type Point, valueOf } from './points.js';
 import type { SceneSignals } from './signals.js';
 
@@ -105,11 +105,7 @@ export class SceneLoop {
     [this.owed, this.idle] = [old.owed, old.idle];
     this.boost.carryFrom(old.boost);
     this.allowance.carryFrom(old.allowance, limits);
-    const byKind = new Map(old.loops.map((l) => [l.goal.kind, l]));
-    for (const l of this.loops) {
-      const prev = byKind.get(l.goal.kind);
-      if (prev) l.carryFrom(prev);
-    }
+    carriedByKind(this.loops, old.loops);
   }
 
   /** New goals keep the smoothed reading of a goal of the same kind. */
@@ -271,7 +267,7 @@ export class SceneLoop {
 
   private updateBoost(terms: readonly Terms[], allHeadroom: boolean, ctx: StepContext): void {
     // A boost engaged before a reload switched it off or took the scene's boost gears away ends here (the gear goes
-    // with `boost_release` in updateLimits/enforceLimits): until the twenty-first session it stayed engaged for good,
+    // with `boost_release` in updateLimits/enforceLimits): until the twenty-second session it stayed engaged for good,
     // in its boost gear, and came back engaged with the boost gears of a later reload.
     if (!ctx.boost.enabled || this.boostCost <= this.topCost) {
       if (this.boost.cancel()) ctx.event('boost', this.id, false, 0);
