@@ -4,25 +4,25 @@
  * keeps a bounded history and can snapshot and restore its state. Requests read the gears through `live(index)`.
  */
 import { type Clock, clockOf } from '../clock.js';
-import type { GearSet, RegulatorConfig, RegulatorMode, ScheduleRule } from '../config/schema-regulate.js';
+import type { GearSet, RegulatorMode } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
 import { isValidated, validateConfig } from '../config/validate.js';
 import { isPlainObject, ListenerError, shown, UsageError } from '../errors.js';
-import type { AllowanceLimits } from './allowance.js';
 import type { GearChange, RegulatorEvents, SceneReport, TickReport } from './events.js';
 import { processGoals, sceneGoals } from './goals.js';
 import { Ring } from './history.js';
 import { GuardedEmitter } from './guarded-emitter.js';
 import { Ladder } from './ladder.js';
 import type { LiveScene } from './live.js';
-import type { LawOptions } from './pid.js';
 import { NO_GOALS, ProcessLoop } from './process-loop.js';
 import { compilePoints, type Point } from './points.js';
 import { SceneLoop, type StepContext } from './scene-loop.js';
-import { type DueRule, ruleState, Scheduler } from './schedule.js';
+import { type Settings, settings } from './settings.js';
+import { RuleKeeper } from './rule-keeper.js';
+import { Scheduler } from './schedule.js';
 import { type SignalSource, silentSource } from './signals.js';
 import { checkDuration, checkGearSet, checkMode, checkSnapshot, plainCopy } from './operator-input.js';
-import { type RegulatorSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+import { type RegulatorSnapshot, restoreScene, sceneSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 
 export interface RegulatorOptions {
   config: GearshiftConfig;
@@ -31,29 +31,6 @@ export interface RegulatorOptions {
   signals?: SignalSource;
   /** @internal Made by an engine, whose router indexes its scenes: only the engine reloads it (`engineReload`). */
   owned?: boolean;
-}
-
-interface Settings {
-  readonly periodMs: number;
-  readonly law: LawOptions;
-  readonly limits: AllowanceLimits;
-  readonly fastMs: number;
-  readonly fastMaxUp: number;
-  readonly boost: StepContext['boost'];
-  readonly shed: StepContext['shed'];
-}
-
-function settings(r: RegulatorConfig | undefined): Settings {
-  const c = r?.control ?? {};
-  return {
-    periodMs: r?.periodMs ?? 1000,
-    law: { kp: c.kp ?? 0.15, ki: c.ki ?? 0.12, kd: c.kd ?? 0, smoothing: c.smoothing ?? 0.6, maxError: c.maxError ?? 2, hysteresis: c.hysteresis ?? 0.05 },
-    limits: { maxDown: c.maxDownPerTick ?? 0.2, maxUp: c.maxUpPerTick ?? 0.04, dwellMs: c.dwellMs ?? 5000, maxDwellMs: c.maxDwellMs ?? 60_000 },
-    fastMs: r?.fastRecovery?.durationMs ?? 180_000,
-    fastMaxUp: r?.fastRecovery?.maxUpPerTick ?? 0.25,
-    boost: { enabled: r?.boost?.enabled ?? true, holdMs: r?.boost?.holdMs ?? 120_000, maxCost: r?.boost?.maxCost ?? 1.2 },
-    shed: { enabled: r?.shedding?.enabled ?? true, step: r?.shedding?.step ?? 0.1, maxShare: r?.shedding?.maxShare ?? 0.9, retryAfterS: r?.shedding?.retryAfterS ?? 2 },
-  };
 }
 
 export class Regulator extends GuardedEmitter<RegulatorEvents> {
@@ -69,11 +46,19 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private scheduler!: Scheduler;
   private currentMode: RegulatorMode = 'auto';
   private goalSet: string | null = null;
-  /**
-   * Which of what schedule rules also set an operator's command set last (a restore counts as one): a reload leaves
-   * these as they are and re-derives the rest under the new rules (see reloadRules).
-   */
-  private readonly byOperator = { caps: false, pins: false, mode: false, goalSet: false, template: false };
+  /** What schedule rules set, and whether an operator's command set it since. */
+  private readonly rules = new RuleKeeper({
+    mode: () => this.currentMode,
+    goalSet: () => this.goalSet,
+    switchGoalSet: (name) => this.switchGoalSet(name),
+    replaceCaps: (set) => this.replaceCaps(set),
+    replacePins: (set) => this.replacePins(set),
+    putTemplate: (name) => this.putTemplate(name),
+    switchMode: (mode, reason) => this.switchMode(mode, reason),
+    setFastRecovery: (on) => this.setFastRecovery(on),
+    applyLimits: () => this.applyLimits(),
+    ruleFired: (e) => this.emit('rule', e),
+  });
   private fastUntil = -Infinity;
   private fastEpoch = 0;
   private lastWall: number;
@@ -128,7 +113,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       const old = loopsBefore.get(sc.id);
       if (old) sc.carryFrom(old, this.s.limits);
     }
-    this.reloadRules(modeBefore);
+    this.rules.reload(this.scheduler.replay(this.clock.wallNow()), this.config.regulator?.mode ?? 'auto', modeBefore);
     this.settleShedding(true);
     if (this.timer && this.s.periodMs !== period) {
       clearInterval(this.timer);
@@ -166,7 +151,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (schedulerBefore) this.scheduler.carryFrom(schedulerBefore);
     if (first) {
       this.currentMode = r?.mode ?? 'auto';
-      this.replayRules(this.scheduler.replay(this.clock.wallNow()));
+      this.rules.replay(this.scheduler.replay(this.clock.wallNow()));
       this.lastWall = this.clock.wallNow();
       for (const sc of this.scenes) sc.step(undefined, this.context());
     }
@@ -183,7 +168,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   /** Switches mode. Leaving shadow resumes from the live gears (shadow moves were never applied). */
   setMode(mode: RegulatorMode, reason = 'manual'): void {
     checkMode(mode, 'setMode');
-    this.byOperator.mode = true;
+    this.rules.operatorSet('mode');
     this.switchMode(mode, reason);
   }
 
@@ -259,7 +244,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // A name that is not a string is refused before it is used as a key: an object without a prototype cannot be one.
     const templates = this.config.regulator?.templates ?? {};
     if (typeof name !== 'string' || !Object.hasOwn(templates, name)) throw new UsageError(`applyTemplate: unknown template ${shown(name)}`);
-    this.byOperator.template = true;
+    this.rules.operatorSet('template');
     this.putTemplate(name);
   }
 
@@ -275,7 +260,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setCaps(input: GearSet): void {
     const set = plainCopy(input, 'setCaps');
     checkGearSet(set, this.pointsOf, 'setCaps');
-    this.byOperator.caps = true;
+    this.rules.operatorSet('caps');
     this.replaceCaps(set);
     this.applyLimits();
   }
@@ -284,7 +269,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setFixed(input: GearSet): void {
     const set = plainCopy(input, 'setFixed');
     checkGearSet(set, this.pointsOf, 'setFixed');
-    this.byOperator.pins = true;
+    this.rules.operatorSet('pins');
     this.replacePins(set);
     this.applyLimits();
   }
@@ -315,7 +300,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (name !== null && (typeof name !== 'string' || (name !== 'default' && !Object.hasOwn(this.config.regulator?.goalSets ?? {}, name)))) {
       throw new UsageError(`setGoalSet: unknown goal set ${shown(name)} (configured: ${Object.keys(this.config.regulator?.goalSets ?? {}).join(', ') || 'none'})`);
     }
-    this.byOperator.goalSet = true;
+    this.rules.operatorSet('goalSet');
     this.switchGoalSet(name === 'default' ? null : name);
   }
 
@@ -337,72 +322,6 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
         if (slot >= 0) fn(sc, slot, gear);
       }
     }
-  }
-
-  /**
-   * The state the rules left, in time order (a start, or a restore across downtime). A template is an action and is
-   * not replayed, except while the mode has held every gear since it was applied (`fixed`, `frozen`): then its
-   * gears are the state. A restart inside a preset window (19:59 a template with `fixed`, 20:01 `auto`) otherwise
-   * sat out the preset at the top gears.
-   */
-  private replayRules(rules: readonly DueRule[]): void {
-    const held = ruleState(rules, this.currentMode).template;
-    for (const due of rules) this.applyRule(due.rule, due.index, due.at, true);
-    if (held !== undefined) {
-      this.putTemplate(held);
-      this.byOperator.template = false;
-    }
-  }
-
-  /** What a rule sets is the rules' until an operator's command sets it (see byOperator). */
-  private applyRule(rule: ScheduleRule, index: number, at: number, replay: boolean): void {
-    const op = this.byOperator;
-    if (rule.goals !== undefined) {
-      this.switchGoalSet(rule.goals === 'default' ? null : rule.goals);
-      op.goalSet = false;
-    }
-    if (rule.caps) {
-      this.replaceCaps(rule.caps); // from the validated config; the tick's step enforces them (see applyLimits)
-      op.caps = false;
-    }
-    if (rule.fixed) {
-      this.replacePins(rule.fixed);
-      op.pins = false;
-    }
-    if (!replay && rule.template !== undefined) {
-      this.putTemplate(rule.template);
-      op.template = false;
-    }
-    if (rule.mode) {
-      this.switchMode(rule.mode, `schedule ${rule.name ?? rule.at}`);
-      op.mode = false;
-    }
-    if (!replay && rule.fastRecovery !== undefined) this.setFastRecovery(rule.fastRecovery);
-    this.emit('rule', { index, name: rule.name, at });
-  }
-
-  /**
-   * What the schedule's rules set (caps, pins, mode, goal set, a template the mode has held since) is re-derived
-   * under the new config, as a start at this moment has it, unless an operator's command set it since (byOperator).
-   * Until the twenty-second session a reload carried it by name as if an operator had set it: a rule's cap or
-   * template missed a point the reload renamed, and a preset whose rules the reload removed stayed in force for good.
-   * The moves the new limits force are reported; the rules fire no `rule` event (they fired when they fell due).
-   */
-  private reloadRules(modeBefore: RegulatorMode): void {
-    const configMode = this.config.regulator?.mode ?? 'auto';
-    const rules = ruleState(this.scheduler.replay(this.clock.wallNow()), configMode);
-    const op = this.byOperator;
-    if (!op.goalSet && (rules.goals ?? null) !== this.goalSet) this.switchGoalSet(rules.goals ?? null);
-    if (!op.caps) this.replaceCaps(rules.caps ?? {});
-    if (!op.pins) this.replacePins(rules.fixed ?? {});
-    // A config whose own mode changed runs in it (until a rule or an operator switches); one that did not leaves an
-    // operator's mode, and the rules' as they are now.
-    const ruled = configMode === modeBefore && !op.mode;
-    if (configMode !== modeBefore) op.mode = false;
-    const mode = ruled ? rules.mode : configMode !== modeBefore ? configMode : this.currentMode;
-    if (mode !== this.currentMode) this.switchMode(mode, 'reload');
-    this.applyLimits();
-    if (ruled && !op.template && rules.template !== undefined) this.putTemplate(rules.template);
   }
 
   /**
@@ -452,7 +371,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   tick(): TickReport {
     this.changesThisTick = 0;
     const wall = this.clock.wallNow();
-    for (const due of this.scheduler.due(this.lastWall, wall)) this.applyRule(due.rule, due.index, due.at, false);
+    for (const due of this.scheduler.due(this.lastWall, wall)) this.rules.apply(due.rule, due.index, due.at, false);
     this.lastWall = wall;
     let ctx = this.context();
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
@@ -500,15 +419,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     return {
       version: SNAPSHOT_VERSION, at: this.clock.wallNow(), mode: this.currentMode, goalSet: this.goalSet,
       fastRecoveryLeftMs: Math.max(0, this.fastUntil - this.clock.now()), processAllowance: this.process.allowance.u,
-      scenes: Object.fromEntries(this.scenes.map((sc) => [sc.id, {
-        gears: Object.fromEntries(sc.points.map((p, i) => [p.name, sc.gears[i]!])),
-        live: Object.fromEntries(sc.points.map((p, i) => [p.name, sc.live.gears[i]!])),
-        caps: Object.fromEntries(sc.points.flatMap((p, i) => (sc.caps[i]! < p.boostTop ? [[p.name, sc.caps[i]!]] : []))),
-        pins: Object.fromEntries(sc.points.flatMap((p, i) => (sc.pins[i]! >= 0 ? [[p.name, sc.pins[i]!]] : []))),
-        allowance: sc.allowance.u, boosted: sc.boosted, boostBackoff: sc.boost.backoff, fastLeft: this.fastRecovery && sc.leftFast(this.fastEpoch),
-        shedShare: sc.shedShare, shedLoadTest: sc.shedLoadTest,
-        pressures: Object.fromEntries(sc.loops.map((l) => [l.goal.kind, l.pressure])),
-      }])),
+      scenes: Object.fromEntries(this.scenes.map((sc) => [sc.id, sceneSnapshot(sc, this.fastRecovery && sc.leftFast(this.fastEpoch))])),
     };
   }
 
@@ -524,13 +435,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.apply(snap, o);
     if (!o.silent && this.currentMode !== from) this.emit('mode', { from, to: this.currentMode, reason: 'restore', at: this.clock.wallNow() });
     this.settleShedding(); // a snapshot's share, under a config or a mode that sheds nothing
-    // Where a snapshot's caps, pins, mode, goal set and gears came from, it does not say: a reload keeps them, as it
-    // keeps an operator's (until a rule sets them again).
-    for (const k of Object.keys(this.byOperator) as (keyof typeof this.byOperator)[]) this.byOperator[k] = true;
+    this.rules.restored();
     // Rules due since the snapshot was taken (the process was down): their state, as at start-up, so that an older
     // snapshot does not undo them (a preset left in force for a day because its end fired while the process was down).
     const now = this.clock.wallNow();
-    this.replayRules(this.scheduler.due(snap.at, now));
+    this.rules.replay(this.scheduler.due(snap.at, now));
     this.lastWall = Math.max(this.lastWall, now); // not again, as actions, in the next tick; its step enforces their limits
   }
 
@@ -552,32 +461,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     let ctx = { ...this.context(), change: o.silent ? () => undefined : (c: GearChange) => this.record(c) };
     for (const [id, s] of Object.entries(snap.scenes)) {
       const sc = this.byId.get(id);
-      if (!sc) continue;
-      sc.points.forEach((p, i) => {
-        const clamp = (g: number | undefined, dflt: number) => (g === undefined ? dflt : Math.max(0, Math.min(p.boostTop, g)));
-        sc.caps[i] = clamp(s.caps[p.name], p.boostTop);
-        sc.pins[i] = s.pins[p.name] === undefined ? -1 : clamp(s.pins[p.name], -1);
-        sc.live.gears[i] = clamp(s.live[p.name], sc.live.gears[i]!);
-        const g = clamp(s.gears[p.name], sc.gears[i]!);
-        if (g !== sc.gears[i]) sc.setGear(i, g, 'restore', ctx, this.currentMode !== 'shadow');
-      });
-      // The allowance is a share of the points' top cost when it was taken: with points since renamed, added or
-      // re-costed (a reload, or a restart under a newer config) it may sit below what the restored gears cost, and
-      // the next tick would cut them as if a goal had asked.
-      sc.allowance.u = Math.max(s.allowance, sc.allowanceOfGears());
-      sc.boost.restore(s.boosted, s.boostBackoff);
-      sc.restoreFastLeft(s.fastLeft === true, this.fastEpoch);
-      sc.shedShare = s.shedShare;
-      sc.shedLoadTest = s.shedLoadTest;
-      // A snapshot taken in shadow mode holds what shadow computed, which never reached requests.
-      if (this.currentMode !== 'shadow') {
-        sc.live.shedShare = s.shedShare;
-        sc.live.shedLoadTest = s.shedLoadTest;
-      }
-      for (const l of sc.loops) {
-        const pr = s.pressures[l.goal.kind];
-        if (typeof pr === 'number') l.restore(pr);
-      }
+      if (sc) restoreScene(sc, s, ctx, this.currentMode !== 'shadow', this.fastEpoch);
     }
     // The process allowance restored, kept where it must be to hold the restored gears (see ProcessLoop.keep), is
     // the process limit from now on, not the new loop's (every point's top) or the last tick's: a reload let a

@@ -3,7 +3,7 @@
  * when local time of day crosses it between two ticks (a DST gap still crosses it; a repeated hour cannot fire it
  * twice the same day). State-like effects (mode, caps, pins, goal set) are replayed on start so that a restart at
  * 20:05 is in the state the 20:01 rule left; actions (templates, fast recovery) are not replayed, save a template
- * the mode has held since (the regulator's replayRules).
+ * the mode has held since (RuleKeeper.replay).
  */
 import { canonicalJson } from '../config/canonical-json.js';
 import type { GearSet, RegulatorMode, ScheduleRule } from '../config/schema-regulate.js';
