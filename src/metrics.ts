@@ -10,6 +10,7 @@
 import type { RequestStartCounts } from './adapters/request-start.js';
 import type { Gearshift } from './engine.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from './errors.js';
+import { hostedHere } from './route/tables.js';
 import type { WindowStats } from './sense/stats.js';
 
 /** Anything with Trust's `counts()`: an adapter's `.trust`, or one made with `createTrust`. */
@@ -25,8 +26,11 @@ export interface CountsRequestStart {
 export interface MetricsOptions {
   /** Trusts whose counts to add (an adapter's `.trust`): one, or several (their counts are summed). Default: none. */
   trust?: CountsTrust | readonly CountsTrust[] | undefined;
-  /** Arrival-stamp readers whose counts to add (an adapter's `.requestStart`): one, or several (summed). Default: none. */
-  requestStart?: CountsRequestStart | readonly CountsRequestStart[] | undefined;
+  /**
+   * Arrival-stamp readers whose counts to add (an adapter's `.requestStart`): one, or several (summed); null (the
+   * option off) counts as none. Default: none.
+   */
+  requestStart?: CountsRequestStart | readonly (CountsRequestStart | null)[] | null | undefined;
   /** Prefix of every metric name. Default `gearshift_`. */
   prefix?: string | undefined;
 }
@@ -62,13 +66,18 @@ class Exposition {
   }
 }
 
-/** One window's figures, as `window_*` (a scene's version) or `load_test_window_*` (every load test, merged). */
+/**
+ * One window's figures, as `window_*` (a scene's version) or `load_test_window_*` (every load test, merged). Times in
+ * seconds, Prometheus's base unit. A window without requests has no ratio and no response time: NaN, not 0, which a
+ * graph drew as a latency drop and which pulled an average over versions or instances toward 0.
+ */
 function windowFigures(m: Exposition, family: string, w: WindowStats, l: Record<string, string>): void {
   for (const o of OUTCOMES) m.add(`${family}requests`, 'gauge', 'Requests completed in the outcome window, by outcome.', w[o], { ...l, outcome: snake(o) });
   m.add(`${family}rate`, 'gauge', 'Requests per second over the outcome window.', w.rate, l);
-  m.add(`${family}timeout_ratio`, 'gauge', "Share of the window's requests slower than their scene's RT budget.", w.timeoutRate, l);
-  for (const [q, k] of QUANTILES) m.add(`${family}rt_ms`, 'gauge', 'Response time quantiles over the RT window, ms.', w[k], { ...l, quantile: q });
-  m.add(`${family}rt_max_ms`, 'gauge', 'Slowest response time in the RT window, ms (exact).', w.max, l);
+  m.add(`${family}timeout_ratio`, 'gauge', "Share of the window's requests slower than their scene's RT budget (NaN: none).", w.count > 0 ? w.timeoutRate : NaN, l);
+  const timed = w.rtCount > 0;
+  for (const [q, k] of QUANTILES) m.add(`${family}rt_seconds`, 'gauge', 'Response time quantiles over the RT window, seconds (NaN: no requests).', timed ? w[k] / 1000 : NaN, { ...l, quantile: q });
+  m.add(`${family}rt_max_seconds`, 'gauge', 'Slowest response time in the RT window, seconds, exact (NaN: no requests).', timed ? w.max / 1000 : NaN, l);
 }
 
 /** The engine's figures as Prometheus text (serve it with `content-type: text/plain; version=0.0.4`). */
@@ -79,8 +88,10 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new UsageError(`prometheusText: prefix: expected a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${shown(prefix)}`);
   const trusts = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as CountsTrust];
   for (const [i, t] of trusts.entries()) if (typeof (t as CountsTrust | null)?.counts !== 'function') throw new UsageError(`prometheusText: trust${Array.isArray(options.trust) ? `[${i}]` : ''}: expected a Trust (an adapter's .trust), got ${shown(t)}`);
-  const starts = options.requestStart === undefined ? [] : Array.isArray(options.requestStart) ? options.requestStart : [options.requestStart as CountsRequestStart];
-  for (const [i, r] of starts.entries()) if (typeof (r as CountsRequestStart | null)?.counts !== 'function') throw new UsageError(`prometheusText: requestStart${Array.isArray(options.requestStart) ? `[${i}]` : ''}: expected a RequestStart (an adapter's .requestStart), got ${shown(r)}`);
+  // An adapter's `.requestStart` is null with the option off: passed as it is, it is none, not a broken scrape.
+  const listed: readonly unknown[] = options.requestStart == null ? [] : Array.isArray(options.requestStart) ? options.requestStart : [options.requestStart];
+  for (const [i, r] of listed.entries()) if (r !== null && typeof (r as CountsRequestStart)?.counts !== 'function') throw new UsageError(`prometheusText: requestStart${Array.isArray(options.requestStart) ? `[${i}]` : ''}: expected a RequestStart (an adapter's .requestStart), got ${shown(r)}`);
+  const starts = listed.filter((r) => r !== null) as CountsRequestStart[];
 
   const m = new Exposition(prefix);
   m.add('config_info', 'gauge', 'The config version in force (always 1).', 1, { config_version: engine.configVersion });
@@ -89,15 +100,18 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
   for (const [reason, n] of Object.entries(counts.byReason)) m.add('decisions_total', 'counter', 'Routing decisions since start, by reason.', n, { reason });
   for (const [hint, n] of Object.entries(counts.ignored)) m.add('ignored_hints_total', 'counter', 'Hints routing ignored since start, by kind.', n, { hint: snake(hint) });
 
+  // A scene this process does not host has no traffic here but its refusals: its zero series only multiplied a
+  // shared fleet config's cardinality by the processes, and diluted averages over instances.
   const config = engine.config;
+  const hosted = hostedHere(config);
   for (const [scene, sc] of Object.entries(config.scenes)) {
-    for (const version of Object.keys(sc.versions)) {
+    for (const version of hosted(scene) ? Object.keys(sc.versions) : []) {
       const w = engine.stats(scene, version);
       if (w) windowFigures(m, 'window_', w, { scene, version });
     }
     const merged = engine.stats(scene);
     if (merged) {
-      m.add('scene_window_shed', 'gauge', 'Requests the scene shed in the outcome window.', merged.shed, { scene });
+      if (hosted(scene)) m.add('scene_window_shed', 'gauge', 'Requests the scene shed in the outcome window.', merged.shed, { scene });
       m.add('scene_window_rejected', 'gauge', 'Requests the scene refused in the outcome window (not deployed here, and the like).', merged.rejected, { scene });
     }
   }
@@ -108,6 +122,7 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
     m.add('regulator_mode', 'gauge', 'The regulator\'s mode (1 for the mode in force).', 1, { mode: status.mode });
     m.add('fast_recovery', 'gauge', '1 while a fast-recovery window is open.', status.fastRecovery ? 1 : 0);
     for (const s of status.scenes) {
+      if (!hosted(s.scene)) continue;
       const l = { scene: s.scene };
       for (const [point, gear] of Object.entries(s.gears)) m.add('gear', 'gauge', 'Gear index of each regulation point (0 = its lowest gear).', gear, { ...l, point });
       m.add('allowance', 'gauge', 'The scene\'s cost allowance (1 = its normal top).', s.allowance, l);
@@ -123,9 +138,10 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
   }
 
   const load = engine.sensing.load();
-  m.add('event_loop_utilization', 'gauge', 'Event-loop utilisation of the last sampling period (0–1).', load.eventLoopUtilization.last);
-  m.add('cpu_ratio', 'gauge', 'Process CPU time as a share of one core, last sampling period.', load.cpu.last);
-  if (load.eventLoopDelayP99.samples > 0) m.add('event_loop_delay_p99_ms', 'gauge', 'p99 event-loop delay of the last sampling period, ms.', load.eventLoopDelayP99.last);
+  // Each only once sampled: a 0 read as an idle process, and quietly disarmed a saturation alert.
+  if (load.eventLoopUtilization.samples > 0) m.add('event_loop_utilization', 'gauge', 'Event-loop utilisation of the last sampling period (0–1).', load.eventLoopUtilization.last);
+  if (load.cpu.samples > 0) m.add('cpu_ratio', 'gauge', 'Process CPU time as a share of one core, last sampling period.', load.cpu.last);
+  if (load.eventLoopDelayP99.samples > 0) m.add('event_loop_delay_p99_seconds', 'gauge', 'p99 event-loop delay of the last sampling period, seconds.', load.eventLoopDelayP99.last / 1000);
 
   if (trusts.length > 0) {
     const sum = { signed: 0, proxy: 0, untrusted: 0 };
@@ -143,7 +159,11 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
   if (starts.length > 0) {
     const sum = new Map<string, number>();
     for (const r of starts) for (const [kind, n] of Object.entries(r.counts()) as [string, number][]) sum.set(kind, (sum.get(kind) ?? 0) + n);
-    for (const [kind, n] of sum) m.add('request_start_total', 'counter', 'Arrival stamps (X-Request-Start) since start: applied, late, or ignored by why.', n, { kind: snake(kind) });
+    // `kind` is a partition (a sum over it counts each stamp once); late and ahead are parts of `applied`, apart.
+    for (const [kind, n] of sum) {
+      if (kind === 'late' || kind === 'ahead') m.add(`request_start_${kind}_total`, 'counter', kind === 'late' ? 'Applied stamps that had waited past their scene\'s budget, since start.' : 'Applied stamps ahead of this host\'s clock (read as no wait), since start.', n);
+      else m.add('request_start_total', 'counter', 'Arrival stamps (X-Request-Start) since start: applied, or ignored by why.', n, { kind: snake(kind) });
+    }
   }
   return m.text();
 }

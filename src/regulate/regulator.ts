@@ -8,8 +8,8 @@ import type { GearSet, RegulatorMode } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
 import { isValidated, validateConfig } from '../config/validate.js';
 import { isPlainObject, ListenerError, shown, UsageError } from '../errors.js';
-import type { GearChange, RegulatorEvents, SceneReport, TickReport } from './events.js';
-import { processGoals, sceneGoals } from './goals.js';
+import type { GearChange, GoalReport, RegulatorEvents, SceneReport, TickReport } from './events.js';
+import { type Goal, processGoals, sceneGoals } from './goals.js';
 import { Ring } from './history.js';
 import { GuardedEmitter } from './guarded-emitter.js';
 import { Ladder } from './ladder.js';
@@ -67,6 +67,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private history!: Ring<GearChange>;
   private changesThisTick = 0;
   private lastReport: TickReport | null = null;
+  /** Something the report shows moved since the tick (a reload, a restore, a command): see `status`. */
+  private reportStale = false;
   /** Made by an engine (see RegulatorOptions.owned). */
   private readonly owned: boolean;
 
@@ -100,6 +102,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   private reloadConfig(document: GearshiftConfig): void {
     const config = validated(document);
+    this.reportStale = true;
     const before = this.snapshot();
     const loopsBefore = this.byId;
     const processBefore = this.process;
@@ -176,6 +179,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const from = this.currentMode;
     if (from === mode) return;
     this.currentMode = mode;
+    this.reportStale = true;
     if (from === 'shadow') for (const sc of this.scenes) this.resync(sc);
     this.emit('mode', { from, to: mode, reason, at: this.clock.wallNow() });
     this.settleShedding();
@@ -223,8 +227,24 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     return this.history.toArray();
   }
 
-  /** The last tick's report (goals, statuses, allowance, value and cost per scene). */
+  /**
+   * The last tick's report (goals, statuses, allowance, value and cost per scene), brought up to the state in force
+   * when a reload, a restore or a command moved it since: the scenes, points, gears, mode and fast-recovery window now,
+   * each goal with its last tick's reading where the goal is still there (a new one: no data). Until the twenty-third
+   * session it stayed the tick's, so `/metrics` showed a removed scene, missed a new one and named the old mode for
+   * up to a period. Null before the first tick.
+   */
   status(): TickReport | null {
+    const last = this.lastReport;
+    if (last === null || !this.reportStale) return last;
+    const before = new Map(last.scenes.map((s) => [s.scene, s.goals]));
+    const scenes = this.scenes.map((sc) => {
+      const r = sc.report();
+      return { ...r, goals: lastReadings(r.goals, before.get(sc.id)) };
+    });
+    const process = lastReadings(this.process.loops.map((l) => noData(l.goal)), last.process);
+    this.lastReport = { ...last, mode: this.currentMode, fastRecovery: this.fastRecovery, scenes, process };
+    this.reportStale = false;
     return this.lastReport;
   }
 
@@ -237,6 +257,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (typeof on !== 'boolean') throw new UsageError(`setFastRecovery: expected true or false, got ${shown(on)}`);
     checkDuration(durationMs, 'setFastRecovery.durationMs');
     this.fastUntil = on ? this.clock.now() + durationMs : -Infinity;
+    this.reportStale = true;
     if (on) this.fastEpoch++;
   }
 
@@ -291,6 +312,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * that follows does. Applied one by one, the first cap would take a gear down that lifting it does not give back.
    */
   private applyLimits(): void {
+    this.reportStale = true;
     const ctx = this.context();
     for (const sc of this.scenes) sc.applyLimits(ctx);
   }
@@ -306,6 +328,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   private switchGoalSet(name: string | null): void {
     this.goalSet = name;
+    this.reportStale = true;
     const r = this.config.regulator;
     for (const [id, sc] of Object.entries(this.config.scenes)) this.byId.get(id)!.setGoals(sceneGoals(id, sc.goals, r, this.goalSet));
     this.process.setGoals(processGoals(r, this.goalSet));
@@ -363,6 +386,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   }
 
   private publishAll(): void {
+    this.reportStale = true;
     if (this.currentMode === 'shadow') return;
     for (const sc of this.scenes) sc.publishGears();
   }
@@ -390,6 +414,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
     const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick };
     this.lastReport = report;
+    this.reportStale = false;
     this.emit('tick', report);
     return report;
   }
@@ -449,6 +474,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * gear now, changed what requests get, and until the twenty-second session no event or history entry said so).
    */
   private apply(snap: RegulatorSnapshot, o: { silent?: boolean }, limitsSilent = o.silent === true): void {
+    this.reportStale = true;
     const goalSet = snap.goalSet !== null && Object.hasOwn(this.config.regulator?.goalSets ?? {}, snap.goalSet) ? snap.goalSet : null;
     if (goalSet !== this.goalSet) this.switchGoalSet(goalSet);
     this.currentMode = snap.mode;
@@ -485,4 +511,15 @@ function signalsOf(source: unknown): SignalSource {
     throw new UsageError(`regulator signals: expected { scene(id, minSamples), process() }, got ${shown(source)}`);
   }
   return s;
+}
+
+/** A goal's report before any reading. */
+const noData = (g: Goal): GoalReport => ({ goal: g.kind, status: 'no_data', measured: NaN, pressure: NaN, target: g.target, band: g.band });
+
+/** `goals` as they are now, each with the last reading `before` had of a goal of its kind (target and band: now's). */
+function lastReadings(goals: readonly GoalReport[], before: readonly GoalReport[] | undefined): GoalReport[] {
+  return goals.map((g) => {
+    const b = before?.find((x) => x.goal === g.goal);
+    return b ? { ...b, target: g.target, band: g.band } : g;
+  });
 }

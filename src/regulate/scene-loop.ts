@@ -442,10 +442,13 @@ export class SceneLoop {
       const t = terms[i];
       return { goal: l.goal.kind, status: t?.status ?? 'no_data', measured: t?.measured ?? NaN, pressure: t?.pressure ?? NaN, target: l.goal.target, band: l.goal.band };
     });
+    // A scene without points is at its top, with nothing to cut: 1, where the shares of a zero top read 0 ("cut to
+    // nothing") beside `degraded: false`, and an alert on value below 1 fired for good for every such scene.
+    const top = this.points.length === 0;
     return {
-      scene: this.id, goals, allowance: this.allowance.u,
+      scene: this.id, goals, allowance: top ? 1 : this.allowance.u,
       gears: Object.fromEntries(this.points.map((p, i) => [p.name, this.gears[i]!])),
-      value: valueOf(this.points, this.gears) / this.topValue, cost: costOf(this.points, this.gears) / this.topCost,
+      value: top ? 1 : valueOf(this.points, this.gears) / this.topValue, cost: top ? 1 : costOf(this.points, this.gears) / this.topCost,
       atTop: this.atTop(), degraded: this.points.some((p, i) => this.gears[i]! < p.top), boosted: this.boosted, shedShare: this.shedShare, shedLoadTest: this.shedLoadTest,
     };
   }

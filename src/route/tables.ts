@@ -136,11 +136,17 @@ export function contentVersion(config: unknown): string {
 }
 
 
+/** Whether this process hosts a scene of `config` (its `deployedHere`: a list, or `'*'` and missing for every scene). */
+export function hostedHere(config: GearshiftConfig): (scene: string) => boolean {
+  const here = config.deployedHere === undefined || config.deployedHere === '*' ? null : new Set(config.deployedHere);
+  return (scene) => here === null || here.has(scene);
+}
+
 /** `config` must already be valid: validateConfig's result, a frozen copy read once (config/document.ts). */
 export function compileTables(config: GearshiftConfig): RouteTables {
   const frozen = (isRead(config) ? config : readDocument(config)) as GearshiftConfig;
-  const deployed = frozen.deployedHere === undefined || frozen.deployedHere === '*' ? null : new Set(frozen.deployedHere);
-  const sceneList = Object.entries(frozen.scenes).map(([id, cfg], i) => compileScene(id, i, cfg, deployed === null || deployed.has(id)));
+  const hosted = hostedHere(frozen);
+  const sceneList = Object.entries(frozen.scenes).map(([id, cfg], i) => compileScene(id, i, cfg, hosted(id)));
   // Shallow freezes of the objects. Not of `versions`: an indexed read from a frozen array is a generic keyed
   // load in optimised code (measured: 6% of a whitelist hit). The arrays and typed tables are never handed out.
   for (const s of sceneList) {
