@@ -105,7 +105,7 @@ describe('a gateway (manual clock)', () => {
     const { engine, gw } = setup();
     expect(gw.begin('feed', 'u1', { requestStart: stamp(40), peer: '10.9.9.9' }).decision.startedAt).toBe(1000);
     expect(gw.begin('feed', 'u1', { requestStart: stamp(40), peer: '127.0.0.1', trusted: false }).decision.startedAt).toBe(1000);
-    expect(gw.begin('feed', 'u1', { requestStart: [stamp(40), stamp(10)], trusted: true }).decision.startedAt).toBe(960); // a repeated header: its first
+    expect(gw.begin('feed', 'u1', { requestStart: [stamp(40), stamp(10)], trusted: true }).decision.startedAt).toBe(990); // a repeated header: its last, the nearest proxy's (the first until the twenty-third session)
     expect(gw.requestStart!.counts()).toMatchObject({ applied: 1, untrusted: 2 });
     engine.close();
   });
@@ -238,7 +238,7 @@ describe('over HTTP', () => {
       });
 
       it('ignores a stamp from a peer outside trust.proxies (a client could make every request a timeout)', async () => {
-        const s = await serve(host, { now, late: 'reject' }, {});
+        const s = await serve(host, { now, late: 'reject' }, { proxies: ['10.0.0.0/8'] }); // loopback is not one of them
         const r = await get(s.port, '/', feed(500));
         expect(r.status).toBe(200);
         expect(s.state.ran).toBe(1);
@@ -259,5 +259,70 @@ describe('over HTTP', () => {
     const r = await get(port, '/fixed', { 'x-request-start': stamp(500) });
     expect(r.status).toBe(503);
     expect(app.gearshiftAdapter.requestStart!.counts()).toMatchObject({ applied: 1, late: 1 });
+  });
+});
+
+describe('twenty-third session: the review of hostile input (see request-start-review.test.ts), and what came with it', () => {
+  it('reads a stamp more than maxMs ahead as implausible, not as an applied wait of 0', () => {
+    const rs = new RequestStart({ now, maxMs: 10_000 });
+    expect(rs.waitOf(stamp(-20_000), true)).toBe(-1); // 20 s ahead: a wrong clock or unit
+    expect(rs.waitOf(stamp(-5_000), true)).toBe(0); // 5 s ahead: the proxy's clock runs ahead
+    expect(rs.counts()).toMatchObject({ applied: 1, ahead: 1, implausible: 1 });
+  });
+
+  it('reads a whole-second stamp as the end of its second: no wait and not ahead inside it, the rest after it', () => {
+    const rs = new RequestStart({ now: () => WALL + 400 });
+    expect(rs.waitOf(`t=${WALL / 1000}`, true)).toBe(0); // came in at WALL … WALL + 400: none of it provable
+    expect(rs.waitOf(`t=${WALL / 1000 - 1}`, true)).toBe(401); // the second before: at least 401 ms ago
+    expect(rs.waitOf(`t=${WALL / 1000 + 1}`, true)).toBe(0); // the next second: ahead
+    expect(rs.waitOf(`t=${WALL / 1000 - 1}.000`, true)).toBe(1400); // a fraction: as precise as it says
+    expect(rs.waitOf(`t=${WALL - 100}`, true)).toBe(500); // milliseconds: exact
+    expect(rs.counts()).toMatchObject({ applied: 5, ahead: 1 });
+  });
+
+  it('takes no stamp shorter than ten digits: no time since 2001 in any unit is', () => {
+    for (const bad of ['t=123', '999999999', 't=960']) expect(stampMs(bad), bad).toBeNaN();
+    expect(stampMs('1000000000')).toBe(1e12);
+  });
+
+  it('refuses an HTTP adapter with requestStart on and no trusted proxy: it could never apply a stamp', () => {
+    const engine = createGearshift({ config: adapterConfig() });
+    const message = /^requestStart: the stamp is read only from a trusted proxy, and trust\.proxies lists none/;
+    expect(() => withGearshift(engine, () => {}, { requestStart: true })).toThrow(message);
+    expect(() => withGearshift(engine, () => {}, { trust: { keys: ['k'.repeat(32)] }, requestStart: true })).toThrow(UsageError);
+    expect(() => gearshift(engine, { requestStart: { late: 'reject' } })).toThrow(message);
+    expect(withGearshift(engine, () => {}, { trust: PROXY, requestStart: true }).requestStart).not.toBeNull();
+    // a gateway may be told a hint is trusted (`trusted: true`): it needs no proxy
+    expect(createGateway(engine, { requestStart: true }).requestStart).not.toBeNull();
+    engine.close();
+  });
+
+  it('stampOf writes a decision’s start for the next hop, none for a refusal, and counts a failed clock', () => {
+    const clock = new ManualClock(1000);
+    const engine = createGearshift({ config: adapterConfig(), clock });
+    const rs = new RequestStart({ now });
+    const d = engine.route('feed', 'u1');
+    clock.advance(30);
+    expect(rs.stampOf(engine, d)).toBe(`t=${WALL - 30}`);
+    expect(rs.stampOf(engine, engine.route('nowhere', 'u1'))).toBeUndefined();
+    const broken = new RequestStart({ now: () => NaN });
+    expect(broken.stampOf(engine, d)).toBeUndefined();
+    expect(broken.counts().badClock).toBe(1);
+    // the gateway's propagationHeaders is the same, and counts the same
+    const gw = createGateway(engine, { requestStart: { now: () => NaN } });
+    expect(gw.propagationHeaders(gw.route('feed', 'u1'))['x-request-start']).toBeUndefined();
+    expect(gw.requestStart!.counts().badClock).toBe(1);
+    engine.close();
+  });
+
+  it('a gateway reads the last entry of a list, as the adapters read a repeated header', () => {
+    const clock = new ManualClock(1000);
+    const engine = createGearshift({ config: adapterConfig(), clock });
+    const gw = createGateway(engine, { trust: PROXY, requestStart: { now } });
+    expect(gw.begin('feed', 'u1', { requestStart: `${stamp(5000)}, ${stamp(40)}`, peer: '127.0.0.1' }).decision.startedAt).toBe(960);
+    expect(gw.begin('feed', 'u1', { requestStart: [stamp(5000), stamp(20)], peer: '127.0.0.1' }).decision.startedAt).toBe(980);
+    expect(gw.begin('feed', 'u1', { requestStart: `${stamp(40)}, garbage`, peer: '127.0.0.1' }).decision.startedAt).toBe(1000);
+    expect(gw.requestStart!.counts()).toMatchObject({ applied: 2, malformed: 1 });
+    engine.close();
   });
 });

@@ -231,6 +231,10 @@ export class AdapterCore<Req> {
     if (options.debugHeaders !== undefined && typeof options.debugHeaders !== 'boolean') throw new UsageError(`debugHeaders: expected true or false, got ${shown(options.debugHeaders)}`);
     this.debugHeaders = options.debugHeaders === true;
     this.requestStart = requestStartOf(options.requestStart);
+    // The stamp is honoured from trusted proxies only: without one, the option could never apply a stamp.
+    if (this.requestStart !== null && this.trust.proxies.empty) {
+      throw new UsageError('requestStart: the stamp is read only from a trusted proxy, and trust.proxies lists none (add the front proxy\'s address range)');
+    }
   }
 
   /**

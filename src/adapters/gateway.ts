@@ -14,7 +14,7 @@ import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
 import { type BaggageDecision, baggageVersion, checkPropagateOptions, firstListed, headersFor, loadTestFlag, type PropagateOptions, readBaggage } from './propagate.js';
 import { buildRejections, type RejectionOverrides, type Rejections } from './reject.js';
-import { GATEWAY_REQUEST_START_KEYS, REQUEST_START_HEADER, type RequestStart, type RequestStartOptions, requestStartOf } from './request-start.js';
+import { GATEWAY_REQUEST_START_KEYS, lastListed, REQUEST_START_HEADER, type RequestStart, type RequestStartOptions, requestStartOf } from './request-start.js';
 import { type Trust, type TrustOptions, trustOf } from './trust.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 
@@ -42,8 +42,9 @@ export interface GatewayHints extends Omit<RouteHints, 'version' | 'loadTest'> {
    */
   baggage?: string | readonly string[] | null | undefined;
   /**
-   * The front proxy's arrival stamp (`X-Request-Start`'s value), read when the gateway's `requestStart` is on and
-   * the hints are trusted (`trusted`, or `peer` a trusted proxy).
+   * The front proxy's arrival stamp (`X-Request-Start`'s value; of a repeated header or a list, the last entry, the
+   * nearest proxy's), read when the gateway's `requestStart` is on and the hints are trusted (`trusted`, or `peer` a
+   * trusted proxy). Anything but a string is counted `malformed`.
    */
   requestStart?: string | readonly string[] | null | undefined;
 }
@@ -53,8 +54,8 @@ export interface GatewayOptions {
   rejections?: RejectionOverrides | undefined;
   /** How `propagationHeaders` carries the decision. Default: signed when a key is configured, else baggage. */
   propagate?: Omit<PropagateOptions, 'trust'> | undefined;
-  /** Read `hints.requestStart`: RT from arrival at the front proxy, and `late` handling. Default off. */
-  requestStart?: Omit<RequestStartOptions, 'header'> | boolean | undefined;
+  /** Read `hints.requestStart`: RT from arrival at the front proxy, and `late` handling; or one shared. Default off. */
+  requestStart?: Omit<RequestStartOptions, 'header'> | RequestStart | boolean | undefined;
 }
 
 export interface GatewayRequest {
@@ -112,11 +113,11 @@ export class Gateway {
   route(scene: unknown, unit?: unknown, hints?: GatewayHints | null): RoutedDecision {
     const d = this.decide(scene, unit, hints);
     const rs = this.requestStart;
-    if (rs === null || !hints || !d.ok) return d;
-    const stamp = firstListed(hints.requestStart);
-    if (stamp === undefined) return d;
-    const trusted = Object.hasOwn(hints, 'trusted') ? hints.trusted === true : this.trust.fromProxy(hints.peer);
-    return rs.apply(this.engine, d, rs.waitOf(stamp, trusted));
+    if (rs === null || !hints || !d.ok || hints.requestStart == null) return d;
+    // Trusted as `decide` trusts plain hints: an own `trusted` that is not undefined decides, else the peer.
+    const own = Object.hasOwn(hints, 'trusted') ? hints.trusted : undefined;
+    const trusted = own === undefined ? this.trust.fromProxy(hints.peer) : own === true;
+    return rs.apply(this.engine, d, rs.waitOf(lastListed(hints.requestStart), trusted));
   }
 
   /** Routes with the hints' trust applied, as the HTTP adapters do (adapters/core.ts `decideWithHints`). */
@@ -174,11 +175,8 @@ export class Gateway {
     const out = headersFor(decision, this.propagateOptions, this.propagateMode, existingBaggage);
     // With requestStart on, the request's start goes on as an arrival stamp: an upstream that reads it (requestStart
     // on, this gateway a trusted proxy) counts its budget from the same moment, so its deadline is the one left here.
-    const rs = this.requestStart;
-    if (rs !== null && decision.ok) {
-      const wall = rs.wallStart(decision.startedAt, this.engine.now());
-      if (Number.isFinite(wall)) out[REQUEST_START_HEADER] = `t=${Math.round(wall)}`;
-    }
+    const stamp = this.requestStart?.stampOf(this.engine, decision);
+    if (stamp !== undefined) out[REQUEST_START_HEADER] = stamp;
     return out;
   }
 

@@ -14,8 +14,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Gearshift } from '../engine.js';
-import type { RoutedDecision } from '../route/decision.js';
-import { firstListed } from './propagate.js';
+import { brand } from '../brand.js';
+import type { Decision, RoutedDecision } from '../route/decision.js';
 import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 
 export interface RequestStartOptions {
@@ -35,7 +35,10 @@ export interface RequestStartOptions {
   now?: (() => number) | undefined;
 }
 
-/** What happened to the headers read, since start. */
+/**
+ * What happened to the headers read, since start. Each header is one of `applied`, `untrusted`, `malformed`,
+ * `implausible` or `badClock`; `late` and `ahead` count some of the `applied`.
+ */
 export interface RequestStartCounts {
   /** Waits applied to a request's start. */
   applied: number;
@@ -45,9 +48,9 @@ export interface RequestStartCounts {
   untrusted: number;
   /** Headers that are no time: ignored. */
   malformed: number;
-  /** Stamps later than this host's clock (the proxy's clock runs ahead): read as no wait. */
+  /** Of the applied, stamps later than this host's clock (the proxy's clock runs ahead): read as no wait. */
   ahead: number;
-  /** Waits over `maxMs`: ignored. */
+  /** Waits over `maxMs`, or stamps more than `maxMs` ahead: ignored. */
   implausible: number;
   /** Reads of `now` that threw or gave no finite time: the stamp is ignored. */
   badClock: number;
@@ -59,21 +62,36 @@ export const REQUEST_START_HEADER = 'x-request-start';
 /** A gateway is handed the stamp's value: it has no header to name. */
 export const GATEWAY_REQUEST_START_KEYS = ['maxMs', 'late', 'now'];
 const DEFAULT_MAX_MS = 60_000;
-/** `t=` and a decimal number, integer or with a fraction (nginx's `${msec}` is seconds with three decimals). */
-const STAMP = /^\s*(?:t=)?(\d{1,20}(?:\.\d{1,9})?)\s*$/;
+/**
+ * `t=` and a decimal number, integer or with a fraction (nginx's `${msec}` is seconds with three decimals). Ten
+ * digits at least: a time since 2001 in any unit has them, and a shorter number is no stamp (the tail of a decimal
+ * comma's `t=1763800000,123` read as a list).
+ */
+const STAMP = /^\s*(?:t=)?(\d{10,20})(\.\d{1,9})?\s*$/;
+
+/** A stamp's number in unix ms, its unit told by its size: seconds until 1e11 (the year 5138), then ms, µs, ns. */
+const msOf = (n: number): number => (n < 1e11 ? n * 1e3 : n < 1e14 ? n : n < 1e17 ? n / 1e3 : n / 1e6);
 
 /**
- * A stamp's number in unix ms, its unit told by its size (as New Relic and Scout read this header): seconds until
- * 1e11 (the year 5138), then milliseconds, microseconds, nanoseconds.
+ * A stamp's time in unix ms, its unit told by its size (as New Relic and Scout read this header): seconds until
+ * 1e11 (the year 5138), then milliseconds, microseconds, nanoseconds. NaN for no stamp.
  */
 export function stampMs(value: string): number {
   const m = STAMP.exec(value);
-  if (m === null) return NaN;
-  const n = Number(m[1]);
-  if (n < 1e11) return n * 1e3;
-  if (n < 1e14) return n;
-  if (n < 1e17) return n / 1e3;
-  return n / 1e6;
+  return m === null ? NaN : msOf(Number(m[1]! + (m[2] ?? '')));
+}
+
+/**
+ * The last entry of a header value Node joined from repeated lines (`a, b`), or of a list. The last is the nearest
+ * proxy's: one that appends its stamp rather than replacing the header (Envoy's `request_headers_to_add`, HAProxy's
+ * `add-header`) puts a client's own value first, and until the twenty-third session the first was read, so a client
+ * could claim an old start and have its request dropped and counted a timeout. `X-Forwarded-For` is read the same way.
+ */
+export function lastListed(v: unknown): unknown {
+  const s = typeof v === 'string' ? v : Array.isArray(v) && v.length > 0 ? v[v.length - 1] : v;
+  if (typeof s !== 'string') return s;
+  const comma = s.lastIndexOf(',');
+  return comma < 0 ? s : s.slice(comma + 1);
 }
 
 /** The wait stamped by a trusted proxy, or -1 when there is none to apply. */
@@ -102,46 +120,64 @@ export class RequestStart {
     this.now = now;
   }
 
-  /** The header's value on a request (the first of a repeated one), or undefined. */
-  valueOf(headers: IncomingHttpHeaders): string | undefined {
-    return firstListed(headers[this.header]);
+  /** The header's value on a request (the last of a repeated one: see `lastListed`), or undefined. */
+  valueOf(headers: IncomingHttpHeaders): unknown {
+    return lastListed(headers[this.header]);
   }
 
   /**
    * How long the request waited before it was read, in ms, or `NO_WAIT`: for a stamp from an untrusted peer, one
-   * that is no time, or one more than `maxMs` old. A stamp ahead of this host's clock reads as 0 (the proxy's clock
-   * runs ahead; the request did not arrive in the future). Each case is counted.
+   * that is no time, or one more than `maxMs` old or ahead. A stamp ahead of this host's clock reads as 0 (the
+   * proxy's clock runs ahead; the request did not arrive in the future). Each case is counted.
+   * @param value the stamp: the header's last entry (`valueOf`, `lastListed`); anything but a string is malformed
    */
   waitOf(value: unknown, trusted: boolean): number {
     if (!trusted) {
       this.stats.untrusted++;
       return NO_WAIT;
     }
-    const at = typeof value === 'string' ? stampMs(value) : NaN;
-    if (!Number.isFinite(at)) {
+    const m = typeof value === 'string' ? STAMP.exec(value) : null;
+    if (m === null) {
       this.stats.malformed++;
       return NO_WAIT;
     }
+    const n = Number(m[1]! + (m[2] ?? ''));
+    const at = msOf(n);
     const now = this.wallNow();
     if (!Number.isFinite(now)) {
       this.stats.badClock++;
       return NO_WAIT;
     }
-    let wait = now - at;
-    if (wait > this.maxMs) {
+    // A stamp in whole seconds (HAProxy `%Ts`) says only which second the request came in: read as that second's
+    // end, so the wait is never overstated. Read as its start it was up to 999 ms too long, and with a 200-ms budget
+    // `late: 'reject'` dropped four in five requests that came in on time.
+    const coarse = m[2] === undefined && n < 1e11 ? 999 : 0;
+    let wait = now - at - coarse;
+    if (wait > this.maxMs || now - at < -this.maxMs) {
       this.stats.implausible++;
       return NO_WAIT;
     }
-    if (wait < 0) {
-      this.stats.ahead++;
-      wait = 0;
-    }
+    if (now < at) this.stats.ahead++;
+    if (wait < 0) wait = 0;
     this.stats.applied++;
     return wait;
   }
 
+  /**
+   * The stamp (`t=<unix ms>`) that carries `decision`'s start to the next hop, or undefined (a refused decision, a
+   * failed wall clock: counted `badClock`). A service that calls another writes this, not the stamp it was sent:
+   * that may be a client's, which this host ignored and the next, trusting this host, would honour.
+   */
+  stampOf(engine: Gearshift, decision: Decision): string | undefined {
+    if (!decision.ok) return undefined;
+    const wall = this.wallStart(decision.startedAt, engine.now());
+    if (Number.isFinite(wall)) return `t=${Math.round(wall)}`;
+    this.stats.badClock++;
+    return undefined;
+  }
+
   /** A start on the engine's clock as wall time (unix ms), given the engine's now; NaN when the wall clock fails. */
-  wallStart(startedAt: number, engineNow: number): number {
+  private wallStart(startedAt: number, engineNow: number): number {
     return this.wallNow() - (engineNow - startedAt);
   }
 
@@ -173,10 +209,13 @@ export class RequestStart {
   }
 }
 
+/** Whether `x` is a RequestStart, of either build (see brand.ts). */
+export const isRequestStart = brand(RequestStart, 'requestStart');
+
 /** The adapters' and the gateway's option: off (undefined/false), on with its defaults (true), its options, or one shared. */
 export function requestStartOf(o: RequestStartOptions | RequestStart | boolean | undefined, keys: readonly string[] = KEYS): RequestStart | null {
   if (o === undefined || o === false) return null;
-  if (o instanceof RequestStart) return o; // shared: a Fastify route's own core counts with the plugin's
+  if (isRequestStart(o)) return o; // shared: a Fastify route's own core counts with the plugin's
   if (o !== true && !isPlainObject(o as unknown)) throw new UsageError(`requestStart: expected true, false or { ${keys.join(', ')} }, got ${shown(o)}`);
   return new RequestStart(o, keys);
 }

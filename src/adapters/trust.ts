@@ -69,6 +69,11 @@ export class ProxyRanges {
   /** Last few peer addresses and their verdict: proxies are few, so this almost always hits. */
   private readonly cache = new Map<string, boolean>();
 
+  /** No range at all: no peer is a trusted proxy. */
+  get empty(): boolean {
+    return this.v4.length === 0 && this.v6.length === 0;
+  }
+
   constructor(ranges: readonly string[]) {
     const v4: number[] = [];
     this.v6 = [];
