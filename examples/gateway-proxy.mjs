@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream';
 // Headers about one connection, not the message (RFC 9110 §7.6.1): a proxy forwards them in neither direction.
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
 // A client's hints: the gateway has weighed them in its decision; passed on, an upstream that trusts the gateway's
-// address would read them as the gateway's own. (Node sets `host` to the upstream's.)
+// address would read them as the gateway's own. (Node sets `host` to the upstream's; the client's goes on as
+// `x-forwarded-host`.)
 const NOT_FORWARDED = ['host', 'x-gearshift-version', 'x-gearshift-load-test', 'x-gearshift-hint'];
 
 /** `headers` without hop-by-hop ones (including those its `Connection` names) and without `drop`. */
@@ -38,6 +39,10 @@ export function gatewayHandler(gw, upstreams) {
     // decision, which also strips the client's gearshift.* entries from the baggage.
     const headers = { ...endToEnd(req.headers, NOT_FORWARDED), ...gw.propagationHeaders(decision, req.headers.baggage) };
     if (headers.baggage === '') delete headers.baggage; // nothing but gearshift entries was in it
+    // Who asked, and for which host, as proxies say it: the upstream sees the gateway's address and its own host.
+    const peer = req.socket.remoteAddress ?? '';
+    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${peer}` : peer;
+    if (req.headers.host !== undefined) headers['x-forwarded-host'] = req.headers.host;
     const up = request({ host: '127.0.0.1', port: upstreams[decision.version], path: req.url, method: req.method, headers });
 
     const end = (outcome) => {
@@ -46,8 +51,10 @@ export function gatewayHandler(gw, upstreams) {
     };
     // The budget is a deadline, not an idle timeout (`timeout:` on the request is re-armed by every byte, so a
     // trickling upstream would hold the client past it). Cut by it, the upstream fails below: before its headers
-    // the client gets a 502, after them its response is cut.
+    // the client gets a 504 (no answer in time; 502 is for a bad one), after them its response is cut.
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       end('timeout');
       up.destroy(new Error('upstream timeout'));
     }, Math.max(0, gw.remainingMs(decision)));
@@ -68,7 +75,7 @@ export function gatewayHandler(gw, upstreams) {
     });
     up.on('error', () => {
       end('error'); // refused, reset before answering (after a timeout or a client abort: already recorded)
-      if (!res.headersSent && !res.destroyed) res.writeHead(502).end();
+      if (!res.headersSent && !res.destroyed) res.writeHead(timedOut ? 504 : 502).end();
     });
     // The body streams through. A client that leaves mid-upload fails this pipeline, which drops the upstream call;
     // an upstream that fails mid-upload is reported by 'error' above. Nothing more to do here.

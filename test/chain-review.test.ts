@@ -667,7 +667,7 @@ describe('held up', () => {
   it.each([
     ['refuses the connection', 'refused', ['error'], 'status 502'],
     ['answers 503', 'fivexx', ['error'], 'status 503'],
-    ['never answers (socket timeout at the budget)', 'silent', ['timeout'], 'status 502'],
+    ['never answers (socket timeout at the budget)', 'silent', ['timeout'], 'status 504'], // no answer in time: 504 (502 until the twenty-third session),
   ])('the example gateway, when its upstream %s, records it once and answers the client', async (_what, kind, outcomes, client) => {
     let upPort: number;
     if (kind === 'refused') {

@@ -619,7 +619,7 @@ describe('held up', () => {
     expect(up.recorded().map((c) => c.outcome)).toEqual(['clientAbort']);
   });
 
-  it('upstream 500 → one error; refused upstream → one error and 502; silent upstream → one timeout near the budget', async () => {
+  it('upstream 500 → one error; refused upstream → one error and 502; silent upstream → one timeout near the budget and 504', async () => {
     const g = observed(config('cfg-1', 50, 300));
     const failing = await listen((_req, res) => res.writeHead(500).end('boom'));
     const silent = await listen(() => undefined);
@@ -628,7 +628,7 @@ describe('held up', () => {
     for (const [port, status, outcome] of [
       [failing, 500, 'error'],
       [closed, 502, 'error'],
-      [silent, 502, 'timeout'],
+      [silent, 504, 'timeout'], // no answer in time (502 until the twenty-third session)
     ] as const) {
       g.log.length = 0;
       const { port: gwPort } = await gatewayServer(g.engine, { main: port, canary: port, wip: port, soak: port });
@@ -731,5 +731,21 @@ describe('held up', () => {
     const rej = gw.begin('nope', 'bob');
     expect(rej.done(200)).toBe(false);
     expect(g.recorded().map((c) => c.outcome)).toEqual(['clientAbort', 'rejected']);
+  });
+});
+
+describe('twenty-third session: the example gateway says who asked, as proxies do', () => {
+  it("forwards the client's host as x-forwarded-host and its address appended to x-forwarded-for", async () => {
+    let seen: Record<string, unknown> = {};
+    const up = await listen((req, res) => {
+      seen = req.headers;
+      res.end('{}');
+    });
+    const { port } = await gatewayServer(observed().engine, { main: up, canary: up, wip: up, soak: up });
+    const r = await send(port, { 'x-scene': 'feed', 'x-user': 'bob', host: 'shop.example', 'x-forwarded-for': '203.0.113.7' });
+    expect(r.status).toBe(200);
+    expect(seen['x-forwarded-host']).toBe('shop.example');
+    expect(seen['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    expect(seen.host).toBe(`127.0.0.1:${up}`); // the upstream's own, as Node sets it
   });
 });
