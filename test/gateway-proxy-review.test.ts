@@ -749,3 +749,22 @@ describe('twenty-third session: the example gateway says who asked, as proxies d
     expect(seen.host).toBe(`127.0.0.1:${up}`); // the upstream's own, as Node sets it
   });
 });
+
+describe('twenty-third session: an upstream that answers 421 does not deploy the scene it was sent', () => {
+  it('is an error at the gateway (a success hid a gateway that misroutes), and so in the adapters', async () => {
+    const g = observed();
+    const gw = createGateway(g.engine, { trust: { keys: [KEY] } });
+    expect(gw.begin('feed', 'bob').done(421)).toBe(true);
+    expect(gw.begin('feed', 'bob').done(404)).toBe(true); // a client's error: served
+    expect(g.recorded().map((c) => c.outcome)).toEqual(['error', 'success']);
+    // a gearshift upstream that does not deploy the scene answers 421; through the example gateway it is an error
+    const upEngine = observed(config('cfg-1', 50, 400, ['ads'])).engine;
+    const { port: upPort } = await upstream('main', upEngine);
+    const h = observed();
+    const { port } = await gatewayServer(h.engine, { main: upPort, canary: upPort, wip: upPort, soak: upPort });
+    const r = await send(port, { 'x-scene': 'feed', 'x-user': 'bob' });
+    expect(r.status).toBe(421);
+    await waitFor(() => h.recorded().length === 1);
+    expect(h.recorded().map((c) => c.outcome)).toEqual(['error']);
+  });
+});

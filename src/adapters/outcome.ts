@@ -26,8 +26,17 @@ export function reportOutcome(engine: Gearshift, decision: Decision, outcome: Ou
 /** nginx's "client closed request", which proxies log and pass to `done(status)`: the client went away. */
 const CLIENT_CLOSED = 499;
 
-/** HTTP status → outcome: 5xx is an error, 499 a client abort, anything else served the request (the engine turns slow ones into timeouts). */
-export const outcomeOfStatus = (status: number): OutcomeCode => (status >= 500 ? Outcome.Error : status === CLIENT_CLOSED ? Outcome.ClientAbort : Outcome.Success);
+/** "Misdirected request": the server that got it cannot serve it (gearshift's own `not_deployed` answer is one). */
+const MISDIRECTED = 421;
+
+/**
+ * HTTP status → outcome: 5xx and 421 are errors, 499 a client abort, anything else served the request (the engine
+ * turns slow ones into timeouts). A 421 is the system's fault, not the client's: behind a gateway it is an upstream
+ * that does not deploy the scene it was sent, and until the twenty-third session it counted as a success, which hid
+ * a misrouting gateway.
+ */
+export const outcomeOfStatus = (status: number): OutcomeCode =>
+  status >= 500 || status === MISDIRECTED ? Outcome.Error : status === CLIENT_CLOSED ? Outcome.ClientAbort : Outcome.Success;
 
 /**
  * Is a thrown error the server's? Not when it carries a status under 500 (`status` as http-errors and body-parser set
