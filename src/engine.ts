@@ -38,6 +38,8 @@ export class Gearshift {
   constructor(options: GearshiftOptions) {
     if (!isPlainObject(options as unknown)) throw new UsageError(`createGearshift(options): expected { config, clock? }, got ${shown(options)}`);
     refuseUnknownKeys(options as unknown as Record<string, unknown>, ['config', 'clock'], 'createGearshift(options).');
+    // Said by name: validating undefined said "(root): expected an object", of which it did not say.
+    if (options.config === undefined) throw new UsageError('createGearshift(options).config: required (the config document; see validateConfig)');
     const clock = clockOf(options.clock, 'createGearshift');
     this.router = new Router(compileTables(validateConfig(options.config)));
     this.clock = clock;
@@ -101,7 +103,7 @@ export class Gearshift {
    * request then (sensing checks one completion's times against it about once a second); otherwise the engine
    * reads its clock. Load-test traffic counts toward process load only. Never throws.
    */
-  complete(decision: Decision, outcome: OutcomeCode | OutcomeName = Outcome.Success, rtMs?: number): boolean {
+  complete(decision: Decision | null | undefined, outcome: OutcomeCode | OutcomeName = Outcome.Success, rtMs?: number): boolean {
     if (!(decision instanceof Decision) || decision.completed) return false; // not one of this engine's decisions
     decision.completed = true;
     let end: number;

@@ -9,6 +9,7 @@
  */
 import type { RequestStartCounts } from './adapters/request-start.js';
 import type { Gearshift } from './engine.js';
+import { checkEngine } from './engine-arg.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from './errors.js';
 import { hostedHere } from './route/tables.js';
 import type { WindowStats } from './sense/stats.js';
@@ -82,6 +83,7 @@ function windowFigures(m: Exposition, family: string, w: WindowStats, l: Record<
 
 /** The engine's figures as Prometheus text (serve it with `content-type: text/plain; version=0.0.4`). */
 export function prometheusText(engine: Gearshift, options: MetricsOptions = {}): string {
+  checkEngine(engine, 'prometheusText(engine, options)');
   if (!isPlainObject(options as unknown)) throw new UsageError(`prometheusText(engine, options): options must be an object, got ${shown(options)}`);
   refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'requestStart', 'prefix'], 'prometheusText: ');
   const prefix = options.prefix ?? 'gearshift_';

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Gearshift } from '../engine.js';
+import { checkEngine } from '../engine-arg.js';
 import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 import type { Decision, RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
@@ -203,9 +204,7 @@ export class AdapterCore<Req> {
     /** Options of the adapter's own, beside `ADAPTER_KEYS`: any other key is refused as a typo. */
     ownKeys: readonly string[] = [],
   ) {
-    if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
-      throw new UsageError('gearshift adapter: the first argument must be an engine from createGearshift()');
-    }
+    checkEngine(engine, 'gearshift adapter');
     this.watch = new ResponseWatch(
       { ended: (d, res) => this.recordEnded(d, res), closed: (d, res) => this.completeResponse(d, res) },
       (release) => (typeof engine.onClose === 'function' ? engine.onClose(release) : undefined), // an engine-like object may lack it

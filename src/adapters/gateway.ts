@@ -9,6 +9,7 @@
  * `done` takes an HTTP status (≥ 500 → error) or an outcome name, and records once however often it is called.
  */
 import type { Gearshift } from '../engine.js';
+import { checkEngine } from '../engine-arg.js';
 import { type Decision, isDecision, type RoutedDecision } from '../route/decision.js';
 import type { RouteHints } from '../route/router.js';
 import { type OutcomeCode, type OutcomeName, outcomeOfStatus, reportOutcome } from './outcome.js';
@@ -83,9 +84,7 @@ export class Gateway {
     readonly engine: Gearshift,
     options: GatewayOptions = {},
   ) {
-    if (engine === null || typeof engine !== 'object' || typeof (engine as Gearshift).route !== 'function') {
-      throw new UsageError('createGateway(engine): the first argument must be an engine from createGearshift()');
-    }
+    checkEngine(engine, 'createGateway(engine)');
     if (!isPlainObject(options as unknown)) throw new UsageError(`createGateway(engine, options): options must be an object, got ${shown(options)}`);
     refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'rejections', 'propagate', 'requestStart'], '');
     this.trust = trustOf(options.trust);

@@ -168,8 +168,8 @@ export class RequestStart {
    * failed wall clock: counted `badClock`). A service that calls another writes this, not the stamp it was sent:
    * that may be a client's, which this host ignored and the next, trusting this host, would honour.
    */
-  stampOf(engine: Gearshift, decision: Decision): string | undefined {
-    if (!decision.ok) return undefined;
+  stampOf(engine: Gearshift, decision: Decision | null | undefined): string | undefined {
+    if (!decision?.ok) return undefined; // an adapter's request without a scene has none (null)
     const wall = this.wallStart(decision.startedAt, engine.now());
     if (Number.isFinite(wall)) return `t=${Math.round(wall)}`;
     this.stats.badClock++;
