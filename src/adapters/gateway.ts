@@ -114,7 +114,7 @@ export class Gateway {
     const rs = this.requestStart;
     if (rs === null || !hints || !d.ok || hints.requestStart == null) return d;
     // Trusted as `decide` trusts plain hints: an own `trusted` that is not undefined decides, else the peer.
-    const own = Object.hasOwn(hints, 'trusted') ? hints.trusted : undefined;
+    const own = ownTrusted(hints);
     const trusted = own === undefined ? this.trust.fromProxy(hints.peer) : own === true;
     return rs.apply(this.engine, d, rs.waitOf(lastListed(hints.requestStart), trusted));
   }
@@ -126,9 +126,7 @@ export class Gateway {
     let version = firstListed(hints.version) || undefined;
     let loadTest = hints.loadTest === true || loadTestFlag(firstListed(hints.loadTest));
     const bag = baggageOf(hints.baggage);
-    // An own property only: a hints object built by merging a parsed body ({"__proto__": {"trusted": true}}) must not
-    // inherit trust.
-    let trusted = Object.hasOwn(hints, 'trusted') ? hints.trusted : undefined;
+    let trusted = ownTrusted(hints);
     if (signed !== undefined && signed.length > 0) {
       const v = this.trust.verify(signed, typeof scene === 'string' ? scene : null);
       if (typeof v !== 'string') {
@@ -185,6 +183,12 @@ export class Gateway {
     return decision.startedAt + decision.rtBudgetMs - this.engine.now();
   }
 }
+
+/**
+ * The caller's `trusted`, an own property only: a hints object built by merging a parsed body
+ * ({"__proto__": {"trusted": true}}) must not inherit trust. Undefined: not said, the peer decides.
+ */
+const ownTrusted = (hints: GatewayHints): boolean | undefined => (Object.hasOwn(hints, 'trusted') ? hints.trusted : undefined);
 
 /** The gearshift entries of a `baggage` header value (a list: its lines, joined), or null. */
 const baggageOf = (v: unknown): BaggageDecision | null =>

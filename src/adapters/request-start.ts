@@ -67,7 +67,7 @@ const DEFAULT_MAX_MS = 60_000;
  * digits at least: a time since 2001 in any unit has them, and a shorter number is no stamp (the tail of a decimal
  * comma's `t=1763800000,123` read as a list).
  */
-const STAMP = /^\s*(?:t=)?(\d{10,20})(\.\d{1,9})?\s*$/;
+const STAMP = /^\s*(?:t=)?(\d{10,20}(\.\d{1,9})?)\s*$/;
 
 /** A stamp's number in unix ms, its unit told by its size: seconds until 1e11 (the year 5138), then ms, µs, ns. */
 const msOf = (n: number): number => (n < 1e11 ? n * 1e3 : n < 1e14 ? n : n < 1e17 ? n / 1e3 : n / 1e6);
@@ -78,7 +78,7 @@ const msOf = (n: number): number => (n < 1e11 ? n * 1e3 : n < 1e14 ? n : n < 1e1
  */
 export function stampMs(value: string): number {
   const m = STAMP.exec(value);
-  return m === null ? NaN : msOf(Number(m[1]! + (m[2] ?? '')));
+  return m === null ? NaN : msOf(Number(m[1]));
 }
 
 /**
@@ -141,7 +141,7 @@ export class RequestStart {
       this.stats.malformed++;
       return NO_WAIT;
     }
-    const n = Number(m[1]! + (m[2] ?? ''));
+    const n = Number(m[1]);
     const at = msOf(n);
     const now = this.wallNow();
     if (!Number.isFinite(now)) {

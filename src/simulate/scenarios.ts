@@ -2,6 +2,7 @@
  * The scenarios of issue 4, on one model: 8 servers, a feed scene with a 200 ms budget and 40 ms of work per request
  * at full gear (capacity 200 req/s), normal load 100 req/s (utilisation 0.5).
  */
+import { readDocument } from '../config/document.js';
 import type { RegulatorConfig } from '../config/schema-regulate.js';
 import { feedScene, type SimScene } from './model.js';
 import type { Scenario } from './scenario.js';
@@ -25,18 +26,10 @@ const peakRegulator = (): RegulatorConfig => ({
     { at: '20:01:00', name: 'auto, fast recovery', mode: 'auto', fastRecovery: true },
   ],
 });
-/** Frozen: the scenarios take their own copy, so this one stays what the README shows. */
-export const PEAK_REGULATOR: RegulatorConfig = deepFreeze(peakRegulator());
+/** Frozen, as the engine reads a config document: each scenario takes its own copy, so this one stays the README's. */
+export const PEAK_REGULATOR = readDocument(peakRegulator()) as RegulatorConfig;
 /** 19:58:00 in Asia/Shanghai (UTC+8) on 2026-11-11. */
 export const PEAK_START = Date.UTC(2026, 10, 11, 11, 58, 0);
-
-function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
 
 export function scenarios(): Scenario[] {
   return [
