@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createGearshift, type Gearshift } from '../src/engine.js';
 import type { Decision } from '../src/route/decision.js';
 import { OUTCOME_NAMES } from '../src/sense/outcome.js';
+import { afterEach } from 'vitest';
 
 export const KEY = 'test-key-0123456789-0123456789-abcdef';
 
@@ -99,6 +100,16 @@ export async function waitFor(pred: () => boolean, ms = 2000): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Lists for the servers, Fastify apps and engines a test file starts, closed after each test. */
+export function closedAfterEach(): { servers: Server[]; apps: { close(): Promise<unknown> }[]; engines: Gearshift[] } {
+  const made = { servers: [] as Server[], apps: [] as { close(): Promise<unknown> }[], engines: [] as Gearshift[] };
+  afterEach(async () => {
+    await closeAll(made.servers, made.apps);
+    for (const e of made.engines.splice(0)) e.close();
+  });
+  return made;
+}
 
 /** Closes (and forgets) the servers and Fastify apps a test started: open connections first, so nothing waits on keep-alive. */
 export async function closeAll(servers: Server[], apps: { close(): Promise<unknown> }[] = []): Promise<void> {

@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest, type Server, type ServerResponse } from 'node:http';
 import express from 'express';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
 import { gearshift as expressGearshift } from '../src/adapters/express.js';
 import { gearshiftPlugin } from '../src/adapters/fastify.js';
 import { createGateway } from '../src/adapters/gateway.js';
@@ -20,19 +20,13 @@ import type { GearshiftConfig } from '../src/config/schema.js';
 import { createGearshift, type Gearshift } from '../src/engine.js';
 import type { Decision } from '../src/route/decision.js';
 import { OUTCOME_NAMES } from '../src/sense/outcome.js';
-import { closeAll, get, KEY, portOf, sleep, waitFor } from './adapters-helpers.js';
+import { closedAfterEach, get, KEY, portOf, sleep, waitFor } from './adapters-helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------------------------
 
-const servers: Server[] = [];
-const apps: FastifyInstance[] = [];
-const engines: Gearshift[] = [];
-afterEach(async () => {
-  await closeAll(servers, apps);
-  for (const e of engines.splice(0)) e.close();
-});
+const { servers, apps, engines } = closedAfterEach();
 
 /** feed: the scene the chain serves; ads: a second scene a hop may call for the same user request. */
 function chainConfig(label = 'cfg-1', canaryWeight = 50): GearshiftConfig {

@@ -9,9 +9,9 @@
  * code it was written against; the "held up" block records what was checked and held.
  */
 import { connect } from 'node:net';
-import { createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createServer, type IncomingMessage, request as httpRequest, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import Fastify from 'fastify';
+import { afterAll, describe, expect, it } from 'vitest';
 import { gearshiftPlugin } from '../src/adapters/fastify.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../src/adapters/gateway.js';
 import { type GearshiftListener, withGearshift } from '../src/adapters/http.js';
@@ -21,7 +21,7 @@ import type { GearshiftConfig } from '../src/config/schema.js';
 import { createGearshift, type Gearshift } from '../src/engine.js';
 import type { Decision } from '../src/route/decision.js';
 import { OUTCOME_NAMES } from '../src/sense/outcome.js';
-import { closeAll, KEY, sleep, waitFor } from './adapters-helpers.js';
+import { closeAll, closedAfterEach, KEY, sleep, waitFor } from './adapters-helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Harness
@@ -35,13 +35,7 @@ interface GatewayHandlerModule {
 const examplePath = '../examples/gateway-proxy.mjs';
 const { gatewayHandler } = (await import(examplePath)) as GatewayHandlerModule;
 
-const servers: Server[] = [];
-const apps: FastifyInstance[] = [];
-const engines: Gearshift[] = [];
-afterEach(async () => {
-  await closeAll(servers, apps);
-  for (const e of engines.splice(0)) e.close();
-});
+const { servers, apps, engines } = closedAfterEach();
 afterAll(async () => {
   await closeAll(servers, apps);
 });
