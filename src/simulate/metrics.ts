@@ -4,6 +4,8 @@
  * the service is not needlessly degraded over those seconds (see `tight`). Computed the same way for every controller.
  */
 import { shown, UsageError } from '../errors.js';
+import { checkMarks } from './marks.js';
+import { nearestRank } from './rank.js';
 import type { RunResult, Second } from './run.js';
 
 export interface Metrics {
@@ -28,10 +30,9 @@ export interface Metrics {
 const HOLD_S = 30;
 const ROLL_S = 5;
 
+/** By nearest rank, as the sensing the regulator reads: the table's p99 is the p99 the controller acted on. */
 function quantile(xs: number[], p: number): number {
-  if (xs.length === 0) return 0;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return nearestRank(Float64Array.from(xs).sort(), p);
 }
 
 /** Safe at second i: the rolling 5-second timeout rate is within the target. */
@@ -59,9 +60,12 @@ function sum(xs: Second[], f: (s: Second) => number): number {
   return t;
 }
 
-export function metricsOf(r: RunResult, disturbAt: number, dropAt: number | undefined, phases: readonly number[] = [disturbAt, ...(dropAt === undefined ? [] : [dropAt])]): Metrics {
+export function metricsOf(r: RunResult, disturbAt: number, dropAt?: number, phases?: readonly number[]): Metrics {
   if (r === null || typeof r !== 'object' || !Array.isArray(r.seconds)) throw new UsageError(`metricsOf(run, …): expected a run's result ({ seconds: [...] }), got ${shown(r)}`);
-  const end = dropAt ?? r.seconds.length;
+  checkMarks({ disturbAt, dropAt, phases }, r.seconds.length, (field) => `metricsOf: ${field}`);
+  // A run cut short of dropAt or of a phase is measured to its end (checkMarks).
+  const end = Math.min(dropAt ?? Infinity, r.seconds.length);
+  const starts = (phases ?? [disturbAt, ...(dropAt === undefined ? [] : [dropAt])]).filter((p) => p < r.seconds.length);
   const phase = r.seconds.slice(disturbAt, end);
   let firstMove: number | null = null;
   for (let i = disturbAt; i < end; i++) {
@@ -72,7 +76,7 @@ export function metricsOf(r: RunResult, disturbAt: number, dropAt: number | unde
   }
   // Each phase (a load level) must converge on its own; the figure is the slowest phase's.
   const ok = r.seconds.map((_, i) => safeAt(r, i));
-  const bounds = [...phases, r.seconds.length];
+  const bounds = [...starts, r.seconds.length];
   let converged: number | null = 0;
   let convergedAt = disturbAt;
   for (let k = 0; k + 1 < bounds.length && bounds[k]! < end; k++) {

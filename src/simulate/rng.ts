@@ -33,3 +33,25 @@ export class Rng {
     return Math.exp(sigma * this.normal() - (sigma * sigma) / 2);
   }
 }
+
+const fmix32 = (h: number): number => {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+};
+
+/**
+ * The state of one named stream of a run's seed. Arrivals, load-test draws and service noise each draw from their own
+ * stream, per scene: with one stream, a controller that refused a request (and so drew no service noise for it) saw
+ * other arrivals from then on, and a side-by-side table compared controllers on different traffic. The whole seed
+ * is hashed, its high bits too: `seed >>> 0` alone made 42 and 42 + 2³² the same run.
+ */
+export function streamSeed(seed: number, stream: string): number {
+  const lo = ((seed % 0x1_0000_0000) + 0x1_0000_0000) % 0x1_0000_0000;
+  const hi = Math.floor(seed / 0x1_0000_0000);
+  let h = fmix32(fmix32(lo) ^ (hi >>> 0));
+  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193) >>> 0;
+  return fmix32(h);
+}

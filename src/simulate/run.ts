@@ -1,60 +1,27 @@
 /**
- * The discrete-event simulation: a virtual clock, a seeded RNG, open-loop Poisson arrivals, a FIFO multi-server queue
- * (server free times in a min-heap), completions landing in one-second sensing slots, and the controller's timer
+ * The discrete-event simulation: a virtual clock, seeded RNG streams, open-loop Poisson arrivals, a FIFO multi-server
+ * queue (server free times in a min-heap), completions landing in one-second sensing slots, and the controller's timer
  * ticking on the same virtual clock. Records a per-second trace the metrics are computed from.
  */
 import { ManualClock } from '../clock.js';
 import { validateConfig } from '../config/validate.js';
-import { shown, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { DEFAULT_PROCESS_GOALS } from '../regulate/goals.js';
-import { costOf, valueOf } from '../regulate/points.js';
-import { compilePoints, type Point } from '../regulate/points.js';
+import { compilePoints, costOf, type Point, valueOf } from '../regulate/points.js';
+import { Arrivals } from './arrivals.js';
+import { scenarioCalls } from './calls.js';
 import { type ControllerKind, makeController } from './controllers.js';
 import { MinHeap } from './heap.js';
 import { simConfig } from './model.js';
-import { Rng } from './rng.js';
+import { Rng, streamSeed } from './rng.js';
 import { checkScenario, type Scenario } from './scenario.js';
+import { emptySecond, type RunResult, type Second, tickState } from './trace.js';
 import { SlotWindow } from './window.js';
 
-/** One second of the run, all business scenes together. */
-export interface Second {
-  offered: number;
-  rejected: number;
-  completed: number;
-  timeouts: number;
-  /** Responses within budget. */
-  good: number;
-  /** Value of good responses, and what they would have been worth at full gear. */
-  value: number;
-  fullValue: number;
-  rts: number[];
-  /** Controller state at the tick ending this second. */
-  degraded: boolean;
-  boosted: boolean;
-  changes: number;
-  /** Goals of every scene inside or below their band (the regulator's own view; none/shedder: undefined). */
-  inBand?: boolean;
-  /** First scene: cost allowance, smoothed pressure of its first goal, and cost of its gears (regulator's view). */
-  allowance?: number;
-  /** Busy share of the servers in this second (the event-loop utilisation of the model). */
-  elu: number;
-  pressure?: number;
-  cost?: number;
-}
+export type { LoadTestCounts, RunResult, Second } from './trace.js';
 
-export interface RunResult {
-  readonly scenario: string;
-  readonly controller: ControllerKind;
-  readonly seconds: Second[];
-  /** Budget of the first scene, the timeout target and band of its timeout goal. */
-  readonly budgetMs: number;
-  readonly target: number;
-  readonly band: number;
-  /** The process ELU goal, if any. */
-  readonly elu?: { readonly target: number; readonly band: number };
-}
-
-const emptySecond = (): Second => ({ offered: 0, rejected: 0, completed: 0, timeouts: 0, good: 0, value: 0, fullValue: 0, rts: [], elu: 0, degraded: false, boosted: false, changes: 0 });
+/** Every response time is kept for the metrics: past this many requests a run would exhaust memory, not finish. */
+const MAX_REQUESTS = 20_000_000;
 
 export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
   checkScenario(sc, kind);
@@ -66,96 +33,110 @@ export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
   const window = new SlotWindow(1000, sc.servers, budgets);
   const budget0 = sc.scenes[0]!.config.rtBudgetMs ?? 200;
   const ctl = makeController(kind, config, clock, window, budget0 / 2);
-  const rng = new Rng(sc.seed ?? 42);
+  const calls = scenarioCalls(sc);
+  const seed = sc.seed ?? 42;
   const noise = sc.noise ?? 0.5;
+  const endMs = sc.durationS * 1000;
   const servers = new MinHeap();
   for (let i = 0; i < sc.servers; i++) servers.push(0);
 
   const scenes = sc.scenes.map((s) => {
     const points: Point[] = compilePoints(s.id, s.config, 0);
     const top = Int32Array.from(points, (p) => p.top);
-    return { s, points, budget: budgets.get(s.id)!, topCost: costOf(points, top), topValue: valueOf(points, top), next: 0 };
+    // A scene without points (plain routing), or whose top costs nothing, is served at baseMs and full value: 0/0
+    // made every service time NaN, and every request of it vanished.
+    const topCost = costOf(points, top);
+    const topValue = valueOf(points, top);
+    return {
+      s, points, top, budget: budgets.get(s.id)!, topCost: topCost > 0 ? topCost : NaN, topValue: topValue > 0 ? topValue : NaN,
+      arrivals: new Arrivals(seed, s.id, calls.rate, endMs),
+      // The same request gets the same draws under every controller: they are drawn at arrival, whatever happens to it.
+      loadTest: new Rng(streamSeed(seed, `load-test/${s.id}`)),
+      noise: new Rng(streamSeed(seed, `noise/${s.id}`)),
+    };
   });
   const seconds: Second[] = Array.from({ length: sc.durationS }, emptySecond);
-  const tg = sc.scenes[0]!.config.goals?.timeoutRate;
-  const period = ctl.periodMs;
-  let lastChanges = 0;
+  const busy = new Float64Array(sc.durationS);
+  let requests = 0;
+  let inFlight = 0;
 
-  /** The scenario's arrival rate, checked: a NaN would send the simulation's clock to NaN, and fail far from here. */
-  const rateOf = (scene: string, t: number): number => {
-    const r = sc.rate(scene, t);
-    if (typeof r !== 'number' || !(r >= 0 && r < Infinity)) throw new UsageError(`runScenario: scenario.rate(${JSON.stringify(scene)}, ${t}): expected requests/s ≥ 0, got ${shown(r)}`);
-    return r;
-  };
-  for (const x of scenes) x.next = rng.exp(1000 / Math.max(1e-9, rateOf(x.s.id, 0)));
-  for (let tickAt = period; tickAt <= sc.durationS * 1000; tickAt += period) {
-    // Arrivals up to this tick, scene by scene merged in time order.
+  /** Offers every arrival before `until` (ms), scene by scene merged in time order. */
+  const arrive = (until: number): void => {
     for (;;) {
       let x = scenes[0]!;
-      for (const y of scenes) if (y.next < x.next) x = y;
-      const a = x.next;
-      if (a >= tickAt) break;
+      for (const y of scenes) if (y.arrivals.next < x.arrivals.next) x = y;
+      const a = x.arrivals.next;
+      if (!(a < until)) return;
       const t = a / 1000;
-      const rate = rateOf(x.s.id, t);
-      x.next = a + (rate > 0 ? rng.exp(1000 / rate) : 1000);
-      if (rate <= 0) continue;
+      if (++requests > MAX_REQUESTS) throw new UsageError(`runScenario: scenario.rate: more than ${MAX_REQUESTS.toLocaleString('en')} requests offered by t = ${t.toFixed(3)} s; lower the rate or shorten durationS`);
+      x.arrivals.advance();
+      const loadTest = calls.loadTestShare !== null && x.loadTest.next() < calls.loadTestShare(x.s.id, t);
+      const size = x.noise.lognormal1(noise);
       const sec = seconds[Math.floor(t)]!;
-      const loadTest = sc.loadTestShare ? rng.next() < sc.loadTestShare(x.s.id, t) : false;
-      if (!loadTest) sec.offered++;
+      sec.offered++;
+      if (loadTest) sec.loadTest!.offered++;
       if (ctl.reject(x.s.id, loadTest)) {
-        if (!loadTest) sec.rejected++;
+        sec.rejected++;
+        if (loadTest) sec.loadTest!.rejected++;
         continue;
       }
       const live = ctl.live(x.s.id);
+      const gears = live ? live.gears : x.top;
       let work = 0;
-      let value = x.topValue;
-      if (live) {
-        for (let i = 0; i < x.points.length; i++) work += x.points[i]!.cost[live.gears[i]!]! * (sc.slowdown?.(x.s.id, x.points[i]!.name, t) ?? 1);
-        value = valueOf(x.points, live.gears);
-      } else for (const p of x.points) work += p.cost[p.top]! * (sc.slowdown?.(x.s.id, p.name, t) ?? 1);
-      const serviceMs = x.s.baseMs * (work / x.topCost) * rng.lognormal1(noise);
+      for (let i = 0; i < x.points.length; i++) work += x.points[i]!.cost[gears[i]!]! * calls.slowdown(x.s.id, x.points[i]!.name, t);
+      const value = live ? valueOf(x.points, live.gears) : x.topValue;
+      const serviceMs = x.s.baseMs * (Number.isNaN(x.topCost) ? 1 : work / x.topCost) * size;
       const start = Math.max(a, servers.pop());
       const abandoned = start - a >= x.budget;
       const done = abandoned ? start : start + serviceMs;
       servers.push(done);
       const rt = done - a;
-      if (!loadTest) window.record(x.s.id, done, rt, abandoned ? 0 : serviceMs);
-      const out = seconds[Math.floor(done / 1000)];
-      if (out && !loadTest) {
-        out.completed++;
-        out.rts.push(rt);
-        if (rt > x.budget) out.timeouts++;
-        else {
-          out.good++;
-          out.value += value / x.topValue;
-          out.fullValue += 1;
-        }
+      const worked = abandoned ? 0 : serviceMs;
+      window.recordBusy(done, worked);
+      if (!loadTest) window.recordRt(x.s.id, done, rt);
+      if (done >= endMs) {
+        inFlight++;
+        continue;
+      }
+      const k = Math.floor(done / 1000);
+      busy[k] = busy[k]! + worked;
+      const out = seconds[k]!;
+      out.completed++;
+      if (loadTest) out.loadTest!.completed++;
+      out.rts.push(rt);
+      if (rt > x.budget) out.timeouts++;
+      else {
+        out.good++;
+        out.value += Number.isNaN(x.topValue) ? 1 : value / x.topValue;
+        out.fullValue += 1;
       }
     }
+  };
+
+  const period = ctl.periodMs;
+  let lastChanges = 0;
+  for (let tickAt = period; ; tickAt += period) {
+    arrive(Math.min(tickAt, endMs));
+    if (tickAt > endMs) break;
     clock.set(tickAt);
     window.now = tickAt;
     window.queueDelayMs = Math.max(0, servers.peek() - tickAt);
     const report = ctl.tick();
     window.prune();
-    const sec = seconds[Math.floor((tickAt - 1) / 1000)];
-    if (sec) {
-      sec.elu = window.process().elu ?? 0;
-      const n = ctl.changes();
-      sec.changes += n - lastChanges;
-      lastChanges = n;
-      if (report) {
-        sec.degraded = report.scenes.some((r) => r.degraded || r.shedShare > 0 || r.shedLoadTest);
-        sec.boosted = report.scenes.some((r) => r.boosted);
-        const first = report.scenes[0];
-        if (first) [sec.allowance, sec.pressure, sec.cost] = [first.allowance, first.goals[0]?.pressure ?? NaN, first.cost];
-        // In band as the regulator sees it: nothing violated, and the binding goal (some goal) in its band unless at the top.
-        const pv = report.process.some((g) => g.status === 'violated');
-        const pb = report.process.some((g) => g.status === 'in_band');
-        sec.inBand = !pv && report.scenes.every((r) => r.goals.every((g) => g.status !== 'violated') && (r.atTop || pb || r.goals.some((g) => g.status === 'in_band')));
-      } else if (kind === 'shedder') sec.degraded = ctl.reject(sc.scenes[0]!.id, false);
-    }
+    const k = Math.floor((tickAt - 1) / 1000);
+    const n = ctl.changes();
+    seconds[k]!.changes += n - lastChanges;
+    lastChanges = n;
+    // The state holds until the next tick: every second that ends before it carries it (with a period over 1 s,
+    // only the second a tick fell in did, and the others read undegraded).
+    const state = tickState(report, kind === 'shedder' && ctl.reject(sc.scenes[0]!.id, false));
+    const last = Math.min(seconds.length, Math.max(k + 1, Math.floor((tickAt + period - 1) / 1000)));
+    for (let j = k; j < last; j++) Object.assign(seconds[j]!, state);
   }
   ctl.close();
+  // The second's own utilisation, read from the whole run (not only at the ticks that fell in it).
+  for (let k = 0; k < seconds.length; k++) seconds[k]!.elu = Math.min(1, busy[k]! / (sc.servers * 1000));
+  const tg = sc.scenes[0]!.config.goals?.timeoutRate;
   const elu = (sc.regulator?.goals ?? DEFAULT_PROCESS_GOALS).elu;
-  return { scenario: sc.name, controller: kind, seconds, budgetMs: budget0, target: tg?.target ?? 0.01, band: tg?.band ?? 0.25, ...(elu ? { elu: { target: elu.target, band: elu.band ?? 0.25 } } : {}) };
+  return { scenario: sc.name, controller: kind, seconds, inFlight, budgetMs: budget0, target: tg?.target ?? 0.01, band: tg?.band ?? 0.25, ...(elu ? { elu: { target: elu.target, band: elu.band ?? 0.25 } } : {}) };
 }

@@ -2,7 +2,11 @@
 import type { RegulatorConfig } from '../config/schema-regulate.js';
 import { isPlainObject, shown, UsageError } from '../errors.js';
 import { CONTROLLERS, type ControllerKind } from './controllers.js';
+import { checkMarks } from './marks.js';
 import type { SimScene } from './model.js';
+
+/** More servers than any one process runs; the cap keeps a typo from exhausting memory. */
+const MAX_SERVERS = 100_000;
 
 export interface Scenario {
   readonly name: string;
@@ -53,13 +57,15 @@ export function checkScenario(sc: unknown, kind: unknown): asserts sc is Scenari
     if (ids.has(x!.id as string)) throw new UsageError(`runScenario: scenario.scenes[${i}].id: ${shown(x!.id)} is already the id of another scene`);
     ids.add(x!.id as string);
   });
+  // Each server is a heap entry: 1e9 of them was a fatal, uncatchable V8 "invalid size" crash of the whole process.
   if (!Number.isInteger(s.servers) || (s.servers as number) < 1) fail('servers', 'an integer ≥ 1');
+  if ((s.servers as number) > MAX_SERVERS) fail('servers', `at most ${MAX_SERVERS.toLocaleString('en')}`);
   if (!Number.isInteger(s.durationS) || (s.durationS as number) < 1 || (s.durationS as number) > 86_400) fail('durationS', 'whole seconds, 1–86,400');
   if (typeof s.rate !== 'function') fail('rate', 'a function (scene, t) → requests/s');
   for (const f of ['loadTestShare', 'slowdown'] as const) if (s[f] !== undefined && typeof s[f] !== 'function') fail(f, 'a function');
-  if (!(typeof s.disturbAt === 'number' && s.disturbAt >= 0 && s.disturbAt < Infinity)) fail('disturbAt', 'seconds ≥ 0');
-  if (s.dropAt !== undefined && !(typeof s.dropAt === 'number' && s.dropAt > (s.disturbAt as number) && s.dropAt < Infinity)) fail('dropAt', 'seconds after disturbAt');
+  checkMarks({ disturbAt: s.disturbAt, dropAt: s.dropAt, phases: s.phases }, s.durationS as number, (field) => `runScenario: scenario.${field}`);
   if (s.noise !== undefined && !(typeof s.noise === 'number' && s.noise >= 0 && s.noise < 10)) fail('noise', 'a log-normal σ, 0 ≤ σ < 10');
-  if (s.seed !== undefined && !Number.isInteger(s.seed)) fail('seed', 'an integer');
-  if (s.startWall !== undefined && !Number.isFinite(s.startWall)) fail('startWall', 'epoch ms');
+  if (s.seed !== undefined && !Number.isSafeInteger(s.seed)) fail('seed', 'a safe integer');
+  // The schedules read the wall clock as a Date: past its range they threw "Invalid time value", naming no field.
+  if (s.startWall !== undefined && !(typeof s.startWall === 'number' && Math.abs(s.startWall) <= 8.64e15)) fail('startWall', 'epoch ms within the Date range (±8.64e15)');
 }
