@@ -203,19 +203,24 @@ describe('dwell back-off', () => {
   // Fault: the load-drop reset compares the completion rate at the cut (inflated by the backlog draining) with a later rate, so at unchanged offered load the back-off is reset. Expected: at constant offered load each failed probe waits at least as long as the one before.
   it('at a constant 2x load, the wait after each failed probe never shrinks (no false "load dropped" reset)', () => {
     const two = scenarios().find((s) => s.name === 'step 2x and back')!;
-    const run = runScenario({ ...two, durationS: 180, regulator: { goals: {} } }, 'gearshift'); // offered 200 req/s from 60 s on
-    const cost = run.seconds.map((s) => s.cost!);
-    const waits: number[] = [];
-    let cut = -1;
-    for (let i = 61; i < 180; i++) {
-      if (cost[i]! < cost[i - 1]! - 1e-9) cut = i;
-      else if (cost[i]! > cost[i - 1]! + 1e-9 && cut >= 0) {
-        waits.push(i - cut);
-        cut = -1;
+    // Offered 200 req/s from 60 s on, for 240 s: four probes backing off 5, 10, 20, 40 s need about that (until the
+    // twenty-fourth session 120 s held four waits only because one of them shrank). Seed 3 has a probe one step past
+    // the critical load that fails only after 13 s: the wait after it shrank (6, 5, 11, 24 s).
+    for (const seed of [1, 3, 5]) {
+      const run = runScenario({ ...two, seed, durationS: 300, dropAt: undefined, rate: (_s, t) => (t < 60 ? 100 : 200), regulator: { goals: {} } }, 'gearshift');
+      const cost = run.seconds.map((s) => s.cost!);
+      const waits: number[] = [];
+      let cut = -1;
+      for (let i = 61; i < 300; i++) {
+        if (cost[i]! < cost[i - 1]! - 1e-9) cut = i;
+        else if (cost[i]! > cost[i - 1]! + 1e-9 && cut >= 0) {
+          waits.push(i - cut);
+          cut = -1;
+        }
       }
+      expect(waits.length, `seed ${seed}`).toBeGreaterThanOrEqual(4);
+      for (let k = 1; k < waits.length; k++) expect(waits[k], `seed ${seed}: ${waits}`).toBeGreaterThanOrEqual(waits[k - 1]!); // actual waits: 6, 12, 21, 11 s
     }
-    expect(waits.length).toBeGreaterThanOrEqual(4);
-    for (let k = 1; k < waits.length; k++) expect(waits[k]).toBeGreaterThanOrEqual(waits[k - 1]!); // actual waits: 6, 12, 21, 11 s
   });
 });
 

@@ -18,6 +18,19 @@ const timeoutGoal = { kind: 'timeoutRate', target: 0.01, band: 0.25, minSamples:
 const reading = (pressure: number) => ({ measured: pressure, pressure, samples: 1000 });
 
 describe('control law terms (GoalLoop)', () => {
+  it('says a goal is easing when a reading lowers its smoothed pressure, and not when it holds or rises', () => {
+    const l = new GoalLoop(timeoutGoal);
+    const law = { ...LAW, smoothing: 0.5 };
+    l.step({ pressure: 2, measured: 0.02, samples: 100 }, law, 0);
+    expect(l.easing).toBe(false);
+    l.step({ pressure: 2, measured: 0.02, samples: 100 }, law, 0);
+    expect(l.easing).toBe(false);
+    l.step({ pressure: 1.5, measured: 0.015, samples: 100 }, law, 0);
+    expect(l.easing).toBe(true);
+    l.step({ pressure: 2.5, measured: 0.025, samples: 100 }, law, 0);
+    expect(l.easing).toBe(false);
+  });
+
   it('computes P on the change of the error, I on the error, D on its second difference, and proposes their negated sum', () => {
     const loop = new GoalLoop(timeoutGoal);
     // Headroom below the band: e = pressure / 0.75 − 1 (not pressure − 0.75).
@@ -106,17 +119,38 @@ describe('allowance: rate limits and the dwell', () => {
     expect(a.dwell).toBe(5000); // back to dwellMs, not just the cut forgotten
   });
 
-  it('doubles the dwell only for a cut that follows a raise within twice the dwell', () => {
+  // Until the twenty-fourth session the window was two dwells; a raise is now a probe until it has held four (when
+  // a held raise halves the dwell), so no cut falls between "failed" and "held".
+  it('doubles the dwell only for a cut that follows a raise within four dwells', () => {
     const a = new Allowance(0.5, LIM.dwellMs);
     a.moved(1, 0, LIM);
-    a.moved(-1, 7500, LIM); // 1.5 dwells after the raise: a failed probe
+    a.moved(-1, 15_000, LIM); // 3 dwells after the raise: a failed probe
     expect(a.dwell).toBe(10_000);
-    a.moved(-1, 8000, LIM); // a cut after a cut is no probe
+    a.moved(-1, 16_000, LIM); // a cut after a cut is no probe
     expect(a.dwell).toBe(10_000);
     const b = new Allowance(0.5, LIM.dwellMs);
     b.moved(1, 0, LIM);
-    b.moved(-1, 10_000, LIM); // two dwells after: the raise held
+    b.moved(-1, 20_000, LIM); // four dwells after: the raise held
     expect(b.dwell).toBe(5000);
+  });
+
+  it('dates a probe from the climb it allowed: a cut within four dwells of the climb doubles the dwell', () => {
+    // The process's raise only lifts a limit; the gears climb later. Dated from the permission, a cut 22 s after it
+    // (7 s after the climb) held and the next probe came as soon as ever.
+    const a = new Allowance(0.5, LIM.dwellMs);
+    a.moved(-1, 0, LIM);
+    a.moved(1, 10_000, LIM);
+    a.climbed(25_000);
+    expect(a.probing(32_000)).toBe(true);
+    a.moved(-1, 32_000, LIM);
+    expect(a.dwell).toBe(10_000);
+    // A climb after the loop's own cut (a scene climbing under a limit the process never lowered further) is a probe too.
+    const b = new Allowance(0.5, LIM.dwellMs);
+    b.moved(-1, 0, LIM);
+    expect(b.probing(1000)).toBe(false);
+    b.climbed(30_000);
+    b.moved(-1, 32_000, LIM);
+    expect(b.dwell).toBe(10_000);
   });
 
   it('backs off to maxDwellMs at most, and halves only after a raise that comes more than four dwells after the cut', () => {

@@ -174,7 +174,23 @@ describe('not one lucky seed', () => {
       expect(m.goodput, `seed ${seed}`).toBeGreaterThanOrEqual(0.95);
       expect(m.qualityLost, `seed ${seed}`).toBeLessThanOrEqual(0.07);
       expect(m.recoveryS!, `seed ${seed}`).toBeLessThanOrEqual(30);
-      expect(m.changesPerMin, `seed ${seed}`).toBeLessThanOrEqual(2);
+    }
+  });
+
+  // "At most 2 gear changes a minute in steady state" (issue 4). A failed probe is two changes, and the dwell backs
+  // off 5, 10, 20, 40, 60 s, so the probing settles to one a minute or less within about three minutes. Until the
+  // twenty-fourth session this test read the 2x scenario's second minute on seeds 3 and 5, which held only by luck:
+  // on the simulator with the same arrivals for every controller seed 3 made 5 changes there (and on the old one
+  // seeds 1, 2, 7, 10 and 11 broke it). Now, with the probe dated from the climb and undone first, the second minute
+  // makes 0–4 changes across seeds 1–20 and the fifth 0–2.
+  it('settles to at most 2 changes a minute under a constant 2x load, on every seed of twenty', () => {
+    const two = byName('2x');
+    for (let seed = 1; seed <= 20; seed++) {
+      const run = runScenario({ ...two, seed, durationS: 450, dropAt: 360, rate: (_s, t) => (t >= 60 && t < 360 ? 200 : 100) }, 'gearshift');
+      const lastMinute = run.seconds.slice(300, 360).reduce((n, s) => n + s.changes, 0);
+      expect(lastMinute, `seed ${seed}`).toBeLessThanOrEqual(2);
+      const m = metricsOf(run, 60, 360);
+      expect(m.timeoutRate, `seed ${seed}`).toBeLessThanOrEqual(0.01);
     }
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The cost allowance of one loop (a scene, or the process): the integrator the goals' proposals move, with the
  * asymmetric rate limits (down fast, up carefully, faster inside fast recovery) and the dwell that stops a loop from
- * probing the same edge again and again: after a cut, no raise for `dwell`; a cut that follows a raise closely
- * (a failed probe) doubles the dwell, a raise that holds halves it back, and a real drop of the offered load (a
+ * probing the same edge again and again: after a cut, no raise for `dwell`; a cut within four dwells of a raise
+ * (a failed probe) doubles the dwell, a raise that holds four dwells halves it back, and a real drop of the offered load (a
  * third below what it was at the last cut) resets it: the conditions that made the cut are gone.
  */
 export interface AllowanceLimits {
@@ -12,6 +12,8 @@ export interface AllowanceLimits {
   readonly maxDwellMs: number;
 }
 
+/** Dwells a raise must hold to count as held rather than as a probe that may yet fail. */
+const HELD_DWELLS = 4;
 /** Weight of the newest reading in the smoothed request rate. */
 const RATE_SMOOTHING = 0.3;
 
@@ -49,7 +51,7 @@ export class Allowance {
     if (loadDropped) [this.dwell, this.lastCutAt, this.cutRate] = [lim.dwellMs, -Infinity, NaN];
     // A raise that holds halves the dwell, and so does every further 4 dwells it holds: a loop that got back to its
     // top makes no further raise, and until the nineteenth session a dwell backed off to its maximum stayed there.
-    if (this.lastMove > 0 && this.dwell > lim.dwellMs && now - Math.max(this.lastRaiseAt, this.heldSince) > 4 * this.dwell) {
+    if (this.lastMove > 0 && this.dwell > lim.dwellMs && now - Math.max(this.lastRaiseAt, this.heldSince) > HELD_DWELLS * this.dwell) {
       this.dwell = Math.max(lim.dwellMs, this.dwell / 2);
       this.heldSince = now;
     }
@@ -60,6 +62,21 @@ export class Allowance {
     return this.u - before;
   }
 
+  /** The gears last went up (a raise, or a climb it allowed) and have not yet held four dwells: a cut now fails it. */
+  probing(now: number): boolean {
+    return this.lastRaiseAt > this.lastCutAt && now - this.lastRaiseAt < HELD_DWELLS * this.dwell;
+  }
+
+  /**
+   * A loop whose raise is a permission (the process's: scenes climb under its limit, later and at their own pace)
+   * dates its probe from the climb: a probe fails when the gears that went up break a goal. Timed from the permission
+   * the failure came after four dwells and was taken for a held raise (a constant 2x load cut every 20 s), and a
+   * scene's own climb under a limit it never reached was no probe at all.
+   */
+  climbed(now: number): void {
+    this.lastRaiseAt = now;
+  }
+
   /** Records an actual gear move of this loop (dwell bookkeeping works on gears, not on the continuous allowance). */
   moved(direction: number, now: number, lim: AllowanceLimits, rate = NaN): void {
     if (direction < 0) {
@@ -67,10 +84,13 @@ export class Allowance {
       // load then looked like a drop of a third and reset the back-off (waits of 6, 12, 21, then 11 s at a constant
       // 2x load). The smoothed rate, when lower, stands for the offered load.
       this.cutRate = this.rateAvg < rate ? this.rateAvg : rate;
-      if (this.lastMove > 0 && now - this.lastRaiseAt < 2 * this.dwell) this.dwell = Math.min(lim.maxDwellMs, Math.max(lim.dwellMs, this.dwell * 2));
+      // A raise is a probe until it has held four dwells (when it halves the dwell back); a cut before then failed
+      // it. Until the twenty-fourth session only a cut within two dwells did, and a probe one step past a critical
+      // load, whose queue grows slowly, failed after 13 s with the dwell at 5 s and let the next probe come sooner.
+      if (this.probing(now)) this.dwell = Math.min(lim.maxDwellMs, Math.max(lim.dwellMs, this.dwell * 2));
       this.lastCutAt = now;
     } else if (direction > 0) {
-      if (now - this.lastCutAt > 4 * this.dwell) this.dwell = Math.max(lim.dwellMs, this.dwell / 2);
+      if (now - this.lastCutAt > HELD_DWELLS * this.dwell) this.dwell = Math.max(lim.dwellMs, this.dwell / 2);
       this.lastRaiseAt = now;
     }
     this.lastMove = direction;

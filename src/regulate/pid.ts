@@ -54,6 +54,11 @@ export class GoalLoop {
   private lastSample = NaN;
   /** The value the last reading taken in measured. */
   private measured = NaN;
+  /**
+   * The last reading taken in lowered the smoothed pressure: what was done before it is already showing. Shedding
+   * waits on it (see `SceneLoop.updateShedding`).
+   */
+  easing = false;
   constructor(readonly goal: Goal) {}
 
   /** Takes the state of the loop this one replaces (a reload: the same goal, perhaps with a new target). */
@@ -78,6 +83,7 @@ export class GoalLoop {
     // for several ticks after the cause is gone.
     const r = Math.min(reading.pressure, 1 + law.maxError);
     this.measured = reading.measured;
+    this.easing = r < this.smoothed;
     this.smoothed = Number.isNaN(this.smoothed) ? r : this.smoothed + law.smoothing * (r - this.smoothed);
     const [status, error] = this.classify(law, lastMove, narrow);
     if (error === 0) {

@@ -14,6 +14,8 @@ import type { ProcessSignals } from './signals.js';
 export interface ProcessStep {
   readonly goals: GoalReport[];
   readonly violated: boolean;
+  /** Every violated goal's pressure is falling: the cuts and shedding already made are showing. */
+  readonly easing: boolean;
   /** A goal in its band or over it: scenes hold their raises. */
   readonly hold: boolean;
   /** A goal in the top quarter of its band or over it: boosts end. */
@@ -23,7 +25,7 @@ export interface ProcessStep {
 }
 
 /** Without process goals (or outside auto and shadow): nothing holds the scenes. */
-export const NO_GOALS: ProcessStep = { goals: [], violated: false, hold: false, tight: false, room: Infinity };
+export const NO_GOALS: ProcessStep = { goals: [], violated: false, easing: false, hold: false, tight: false, room: Infinity };
 
 export class ProcessLoop {
   loops: GoalLoop[];
@@ -31,6 +33,11 @@ export class ProcessLoop {
   /** Per point id: the highest gear the process allows (null without process goals). */
   limit: Int32Array | null;
 
+  /** The gears' position before their last climb, and when it was: where a failed probe goes back to first. */
+  private probeFrom = 0;
+  private climbedAt = -Infinity;
+  /** The scenes' request rate together at the climb (NaN: unknown). */
+  private climbRate = NaN;
   /** The ladder's normal steps: the positions a full allowance spans (at least 1). */
   private readonly normalSteps: number;
 
@@ -82,6 +89,7 @@ export class ProcessLoop {
     if (!this.limit) return NO_GOALS;
     let delta = Infinity;
     let violated = false;
+    let worsening = false;
     let hold = false;
     let tight = false;
     let room = Infinity;
@@ -91,17 +99,31 @@ export class ProcessLoop {
       const t = l.step(readProcess(l.goal, sig), law, lastMove, narrow);
       if (t.status !== 'no_data') [delta, room] = [Math.min(delta, t.delta), Math.min(room, l.room(law, lastMove, narrow))];
       violated ||= t.status === 'violated';
+      worsening ||= t.status === 'violated' && !l.easing;
       hold ||= t.status === 'violated' || t.status === 'in_band';
       tight ||= isTight(t, l.goal.band);
       return { goal: l.goal.kind, status: t.status, measured: t.measured, pressure: t.pressure, target: l.goal.target, band: l.goal.band };
     });
     if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / this.normalSteps);
     const before = this.position();
+    // Only at the load the climb was made at: a third more since (the sawtooth's 150 → 350 req/s just after a climb)
+    // is a new overload, not the probe's step, and must be cut at full speed.
+    const failedProbe = delta < 0 && this.allowance.probing(now) && this.allowance.lastRaiseAt === this.climbedAt && !(rate > (4 / 3) * this.climbRate);
     this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, rate, 0, 1);
+    // A failed probe is undone first: back to where the raise started, and further only if the goal stays over on the
+    // next tick. The last step was the one that did not fit; one reading over the edge (a process at 0.88 of cost
+    // whose ELU read 1.00) cut three steps, and the climb back made six changes of every failed probe at a 2x load.
+    if (failedProbe && this.position() < Math.min(before, this.probeFrom)) this.allowance.u = Math.min(before, this.probeFrom) / this.normalSteps;
     const position = this.position();
     if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits, rate);
     this.refreshLimit();
-    return { goals, violated, hold, tight, room };
+    return { goals, violated, easing: violated && !worsening, hold, tight, room };
+  }
+
+  /** Gears went up in this tick from `from` (the position that held them before): the probe of this loop's goals. */
+  climbed(now: number, from: number, rate: number): void {
+    this.allowance.climbed(now);
+    [this.climbedAt, this.probeFrom, this.climbRate] = [now, from, rate];
   }
 
   /**

@@ -66,6 +66,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private closed = false;
   private history!: Ring<GearChange>;
   private changesThisTick = 0;
+  /** A gear rose in this tick: the process's probe (its raised limit) took effect. */
+  private climbedThisTick = false;
   private lastReport: TickReport | null = null;
   /** Something the report shows moved since the tick (a reload, a restore, a command): see `status`. */
   private reportStale = false;
@@ -381,6 +383,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   private record(c: GearChange): void {
     this.changesThisTick++;
+    if (c.to > c.from) this.climbedThisTick = true;
     this.history.push(c);
     this.emit('change', c);
   }
@@ -408,9 +411,12 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
     const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
-    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight, processRoom: proc.room };
+    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && !proc.easing && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight, processRoom: proc.room };
     const scenes: SceneReport[] = [];
+    this.climbedThisTick = false;
+    const from = control && this.process.limit ? this.heldPosition() : 0;
     for (let i = 0; i < this.scenes.length; i++) scenes.push(this.scenes[i]!.step(reads[i], ctx));
+    if (this.climbedThisTick && control && this.process.limit) this.process.climbed(ctx.now, from, rate);
     if (ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
     const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick };
     this.lastReport = report;

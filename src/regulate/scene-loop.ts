@@ -34,7 +34,7 @@ export interface StepContext {
   readonly processTight: boolean;
   /** The least factor by which the process's load may grow before a process goal leaves its headroom. */
   readonly processRoom: number;
-  /** Process goals are violated with every scene at its floor: shed what may be shed. */
+  /** Process goals are violated, and not yet easing, with every scene at its floor: shed what may be shed. */
   readonly processShed: boolean;
   readonly change: (c: GearChange) => void;
   readonly event: (kind: 'boost' | 'shed', scene: string, engaged: boolean, share: number) => void;
@@ -234,7 +234,11 @@ export class SceneLoop {
     if (control) this.follow(ctx, fast, applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
     const moved = this.direction() - before;
     if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN);
-    if (control) this.updateShedding(violated, calm, terms, ctx);
+    // A violated goal whose pressure already falls sheds no more: the backlog the last steps left drains for a few
+    // seconds, and until the twenty-fourth session every such tick shed another step (beyond the floor: 0.4 where
+    // 0.2 did, then held by the band).
+    const worsening = terms.some((t, g) => t.status === 'violated' && !this.loops[g]!.easing);
+    if (control) this.updateShedding(worsening, calm, terms, ctx);
     else this.stopShedding(ctx); // fixed and frozen ignore the goals, and so shed nothing
     if (applied) this.publish(ctx);
     return this.report(terms);
@@ -347,19 +351,19 @@ export class SceneLoop {
   }
 
   /**
-   * Sheds more while a goal is violated at the floor, gives back only on headroom (every goal that reads below its
+   * Sheds more while a goal is violated at the floor and not yet easing (`worsening`), gives back only on headroom (every goal that reads below its
    * band, the process too), and holds in between: the goals' band is the dead band. Until the twentieth session it
    * drained on any tick that was not violated, so the share sawed between 0 and 0.35 and load tests flipped in and
    * out every few seconds (84 shed steps a minute beyond the floor in the simulator).
    */
-  private updateShedding(violated: boolean, calm: boolean, terms: readonly Terms[], ctx: StepContext): void {
+  private updateShedding(worsening: boolean, calm: boolean, terms: readonly Terms[], ctx: StepContext): void {
     if (!ctx.shed.enabled) return this.stopShedding(ctx); // switched off (a reload): at once, not drained
     const was = this.shedShare;
     const wasLt = this.shedLoadTest;
     if (!this.sheddable) this.shedShare = 0; // its priority may no longer be shed (a reload)
     let atFloor = true;
     for (let i = 0; i < this.points.length; i++) if (this.gears[i]! > this.lower[i]!) atFloor = false;
-    const press = atFloor && (violated || ctx.processShed);
+    const press = atFloor && (worsening || ctx.processShed);
     if (press) {
       // Load-test traffic goes first; a scene's own traffic only if its priority may be shed, and only if that was not enough.
       if (!this.shedLoadTest) this.shedLoadTest = true;
