@@ -153,6 +153,19 @@ describe('allowance: rate limits and the dwell', () => {
     expect(b.dwell).toBe(10_000);
   });
 
+  it('takes a cut under a load grown by a third since the raise for a new overload, not a failed probe', () => {
+    const a = new Allowance(0.5, LIM.dwellMs);
+    a.moved(1, 0, LIM, 150);
+    expect(a.probing(1000, 200)).toBe(true); // exactly a third more: still the probe's load
+    expect(a.probing(1000, 201)).toBe(false);
+    a.moved(-1, 1000, LIM, 350); // the sawtooth's 150 → 350 req/s
+    expect(a.dwell).toBe(5000);
+    const b = new Allowance(0.5, LIM.dwellMs);
+    b.climbed(0, 150);
+    b.moved(-1, 1000, LIM, 160);
+    expect(b.dwell).toBe(10_000);
+  });
+
   it('backs off to maxDwellMs at most, and halves only after a raise that comes more than four dwells after the cut', () => {
     const a = new Allowance(0.5, LIM.dwellMs);
     let t = 0;

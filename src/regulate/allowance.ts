@@ -14,6 +14,11 @@ export interface AllowanceLimits {
 
 /** Dwells a raise must hold to count as held rather than as a probe that may yet fail. */
 const HELD_DWELLS = 4;
+/**
+ * A real change of the offered load: a third. A drop that size resets the back-off, and a rise that size since a raise
+ * makes the cut that follows a new overload's, not a failed probe's.
+ */
+const LOAD_SHIFT = 1 / 3;
 /** Weight of the newest reading in the smoothed request rate. */
 const RATE_SMOOTHING = 0.3;
 
@@ -25,6 +30,8 @@ export class Allowance {
   dwell: number;
   /** Request rate when the last cut was made (NaN: unknown). */
   private cutRate = NaN;
+  /** Request rate when the gears last went up (NaN: unknown). */
+  private raiseRate = NaN;
   /** Request rate smoothed over the ticks (NaN: none seen yet). */
   private rateAvg = NaN;
   /** When the dwell was last halved for a raise that held. */
@@ -41,13 +48,13 @@ export class Allowance {
   carryFrom(old: Allowance, lim: AllowanceLimits): void {
     const dwell = Math.max(lim.dwellMs, Math.min(lim.maxDwellMs, old.dwell));
     [this.lastCutAt, this.lastRaiseAt, this.lastMove, this.dwell, this.cutRate] = [old.lastCutAt, old.lastRaiseAt, old.lastMove, dwell, old.cutRate];
-    [this.rateAvg, this.heldSince] = [old.rateAvg, old.heldSince];
+    [this.rateAvg, this.heldSince, this.raiseRate] = [old.rateAvg, old.heldSince, old.raiseRate];
   }
 
   /** Applies a proposal; returns the change made (0 when held by the dwell). */
   propose(delta: number, now: number, lim: AllowanceLimits, fast: boolean, rate: number, lo: number, hi: number): number {
     if (rate >= 0) this.rateAvg = Number.isNaN(this.rateAvg) ? rate : this.rateAvg + RATE_SMOOTHING * (rate - this.rateAvg);
-    const loadDropped = rate < (2 / 3) * this.cutRate;
+    const loadDropped = rate < this.cutRate - LOAD_SHIFT * this.cutRate;
     if (loadDropped) [this.dwell, this.lastCutAt, this.cutRate] = [lim.dwellMs, -Infinity, NaN];
     // A raise that holds halves the dwell, and so does every further 4 dwells it holds: a loop that got back to its
     // top makes no further raise, and until the nineteenth session a dwell backed off to its maximum stayed there.
@@ -62,9 +69,13 @@ export class Allowance {
     return this.u - before;
   }
 
-  /** The gears last went up (a raise, or a climb it allowed) and have not yet held four dwells: a cut now fails it. */
-  probing(now: number): boolean {
-    return this.lastRaiseAt > this.lastCutAt && now - this.lastRaiseAt < HELD_DWELLS * this.dwell;
+  /**
+   * The gears last went up (a raise, or a climb it allowed), have not yet held four dwells, and the load (`rate`, NaN:
+   * unknown) has not grown by a third since: a cut now fails the probe. A cut under a load grown that much (the
+   * sawtooth's 150 → 350 req/s just after a climb) is a new overload's: it neither backs the dwell off nor is undone.
+   */
+  probing(now: number, rate = NaN): boolean {
+    return this.lastRaiseAt > this.lastCutAt && now - this.lastRaiseAt < HELD_DWELLS * this.dwell && !(rate > this.raiseRate + LOAD_SHIFT * this.raiseRate);
   }
 
   /**
@@ -73,8 +84,8 @@ export class Allowance {
    * the failure came after four dwells and was taken for a held raise (a constant 2x load cut every 20 s), and a
    * scene's own climb under a limit it never reached was no probe at all.
    */
-  climbed(now: number): void {
-    this.lastRaiseAt = now;
+  climbed(now: number, rate = NaN): void {
+    [this.lastRaiseAt, this.raiseRate] = [now, rate];
   }
 
   /** Records an actual gear move of this loop (dwell bookkeeping works on gears, not on the continuous allowance). */
@@ -87,11 +98,11 @@ export class Allowance {
       // A raise is a probe until it has held four dwells (when it halves the dwell back); a cut before then failed
       // it. Until the twenty-fourth session only a cut within two dwells did, and a probe one step past a critical
       // load, whose queue grows slowly, failed after 13 s with the dwell at 5 s and let the next probe come sooner.
-      if (this.probing(now)) this.dwell = Math.min(lim.maxDwellMs, Math.max(lim.dwellMs, this.dwell * 2));
+      if (this.probing(now, rate)) this.dwell = Math.min(lim.maxDwellMs, Math.max(lim.dwellMs, this.dwell * 2));
       this.lastCutAt = now;
     } else if (direction > 0) {
       if (now - this.lastCutAt > HELD_DWELLS * this.dwell) this.dwell = Math.max(lim.dwellMs, this.dwell / 2);
-      this.lastRaiseAt = now;
+      [this.lastRaiseAt, this.raiseRate] = [now, rate];
     }
     this.lastMove = direction;
   }

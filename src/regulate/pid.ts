@@ -64,7 +64,7 @@ export class GoalLoop {
   /** Takes the state of the loop this one replaces (a reload: the same goal, perhaps with a new target). */
   carryFrom(old: GoalLoop): void {
     [this.smoothed, this.e1, this.e2] = [old.smoothed, old.e1, old.e2];
-    [this.lastSample, this.measured] = [old.lastSample, old.measured];
+    [this.lastSample, this.measured, this.easing] = [old.lastSample, old.measured, old.easing];
   }
 
   /**

@@ -36,8 +36,6 @@ export class ProcessLoop {
   /** The gears' position before their last climb, and when it was: where a failed probe goes back to first. */
   private probeFrom = 0;
   private climbedAt = -Infinity;
-  /** The scenes' request rate together at the climb (NaN: unknown). */
-  private climbRate = NaN;
   /** The ladder's normal steps: the positions a full allowance spans (at least 1). */
   private readonly normalSteps: number;
 
@@ -106,9 +104,8 @@ export class ProcessLoop {
     });
     if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / this.normalSteps);
     const before = this.position();
-    // Only at the load the climb was made at: a third more since (the sawtooth's 150 → 350 req/s just after a climb)
-    // is a new overload, not the probe's step, and must be cut at full speed.
-    const failedProbe = delta < 0 && this.allowance.probing(now) && this.allowance.lastRaiseAt === this.climbedAt && !(rate > (4 / 3) * this.climbRate);
+    // (Only a climb's probe is undone: after a reload, whose ladder may differ, or a raise of the limit since, it is not.)
+    const failedProbe = delta < 0 && this.allowance.probing(now, rate) && this.allowance.lastRaiseAt === this.climbedAt;
     this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, rate, 0, 1);
     // A failed probe is undone first: back to where the raise started, and further only if the goal stays over on the
     // next tick. The last step was the one that did not fit; one reading over the edge (a process at 0.88 of cost
@@ -122,8 +119,8 @@ export class ProcessLoop {
 
   /** Gears went up in this tick from `from` (the position that held them before): the probe of this loop's goals. */
   climbed(now: number, from: number, rate: number): void {
-    this.allowance.climbed(now);
-    [this.climbedAt, this.probeFrom, this.climbRate] = [now, from, rate];
+    this.allowance.climbed(now, rate);
+    [this.climbedAt, this.probeFrom] = [now, from];
   }
 
   /**
