@@ -42,7 +42,7 @@ function finish(h: number, k: number, tailBytes: number, byteLength: number): nu
 }
 
 /** MurmurHash3 fmix32 (as an int32): spreads every input bit over the output. */
-function fmix32(x: number): number {
+export function fmix32(x: number): number {
   let h = x;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

@@ -1,3 +1,5 @@
+import { fmix32 } from '../route/hash.js';
+
 /** A seeded PRNG (mulberry32) with the few distributions the simulator needs: runs repeat bit for bit. */
 export class Rng {
   private s: number;
@@ -34,14 +36,6 @@ export class Rng {
   }
 }
 
-const fmix32 = (h: number): number => {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-};
-
 /**
  * The state of one named stream of a run's seed. Arrivals, load-test draws and service noise each draw from their own
  * stream, per scene: with one stream, a controller that refused a request (and so drew no service noise for it) saw
@@ -51,7 +45,7 @@ const fmix32 = (h: number): number => {
 export function streamSeed(seed: number, stream: string): number {
   const lo = ((seed % 0x1_0000_0000) + 0x1_0000_0000) % 0x1_0000_0000;
   const hi = Math.floor(seed / 0x1_0000_0000);
-  let h = fmix32(fmix32(lo) ^ (hi >>> 0));
-  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193) >>> 0;
-  return fmix32(h);
+  let h = fmix32(fmix32(lo) ^ hi);
+  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193);
+  return fmix32(h) >>> 0;
 }

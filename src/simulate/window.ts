@@ -69,7 +69,7 @@ export class SlotWindow implements SignalSource {
     }
     if (rts.length === 0) return undefined;
     const sorted = Float64Array.from(rts).sort();
-    // Nearest rank, as the engine's sensing takes it: one slow request in 100 is not an alarm here and none in production.
+    // Nearest rank, as the engine's sensing takes it: one slow request in 100 is no alarm here, as in production.
     const q = (p: number) => nearestRank(sorted, p);
     let sum = 0;
     for (const x of rts) sum += x;
