@@ -7,6 +7,7 @@
  * Counters (`_total`) count since the engine started. Window figures are gauges over sensing's rolling windows: a
  * Prometheus `rate()` of them means nothing, the window already is a rate.
  */
+import type { ProxyOffset } from './adapters/proxy-clock.js';
 import type { RequestStartCounts } from './adapters/request-start.js';
 import type { Gearshift } from './engine.js';
 import { checkEngine } from './engine-arg.js';
@@ -19,9 +20,10 @@ export interface CountsTrust {
   counts(): { signed: number; proxy: number; untrusted: number; refused: Readonly<Record<string, number>> };
 }
 
-/** Anything with RequestStart's `counts()`: an adapter's `.requestStart`. */
+/** Anything with RequestStart's `counts()` (and, optionally, `offsets()`): an adapter's `.requestStart`. */
 export interface CountsRequestStart {
   counts(): RequestStartCounts;
+  offsets?(): readonly ProxyOffset[];
 }
 
 export interface MetricsOptions {
@@ -163,9 +165,13 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
     for (const r of starts) for (const [kind, n] of Object.entries(r.counts()) as [string, number][]) sum.set(kind, (sum.get(kind) ?? 0) + n);
     // `kind` is a partition (a sum over it counts each stamp once); late and ahead are parts of `applied`, apart.
     for (const [kind, n] of sum) {
-      if (kind === 'late' || kind === 'ahead') m.add(`request_start_${kind}_total`, 'counter', kind === 'late' ? 'Applied stamps that had waited past their scene\'s budget, since start.' : 'Applied stamps ahead of this host\'s clock (read as no wait), since start.', n);
+      if (kind === 'late' || kind === 'ahead') m.add(`request_start_${kind}_total`, 'counter', kind === 'late' ? 'Applied stamps that had waited past their scene\'s budget, since start.' : 'Applied stamps ahead of this host\'s clock, since start.', n);
       else m.add('request_start_total', 'counter', 'Arrival stamps (X-Request-Start) since start: applied, or ignored by why.', n, { kind: snake(kind) });
     }
+    // Several readers may have learnt the same proxy: its offset is the least of theirs, as each is a least reading.
+    const offsets = new Map<string, number>();
+    for (const r of starts) for (const o of typeof r.offsets === 'function' ? r.offsets() : []) offsets.set(o.peer, Math.min(offsets.get(o.peer) ?? Infinity, o.offsetMs));
+    for (const [peer, ms] of offsets) m.add('request_start_clock_offset_ms', 'gauge', 'Each front proxy\'s learnt clock offset (least now minus stamp of the last ten minutes; positive: its clock runs behind).', ms, { peer });
   }
   return m.text();
 }

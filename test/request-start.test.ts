@@ -60,7 +60,7 @@ describe('the stamp', () => {
   it('refuses a wrong option by its path when the adapter is made', () => {
     const engine = createGearshift({ config: adapterConfig() });
     const bad: [unknown, RegExp][] = [
-      ['yes', /^requestStart: expected true, false or \{ header, maxMs, late, now \}/],
+      ['yes', /^requestStart: expected true, false or \{ header, maxMs, late, now, clocks \}/],
       [{ late: 'drop' }, /^requestStart\.late: expected 'serve' or 'reject'/],
       [{ maxMs: 0 }, /^requestStart\.maxMs: expected a finite number > 0/],
       [{ maxMs: Infinity }, /^requestStart\.maxMs/],

@@ -252,7 +252,8 @@ export class AdapterCore<Req> {
   private arrived(req: Req, headers: IncomingHttpHeaders, d: RoutedDecision, rs: RequestStart): RoutedDecision {
     const stamp = rs.valueOf(headers);
     if (stamp === undefined) return d;
-    return rs.apply(this.engine, d, rs.waitOf(stamp, this.trust.fromProxy(this.host.socket(req)?.remoteAddress)));
+    const peer = this.host.socket(req)?.remoteAddress;
+    return rs.apply(this.engine, d, rs.waitOf(stamp, this.trust.fromProxy(peer), peer ?? ''));
   }
 
   private route(req: Req, headers: IncomingHttpHeaders): RoutedDecision | null {

@@ -114,3 +114,4 @@ export { propagate, propagationHeaders, type PropagateOptions } from './propagat
 export type { AdapterOptions, SceneSource, UnitSource, HintHeaders } from './core.js';
 export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';
 export { RequestStart, type RequestStartCounts, type RequestStartOptions } from './request-start.js';
+export type { ProxyOffset } from './proxy-clock.js';

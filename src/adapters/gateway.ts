@@ -115,8 +115,9 @@ export class Gateway {
     if (rs === null || !hints || !d.ok || hints.requestStart == null) return d;
     // Trusted as `decide` trusts plain hints: an own `trusted` that is not undefined decides, else the peer.
     const own = ownTrusted(hints);
-    const trusted = own === undefined ? this.trust.fromProxy(hints.peer) : own === true;
-    return rs.apply(this.engine, d, rs.waitOf(lastListed(hints.requestStart), trusted));
+    const peer = hints.peer;
+    const trusted = own === undefined ? this.trust.fromProxy(peer) : own === true;
+    return rs.apply(this.engine, d, rs.waitOf(lastListed(hints.requestStart), trusted, typeof peer === 'string' ? peer : ''));
   }
 
   /** Routes with the hints' trust applied, as the HTTP adapters do (adapters/core.ts `decideWithHints`). */
@@ -201,6 +202,7 @@ export { propagate, propagationHeaders, readBaggage, type BaggageDecision, type 
 export { Outcome, type OutcomeCode, type OutcomeName } from './outcome.js';
 export type { RejectionOverrides, RejectionReason, RejectionSpec } from './reject.js';
 export { RequestStart, type RequestStartCounts, type RequestStartOptions } from './request-start.js';
+export type { ProxyOffset } from './proxy-clock.js';
 
 /**
  * What `done` and `complete` take: an HTTP status (100–599), else an outcome code or name (`Outcome.Error` is 2,

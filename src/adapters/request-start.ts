@@ -17,6 +17,7 @@ import type { Gearshift } from '../engine.js';
 import { brand } from '../brand.js';
 import type { Decision, RoutedDecision } from '../route/decision.js';
 import { isPlainObject, nonEmptyString, refuseUnknownKeys, shown, UsageError } from '../errors.js';
+import { type ProxyOffset, ProxyClocks } from './proxy-clock.js';
 
 export interface RequestStartOptions {
   /** The header the front proxy stamps arrival in. Default `x-request-start`. */
@@ -33,6 +34,12 @@ export interface RequestStartOptions {
   late?: 'serve' | 'reject' | undefined;
   /** Wall clock, unix ms (the proxy's stamp is wall time). Default `Date.now`. */
   now?: (() => number) | undefined;
+  /**
+   * `estimate`: learn each proxy's clock offset from its stamps (the least `now − stamp` of the last ten minutes,
+   * once a proxy has been seen for a minute) and read waits against it; `synced`: trust that the clocks agree (NTP)
+   * and read `now − stamp` as the wait. Default `estimate`.
+   */
+  clocks?: 'estimate' | 'synced' | undefined;
 }
 
 /**
@@ -48,7 +55,10 @@ export interface RequestStartCounts {
   untrusted: number;
   /** Headers that are no time: ignored. */
   malformed: number;
-  /** Of the applied, stamps later than this host's clock (the proxy's clock runs ahead): read as no wait. */
+  /**
+   * Of the applied, stamps later than this host's clock (the proxy's clock runs ahead). With `clocks: 'estimate'` the
+   * wait is read against the proxy's learnt offset; until it is learnt, and with `synced`, as no wait.
+   */
   ahead: number;
   /** Waits over `maxMs`, or stamps more than `maxMs` ahead: ignored. */
   implausible: number;
@@ -56,11 +66,11 @@ export interface RequestStartCounts {
   badClock: number;
 }
 
-const KEYS = ['header', 'maxMs', 'late', 'now'];
+const KEYS = ['header', 'maxMs', 'late', 'now', 'clocks'];
 /** The header's default name, and the one a gateway's `propagationHeaders` writes. */
 export const REQUEST_START_HEADER = 'x-request-start';
 /** A gateway is handed the stamp's value: it has no header to name. */
-export const GATEWAY_REQUEST_START_KEYS = ['maxMs', 'late', 'now'];
+export const GATEWAY_REQUEST_START_KEYS = ['maxMs', 'late', 'now', 'clocks'];
 const DEFAULT_MAX_MS = 60_000;
 /**
  * `t=` and a decimal number, integer or with a fraction (nginx's `${msec}` is seconds with three decimals). Ten
@@ -102,6 +112,8 @@ export class RequestStart {
   readonly maxMs: number;
   readonly rejectLate: boolean;
   private readonly now: () => number;
+  /** Each proxy's learnt clock offset (null: `clocks: 'synced'`). */
+  private readonly clocks: ProxyClocks | null;
   readonly stats: RequestStartCounts = { applied: 0, late: 0, untrusted: 0, malformed: 0, ahead: 0, implausible: 0, badClock: 0 };
 
   /** @param keys the options this host takes (a gateway reads no headers: it takes no `header`) */
@@ -118,6 +130,8 @@ export class RequestStart {
     const now = o.now ?? Date.now;
     if (typeof now !== 'function') throw new UsageError(`requestStart.now: expected a function returning unix ms, got ${shown(now)}`);
     this.now = now;
+    if (o.clocks !== undefined && o.clocks !== 'estimate' && o.clocks !== 'synced') throw new UsageError(`requestStart.clocks: expected 'estimate' or 'synced', got ${shown(o.clocks)}`);
+    this.clocks = o.clocks === 'synced' ? null : new ProxyClocks();
   }
 
   /** The header's value on a request (the last of a repeated one: see `lastListed`), or undefined. */
@@ -127,11 +141,12 @@ export class RequestStart {
 
   /**
    * How long the request waited before it was read, in ms, or `NO_WAIT`: for a stamp from an untrusted peer, one
-   * that is no time, or one more than `maxMs` old or ahead. A stamp ahead of this host's clock reads as 0 (the
-   * proxy's clock runs ahead; the request did not arrive in the future). Each case is counted.
+   * that is no time, or one more than `maxMs` old or ahead. The wait is read against the proxy's learnt clock offset
+   * (`clocks`), and is never below 0; a stamp ahead of this host's clock is counted `ahead`. Each case is counted.
    * @param value the stamp: the header's last entry (`valueOf`, `lastListed`); anything but a string is malformed
+   * @param peer the proxy's address, whose clock the stamp is on ('' when unknown)
    */
-  waitOf(value: unknown, trusted: boolean): number {
+  waitOf(value: unknown, trusted: boolean, peer = ''): number {
     if (!trusted) {
       this.stats.untrusted++;
       return NO_WAIT;
@@ -152,12 +167,17 @@ export class RequestStart {
     // end, so the wait is never overstated. Read as its start it was up to 999 ms too long, and with a 200-ms budget
     // `late: 'reject'` dropped four in five requests that came in on time.
     const coarse = m[2] === undefined && n < 1e11 ? 999 : 0;
-    let wait = now - at - coarse;
-    if (wait > this.maxMs || now - at < -this.maxMs) {
+    const reading = now - at;
+    if (reading - coarse > this.maxMs || reading < -this.maxMs) {
       this.stats.implausible++;
       return NO_WAIT;
     }
-    if (now < at) this.stats.ahead++;
+    // The offset is learnt from readings with a coarse stamp taken at its second's start: the least of them is a
+    // request that came in as its second began, so a wait read against it, less the second, is still never long.
+    // (Taken at the second's end, the least reading fell up to a second low, and every wait was up to a second long.)
+    const offset = this.clocks === null ? 0 : this.clocks.offset(peer, reading, now);
+    if (reading < 0) this.stats.ahead++;
+    let wait = reading - offset - coarse;
     if (wait < 0) wait = 0;
     this.stats.applied++;
     return wait;
@@ -206,6 +226,12 @@ export class RequestStart {
 
   counts(): RequestStartCounts {
     return { ...this.stats };
+  }
+
+  /** Each proxy's learnt clock offset, once seen for a minute (none with `clocks: 'synced'`). */
+  offsets(): ProxyOffset[] {
+    const now = this.wallNow();
+    return this.clocks === null || !Number.isFinite(now) ? [] : this.clocks.offsets(now);
   }
 }
 
