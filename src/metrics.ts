@@ -13,6 +13,7 @@ import type { Gearshift } from './engine.js';
 import { checkEngine } from './engine-arg.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from './errors.js';
 import { hostedHere } from './route/tables.js';
+import type { ServedState } from './regulate/events.js';
 import type { WindowStats } from './sense/stats.js';
 
 /** Anything with Trust's `counts()`: an adapter's `.trust`, or one made with `createTrust`. */
@@ -49,6 +50,18 @@ const labels = (l: Record<string, string>): string => {
 };
 const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const num = (x: number): string => (Number.isNaN(x) ? 'NaN' : x === Infinity ? '+Inf' : x === -Infinity ? '-Inf' : String(x));
+
+/** A scene's gears and shedding: served (`prefix` ''), or computed in shadow mode and not applied (`shadow_`). */
+function stateFigures(m: Exposition, prefix: '' | 'shadow_', s: ServedState, l: Record<string, string>): void {
+  const of = prefix === '' ? '' : ' (shadow mode: computed, not applied)';
+  for (const [point, gear] of Object.entries(s.gears)) m.add(`${prefix}gear`, 'gauge', `Gear index of each regulation point (0 = its lowest gear)${of}.`, gear, { ...l, point });
+  m.add(`${prefix}cost_ratio`, 'gauge', `Cost of the gears relative to the normal top${of}.`, s.cost, l);
+  m.add(`${prefix}value_ratio`, 'gauge', `Value of the gears relative to the normal top${of}.`, s.value, l);
+  m.add(`${prefix}degraded`, 'gauge', `1 while some point is below its normal top${of}.`, s.degraded ? 1 : 0, l);
+  m.add(`${prefix}boosted`, 'gauge', `1 while the scene's tidal boost is engaged${of}.`, s.boosted ? 1 : 0, l);
+  m.add(`${prefix}shed_share`, 'gauge', `Share of the scene's own traffic being shed${of}.`, s.shedShare, l);
+  m.add(`${prefix}shed_load_test`, 'gauge', `1 while the scene sheds its load-test traffic${of}.`, s.shedLoadTest ? 1 : 0, l);
+}
 
 /** Collects the samples of each metric under its one HELP and TYPE header, in the order first seen. */
 class Exposition {
@@ -125,17 +138,16 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
   if (status) {
     m.add('regulator_mode', 'gauge', 'The regulator\'s mode (1 for the mode in force).', 1, { mode: status.mode });
     m.add('fast_recovery', 'gauge', '1 while a fast-recovery window is open.', status.fastRecovery ? 1 : 0);
+    // The gears and shedding are what requests get. In shadow mode the regulator's computed ones reach no request:
+    // they go under `shadow_` (until the twenty-fifth session they were the plain gauges, and a dashboard showed a
+    // service cut and shedding while it served every request at full gear).
+    const shadow = status.mode === 'shadow';
     for (const s of status.scenes) {
       if (!hosted(s.scene)) continue;
       const l = { scene: s.scene };
-      for (const [point, gear] of Object.entries(s.gears)) m.add('gear', 'gauge', 'Gear index of each regulation point (0 = its lowest gear).', gear, { ...l, point });
-      m.add('allowance', 'gauge', 'The scene\'s cost allowance (1 = its normal top).', s.allowance, l);
-      m.add('cost_ratio', 'gauge', 'Cost of the current gears relative to the normal top.', s.cost, l);
-      m.add('value_ratio', 'gauge', 'Value of the current gears relative to the normal top.', s.value, l);
-      m.add('degraded', 'gauge', '1 while some point serves below its normal top.', s.degraded ? 1 : 0, l);
-      m.add('boosted', 'gauge', '1 while the scene\'s tidal boost is engaged.', s.boosted ? 1 : 0, l);
-      m.add('shed_share', 'gauge', 'Share of the scene\'s own traffic being shed.', s.shedShare, l);
-      m.add('shed_load_test', 'gauge', '1 while the scene sheds its load-test traffic.', s.shedLoadTest ? 1 : 0, l);
+      stateFigures(m, '', (shadow && engine.regulator.served(s.scene)) || s, l);
+      if (shadow) stateFigures(m, 'shadow_', s, l);
+      m.add('allowance', 'gauge', 'The scene\'s cost allowance (1 = its normal top; in shadow mode, the computed one).', s.allowance, l);
       for (const g of s.goals) m.add('goal_pressure', 'gauge', 'Smoothed measured/target of each goal at the last tick (NaN: no data).', g.pressure, { ...l, goal: g.goal });
     }
     for (const g of status.process) m.add('process_goal_pressure', 'gauge', 'Smoothed measured/target of each process goal at the last tick.', g.pressure, { goal: g.goal });

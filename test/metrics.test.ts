@@ -137,3 +137,50 @@ describe('prometheusText', () => {
     }
   });
 });
+
+describe('twenty-fifth session: shadow mode', () => {
+  function overloaded(mode: 'shadow' | 'auto') {
+    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+    const engine = createGearshift({
+      clock,
+      config: {
+        regulator: { mode },
+        scenes: { feed: { rtBudgetMs: 100, versions: { main: { stage: 'base' } }, points: { depth: { gears: [1, 2, 3] }, model: { gears: ['s', 'l'] } } } },
+      },
+    });
+    for (let tick = 0; tick < 5; tick++) {
+      for (let i = 0; i < 200; i++) {
+        const d = engine.route('feed', `user-${i}`);
+        clock.advance(1);
+        engine.complete(d, i % 3 === 0 ? 'timeout' : 'success', i % 3 === 0 ? 150 : 20);
+      }
+      engine.regulator.tick();
+    }
+    return engine;
+  }
+
+  it('shows the gears requests get as gear, and what shadow computed as shadow_gear', () => {
+    const engine = overloaded('shadow');
+    const text = prometheusText(engine);
+    const computed = engine.regulator.status()!.scenes[0]!;
+    expect(computed.degraded).toBe(true); // shadow computed cuts …
+    expect(engine.regulator.scene('feed')!.gearIndex('depth')).toBe(2); // … that reach no request
+    expect(value(text, 'gearshift_gear', '{scene="feed",point="depth"}')).toBe(2);
+    expect(value(text, 'gearshift_gear', '{scene="feed",point="model"}')).toBe(1);
+    expect(value(text, 'gearshift_degraded', '{scene="feed"}')).toBe(0);
+    expect(value(text, 'gearshift_cost_ratio', '{scene="feed"}')).toBe(1);
+    expect(value(text, 'gearshift_shadow_degraded', '{scene="feed"}')).toBe(1);
+    expect(value(text, 'gearshift_shadow_cost_ratio', '{scene="feed"}')).toBe(computed.cost);
+    expect(value(text, 'gearshift_shadow_gear', '{scene="feed",point="depth"}')! + value(text, 'gearshift_shadow_gear', '{scene="feed",point="model"}')!).toBeLessThan(3);
+    engine.close();
+  });
+
+  it('writes no shadow_ figures outside shadow mode, where what is computed is served', () => {
+    const engine = overloaded('auto');
+    const text = prometheusText(engine);
+    expect(text).not.toContain('shadow_');
+    expect(value(text, 'gearshift_degraded', '{scene="feed"}')).toBe(1);
+    expect(engine.regulator.scene('feed')!.degraded).toBe(true);
+    engine.close();
+  });
+});

@@ -61,6 +61,9 @@ export interface SceneReport {
   readonly shedLoadTest: boolean;
 }
 
+/** A scene's gears and shedding, and what derives from them: computed (`SceneReport`) or served (`served()`). */
+export type ServedState = Pick<SceneReport, 'gears' | 'value' | 'cost' | 'degraded' | 'boosted' | 'shedShare' | 'shedLoadTest'>;
+
 export interface TickReport {
   readonly at: number;
   readonly mode: RegulatorMode;

@@ -8,7 +8,7 @@ import type { GearSet, RegulatorMode } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
 import { isValidated, validateConfig } from '../config/validate.js';
 import { isPlainObject, ListenerError, shown, UsageError } from '../errors.js';
-import type { GearChange, GoalReport, RegulatorEvents, SceneReport, TickReport } from './events.js';
+import type { GearChange, GoalReport, RegulatorEvents, SceneReport, ServedState, TickReport } from './events.js';
 import { type Goal, processGoals, sceneGoals } from './goals.js';
 import { Ring } from './history.js';
 import { GuardedEmitter } from './guarded-emitter.js';
@@ -217,6 +217,14 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   scene(id: string): LiveScene | undefined {
     return this.byId.get(id)?.live;
+  }
+
+  /**
+   * @internal What each scene's requests get now (the live gears and shedding), by scene id: `status()`'s but in
+   * shadow mode, whose computed moves reach no request. For the metrics, which show both there.
+   */
+  served(id: string): ServedState | undefined {
+    return this.byId.get(id)?.served();
   }
 
   /** Current gear index of every point: scene → point → gear. */

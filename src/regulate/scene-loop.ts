@@ -6,7 +6,7 @@
 import type { RegulatorMode } from '../config/schema-regulate.js';
 import { Allowance, type AllowanceLimits } from './allowance.js';
 import { TidalBoost } from './boost.js';
-import type { ChangeReason, GearChange, GoalReport, SceneReport } from './events.js';
+import type { ChangeReason, GearChange, GoalReport, SceneReport, ServedState } from './events.js';
 import { type Goal, readScene } from './goals.js';
 import type { Ladder } from './ladder.js';
 import { LiveScene } from './live.js';
@@ -446,14 +446,29 @@ export class SceneLoop {
       const t = terms[i];
       return { goal: l.goal.kind, status: t?.status ?? 'no_data', measured: t?.measured ?? NaN, pressure: t?.pressure ?? NaN, target: l.goal.target, band: l.goal.band };
     });
+    return {
+      scene: this.id, goals, allowance: this.points.length === 0 ? 1 : this.allowance.u, atTop: this.atTop(),
+      ...this.stateOf(this.gears, this.boosted, this.shedShare, this.shedLoadTest),
+    };
+  }
+
+  /**
+   * What requests get now: the live gears and shedding (`boosted`: a point serves a boost gear). The same as
+   * `report()`'s but in shadow mode, where the report is what was computed and never applied.
+   */
+  served(): ServedState {
+    const g = this.live.gears;
+    return this.stateOf(g, this.points.some((p, i) => g[i]! > p.top), this.live.shedShare, this.live.shedLoadTest);
+  }
+
+  private stateOf(gears: Int32Array, boosted: boolean, shedShare: number, shedLoadTest: boolean): ServedState {
     // A scene without points is at its top, with nothing to cut: 1, where the shares of a zero top read 0 ("cut to
     // nothing") beside `degraded: false`, and an alert on value below 1 fired for good for every such scene.
     const top = this.points.length === 0;
     return {
-      scene: this.id, goals, allowance: top ? 1 : this.allowance.u,
-      gears: Object.fromEntries(this.points.map((p, i) => [p.name, this.gears[i]!])),
-      value: top ? 1 : valueOf(this.points, this.gears) / this.topValue, cost: top ? 1 : costOf(this.points, this.gears) / this.topCost,
-      atTop: this.atTop(), degraded: this.points.some((p, i) => this.gears[i]! < p.top), boosted: this.boosted, shedShare: this.shedShare, shedLoadTest: this.shedLoadTest,
+      gears: Object.fromEntries(this.points.map((p, i) => [p.name, gears[i]!])),
+      value: top ? 1 : valueOf(this.points, gears) / this.topValue, cost: top ? 1 : costOf(this.points, gears) / this.topCost,
+      degraded: this.points.some((p, i) => gears[i]! < p.top), boosted, shedShare, shedLoadTest,
     };
   }
 }
