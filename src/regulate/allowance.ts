@@ -18,7 +18,7 @@ const HELD_DWELLS = 4;
  * A real change of the offered load: a third. A drop that size resets the back-off, and a rise that size since a raise
  * makes the cut that follows a new overload's, not a failed probe's.
  */
-const LOAD_SHIFT = 1 / 3;
+export const LOAD_SHIFT = 1 / 3;
 /** Weight of the newest reading in the smoothed request rate. */
 const RATE_SMOOTHING = 0.3;
 
