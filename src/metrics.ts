@@ -183,7 +183,7 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
     // Several readers may have learnt the same proxy: its offset is the least of theirs, as each is a least reading.
     const offsets = new Map<string, number>();
     for (const r of starts) for (const o of typeof r.offsets === 'function' ? r.offsets() : []) offsets.set(o.peer, Math.min(offsets.get(o.peer) ?? Infinity, o.offsetMs));
-    for (const [peer, ms] of offsets) m.add('request_start_clock_offset_ms', 'gauge', 'Each front proxy\'s learnt clock offset (least now minus stamp of the last ten minutes; positive: its clock runs behind).', ms, { peer });
+    for (const [peer, ms] of offsets) m.add('request_start_clock_offset_ms', 'gauge', 'How far each front proxy\'s clock runs behind, as learnt (least now minus stamp of the last ten minutes, at least 0), ms.', ms, { peer });
   }
   return m.text();
 }

@@ -1,6 +1,7 @@
 /**
- * `requestStart.clocks`: each front proxy's clock offset learnt from its stamps (LEDBAT's base delay, RFC 6817), so
- * a proxy whose clock runs behind does not make every request late, nor one that runs ahead hide every queue.
+ * `requestStart.clocks`: how far each front proxy's clock runs behind, learnt from its stamps (LEDBAT's base delay,
+ * RFC 6817), so that such a proxy does not make every request late; never an offset below 0, so that a forged stamp
+ * ahead of the clock cannot make every request late either.
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,10 +34,17 @@ describe('ProxyClocks: the least reading of the last ten minutes, per proxy', ()
   it('keeps each proxy apart: each host has a clock of its own', () => {
     const c = new ProxyClocks();
     c.offset('a', 300, WALL);
-    c.offset('b', -100, WALL);
+    c.offset('b', 120, WALL);
     expect(c.offset('a', 310, WALL + MINUTE)).toBe(300);
-    expect(c.offset('b', -90, WALL + MINUTE)).toBe(-100);
+    expect(c.offset('b', 130, WALL + MINUTE)).toBe(120);
     expect(c.offset('', 5, WALL + MINUTE)).toBe(0); // a newcomer learns its own
+  });
+
+  it('never learns an offset below 0: a clock ahead looks like a forged stamp', () => {
+    const c = new ProxyClocks();
+    c.offset('a', -100, WALL);
+    expect(c.offset('a', -90, WALL + MINUTE)).toBe(0);
+    expect(c.offsets(WALL + MINUTE)).toEqual([{ peer: 'a', offsetMs: 0 }]);
   });
 
   it('forgets a reading after ten minutes: a clock stepped forward is followed', () => {
@@ -73,14 +81,37 @@ describe('RequestStart with clocks: estimate (the default)', () => {
     expect(rs.counts().ahead).toBe(0);
   });
 
-  it('a proxy 100 ms ahead: a 150-ms queue read as 150 ms once learnt (as no wait, or 50 ms, before)', () => {
+  it('a proxy 100 ms ahead is read as synced clocks are: its stamps ahead are no wait, and counted ahead', () => {
     let now = WALL;
     const rs = new RequestStart({ now: () => now });
     expect(rs.waitOf(stampOn(now, 0, -100), true, 'p')).toBe(0);
-    expect(rs.waitOf(stampOn(now, 150, -100), true, 'p')).toBe(50);
     now += MINUTE;
-    expect(rs.waitOf(stampOn(now, 150, -100), true, 'p')).toBe(150);
-    expect(rs.counts()).toMatchObject({ applied: 3, ahead: 1 }); // the stamp read as later than this host's clock
+    expect(rs.waitOf(stampOn(now, 150, -100), true, 'p')).toBe(50);
+    expect(rs.counts()).toMatchObject({ applied: 2, ahead: 1 });
+  });
+
+  it("a forged stamp 50 s ahead, passed on by a proxy that does not replace the header, makes no other request late", () => {
+    let now = WALL;
+    const rs = new RequestStart({ now: () => now, late: 'reject' });
+    for (let t = 0; t <= MINUTE; t += 1_000) {
+      now = WALL + t;
+      rs.waitOf(stampOn(now, 10, 0), true, 'p');
+      rs.waitOf(`t=${now + 50_000}`, true, 'p'); // the client's own header, from the future
+    }
+    expect(rs.waitOf(stampOn(now, 10, 0), true, 'p')).toBe(10);
+    expect(rs.waitOf(stampOn(now, 120, 0), true, 'p')).toBe(120);
+  });
+
+  it('forged stamps from the past cannot raise the least reading while real requests flow', () => {
+    let now = WALL;
+    const rs = new RequestStart({ now: () => now });
+    for (let t = 0; t <= MINUTE; t += 1_000) {
+      now = WALL + t;
+      rs.waitOf(stampOn(now, 10, 200), true, 'p'); // a proxy 200 ms behind; the quickest requests wait 10 ms
+      for (let i = 0; i < 20; i++) rs.waitOf(`t=${now - 30_000}`, true, 'p');
+    }
+    expect(rs.offsets()).toEqual([{ peer: 'p', offsetMs: 210 }]);
+    expect(rs.waitOf(stampOn(now, 120, 200), true, 'p')).toBe(110); // its least transit, 10 ms, is taken off too
   });
 
   it("with late: 'reject', a proxy 300 ms behind stops having every request refused after its first minute", () => {

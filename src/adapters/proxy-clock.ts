@@ -5,7 +5,12 @@
  * A stamp gives `now − stamp` = the request's wait + the two clocks' offset. The wait is often near zero (some
  * request in a minute meets no queue), so the least reading over the last ten minutes is the offset, plus the least
  * transit. Read against it, a proxy whose clock runs 300 ms behind no longer makes every request 300 ms late (with
- * `late: 'reject'`, every one refused), and one that runs ahead no longer hides the first part of every queue.
+ * `late: 'reject'`, every one refused).
+ *
+ * Only an offset of a clock behind is learnt (it is never below 0). A stamp ahead of this host's clock is also what a
+ * client's forged header looks like, passed on by a proxy that does not replace it: learnt, one such stamp 50 s ahead
+ * would have made every request 50 s late for ten minutes. An old forged stamp cannot raise the least reading while
+ * real requests flow. So a wait read against the offset is never longer than `now − stamp`.
  *
  * Per proxy address, since each proxy host has a clock of its own. Minima are kept per minute, so a reading ages out
  * after ten minutes: a clock that was stepped forward, or an offset that shrank, is followed within that time; one
@@ -45,7 +50,10 @@ class BaseDelay {
 /** A proxy's learnt offset: `peer` is its address ('' for a gateway's hints trusted without one). */
 export interface ProxyOffset {
   readonly peer: string;
-  /** The least `now − stamp` of the last ten minutes, ms: its clock's lag behind this host's, plus the least transit. */
+  /**
+   * What is subtracted from its readings, ms: the least `now − stamp` of the last ten minutes (its clock's lag behind
+   * this host's, plus the least transit), or 0 when that is below 0.
+   */
   readonly offsetMs: number;
 }
 
@@ -54,7 +62,7 @@ export class ProxyClocks {
 
   /**
    * Takes in one reading (`now − stamp`, ms, any sign) from `peer` and returns the offset to subtract from it: the
-   * least reading of the last ten minutes, or 0 while the proxy has been seen for less than a minute.
+   * least reading of the last ten minutes, never below 0, or 0 while the proxy has been seen for less than a minute.
    */
   offset(peer: string, reading: number, now: number): number {
     let b = this.byPeer.get(peer);
@@ -63,7 +71,7 @@ export class ProxyClocks {
       this.byPeer.set(peer, (b = new BaseDelay(now)));
     }
     b.add(reading, now);
-    return now - b.firstAt < MINUTE_MS ? 0 : b.base(now);
+    return now - b.firstAt < MINUTE_MS ? 0 : Math.max(0, b.base(now));
   }
 
   /** Each proxy's offset as it stands (ms; positive: its clock runs behind), once it has been seen for a minute. */
@@ -71,7 +79,7 @@ export class ProxyClocks {
     const out: ProxyOffset[] = [];
     for (const [peer, b] of this.byPeer) {
       const base = b.base(now);
-      if (now - b.firstAt >= MINUTE_MS && base < Infinity) out.push({ peer, offsetMs: base });
+      if (now - b.firstAt >= MINUTE_MS && base < Infinity) out.push({ peer, offsetMs: Math.max(0, base) });
     }
     return out;
   }

@@ -35,9 +35,9 @@ export interface RequestStartOptions {
   /** Wall clock, unix ms (the proxy's stamp is wall time). Default `Date.now`. */
   now?: (() => number) | undefined;
   /**
-   * `estimate`: learn each proxy's clock offset from its stamps (the least `now − stamp` of the last ten minutes,
-   * once a proxy has been seen for a minute) and read waits against it; `synced`: trust that the clocks agree (NTP)
-   * and read `now − stamp` as the wait. Default `estimate`.
+   * `estimate`: learn how far each proxy's clock runs behind from its stamps (the least `now − stamp` of the last ten
+   * minutes, once a proxy has been seen for a minute; never below 0) and read waits against it; `synced`: trust that
+   * the clocks agree (NTP) and read `now − stamp` as the wait. Default `estimate`.
    */
   clocks?: 'estimate' | 'synced' | undefined;
 }
@@ -55,10 +55,7 @@ export interface RequestStartCounts {
   untrusted: number;
   /** Headers that are no time: ignored. */
   malformed: number;
-  /**
-   * Of the applied, stamps later than this host's clock (the proxy's clock runs ahead). With `clocks: 'estimate'` the
-   * wait is read against the proxy's learnt offset; until it is learnt, and with `synced`, as no wait.
-   */
+  /** Of the applied, stamps later than this host's clock (the proxy's clock runs ahead, or a forged stamp): no wait. */
   ahead: number;
   /** Waits over `maxMs`, or stamps more than `maxMs` ahead: ignored. */
   implausible: number;
