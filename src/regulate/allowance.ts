@@ -18,7 +18,9 @@ const HELD_DWELLS = 4;
  * A real change of the offered load: a third. A drop that size resets the back-off, and a rise that size since a raise
  * makes the cut that follows a new overload's, not a failed probe's.
  */
-export const LOAD_SHIFT = 1 / 3;
+const LOAD_SHIFT = 1 / 3;
+/** The load (`rate`) has grown by a third since `since` (false when either is unknown): a new overload. */
+export const loadGrew = (rate: number, since: number): boolean => rate > since + LOAD_SHIFT * since;
 /** Weight of the newest reading in the smoothed request rate. */
 const RATE_SMOOTHING = 0.3;
 
@@ -75,7 +77,7 @@ export class Allowance {
    * sawtooth's 150 → 350 req/s just after a climb) is a new overload's: it neither backs the dwell off nor is undone.
    */
   probing(now: number, rate = NaN): boolean {
-    return this.lastRaiseAt > this.lastCutAt && now - this.lastRaiseAt < HELD_DWELLS * this.dwell && !(rate > this.raiseRate + LOAD_SHIFT * this.raiseRate);
+    return this.lastRaiseAt > this.lastCutAt && now - this.lastRaiseAt < HELD_DWELLS * this.dwell && !loadGrew(rate, this.raiseRate);
   }
 
   /**

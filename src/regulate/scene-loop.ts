@@ -4,7 +4,7 @@
  * Also the scene's tidal boost and shedding state. Runs on the regulator's tick only.
  */
 import type { RegulatorMode } from '../config/schema-regulate.js';
-import { Allowance, type AllowanceLimits, LOAD_SHIFT } from './allowance.js';
+import { Allowance, type AllowanceLimits, loadGrew } from './allowance.js';
 import { TidalBoost } from './boost.js';
 import type { ChangeReason, GearChange, GoalReport, SceneReport, ServedState } from './events.js';
 import { type Goal, readScene } from './goals.js';
@@ -230,7 +230,7 @@ export class SceneLoop {
       const failedProbe = delta < 0 && !fast && this.allowance.probing(ctx.now, rate);
       // A failed probe's echo: the backlog its raise left drains for seconds after the undo, and the goal reads over
       // all the while. It is given one dwell; a load grown by a third since is a new overload's, and is cut on.
-      if (delta < 0 && !failedProbe && ctx.now - this.undoneAt < ctx.limits.dwellMs && !(rate > this.undoneRate + LOAD_SHIFT * this.undoneRate)) delta = 0;
+      if (delta < 0 && !failedProbe && ctx.now - this.undoneAt < ctx.limits.dwellMs && !loadGrew(rate, this.undoneRate)) delta = 0;
       this.allowance.propose(delta, ctx.now, lim, fast, rate, lo, hi);
       // A failed probe is undone, and only undone: back to the gears before the raise that did not fit. Until the
       // twenty-fifth session the scene cut by what its goal proposed, and then again on the echo: with scene goals
