@@ -29,20 +29,27 @@ const MAX_PROXIES = 64;
 class BaseDelay {
   private readonly minima = new Float64Array(HISTORY).fill(Infinity);
   private readonly minuteOf = new Float64Array(HISTORY).fill(-Infinity);
+  /** `base` as of the minute `leastMinute`: a reading within that minute only lowers it, so it is kept, not recounted. */
+  private least = Infinity;
+  private leastMinute = -Infinity;
   constructor(readonly firstAt: number) {}
 
-  add(reading: number, now: number): void {
+  /** Takes in a reading, and returns the least of the last `HISTORY` minutes, this one included. */
+  add(reading: number, now: number): number {
     const minute = Math.floor(now / MINUTE_MS);
     const slot = minute % HISTORY;
     if (this.minuteOf[slot] !== minute) [this.minuteOf[slot], this.minima[slot]] = [minute, reading];
     else if (reading < this.minima[slot]!) this.minima[slot] = reading;
+    if (minute === this.leastMinute) return reading < this.least ? (this.least = reading) : this.least;
+    return this.base(now);
   }
 
   /** The least reading of the last `HISTORY` minutes (Infinity: none). */
   base(now: number): number {
-    const oldest = Math.floor(now / MINUTE_MS) - HISTORY;
+    const minute = Math.floor(now / MINUTE_MS);
     let base = Infinity;
-    for (let i = 0; i < HISTORY; i++) if (this.minuteOf[i]! > oldest && this.minima[i]! < base) base = this.minima[i]!;
+    for (let i = 0; i < HISTORY; i++) if (this.minuteOf[i]! > minute - HISTORY && this.minima[i]! < base) base = this.minima[i]!;
+    [this.least, this.leastMinute] = [base, minute];
     return base;
   }
 }
@@ -70,8 +77,8 @@ export class ProxyClocks {
       if (this.byPeer.size >= MAX_PROXIES) this.byPeer.delete(this.byPeer.keys().next().value!);
       this.byPeer.set(peer, (b = new BaseDelay(now)));
     }
-    b.add(reading, now);
-    return now - b.firstAt < MINUTE_MS ? 0 : Math.max(0, b.base(now));
+    const base = b.add(reading, now);
+    return now - b.firstAt < MINUTE_MS ? 0 : Math.max(0, base);
   }
 
   /** Each proxy's offset as it stands (ms; positive: its clock runs behind), once it has been seen for a minute. */
