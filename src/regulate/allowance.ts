@@ -4,6 +4,12 @@
  * probing the same edge again and again: after a cut, no raise for `dwell`; a cut within four dwells of a raise
  * (a failed probe) doubles the dwell, a raise that holds four dwells halves it back, and a real drop of the offered load (a
  * third below what it was at the last cut) resets it: the conditions that made the cut are gone.
+ *
+ * A failed probe is undone, and only undone: the cut goes back to the level before the raise that did not fit, and the
+ * echo of that raise (the backlog it left, draining for seconds after the undo while the goal still reads over) is not
+ * cut on for one `dwellMs`, unless the load grows by a third meanwhile: that is a new overload's. Both loops, a
+ * scene's and the process's, undo their probes here; until the twenty-sixth session each wrote its own undo, and only
+ * the scene's held the echo.
  */
 export interface AllowanceLimits {
   readonly maxDown: number;
@@ -21,6 +27,8 @@ const HELD_DWELLS = 4;
 const LOAD_SHIFT = 1 / 3;
 /** The load (`rate`) has grown by a third since `since` (false when either is unknown): a new overload. */
 export const loadGrew = (rate: number, since: number): boolean => rate > since + LOAD_SHIFT * since;
+/** Levels this close are one: a cut of 0.1 from 0.8 lands on 0.7000000000000001. */
+const LEVEL_EPSILON = 1e-9;
 /** Weight of the newest reading in the smoothed request rate. */
 const RATE_SMOOTHING = 0.3;
 
@@ -38,6 +46,11 @@ export class Allowance {
   private rateAvg = NaN;
   /** When the dwell was last halved for a raise that held. */
   private heldSince = -Infinity;
+  /** The level before the last raise that may be undone (NaN: none): where a failed probe goes back to. */
+  private probeFrom = NaN;
+  /** When a failed probe was last undone, and the request rate then: its echo is not cut on. */
+  private undoneAt = -Infinity;
+  private undoneRate = NaN;
   constructor(public u: number, dwellMs: number) {
     this.dwell = dwellMs;
   }
@@ -51,9 +64,18 @@ export class Allowance {
     const dwell = Math.max(lim.dwellMs, Math.min(lim.maxDwellMs, old.dwell));
     [this.lastCutAt, this.lastRaiseAt, this.lastMove, this.dwell, this.cutRate] = [old.lastCutAt, old.lastRaiseAt, old.lastMove, dwell, old.cutRate];
     [this.rateAvg, this.heldSince, this.raiseRate] = [old.rateAvg, old.heldSince, old.raiseRate];
+    [this.probeFrom, this.undoneAt, this.undoneRate] = [old.probeFrom, old.undoneAt, old.undoneRate];
   }
 
-  /** Applies a proposal; returns the change made (0 when held by the dwell). */
+  /** The level a failed probe would go back to is not this loop's any more (the process's ladder after a reload). */
+  forgetProbe(): void {
+    this.probeFrom = NaN;
+  }
+
+  /**
+   * Applies a proposal; returns the change made (0 when held by the dwell or by a failed probe's echo). `lo` and `hi`
+   * bound the level; a cut starts from the level the caller set (what the gears take).
+   */
   propose(delta: number, now: number, lim: AllowanceLimits, fast: boolean, rate: number, lo: number, hi: number): number {
     if (rate >= 0) this.rateAvg = Number.isNaN(this.rateAvg) ? rate : this.rateAvg + RATE_SMOOTHING * (rate - this.rateAvg);
     const loadDropped = rate < this.cutRate - LOAD_SHIFT * this.cutRate;
@@ -64,10 +86,16 @@ export class Allowance {
       this.dwell = Math.max(lim.dwellMs, this.dwell / 2);
       this.heldSince = now;
     }
+    const failedProbe = delta < 0 && this.probing(now, rate);
+    if (delta < 0 && !failedProbe && now - this.undoneAt < lim.dwellMs && !loadGrew(rate, this.undoneRate)) delta = 0;
     if (delta > 0 && !fast && now - this.lastCutAt < this.dwell) delta = 0;
     delta = Math.max(-lim.maxDown, Math.min(lim.maxUp, delta));
     const before = this.u;
     this.u = Math.max(lo, Math.min(hi, this.u + delta));
+    // The last raise was the step that did not fit: one reading over the edge cut by the goal's whole proposal, and
+    // again on the echo, and the climb back made 6–10 changes a minute at a constant 2x load where 2 are allowed. A
+    // cut that lands on the level before the raise (within rounding) is its undo too, and its echo is held as well.
+    if (failedProbe && this.u <= this.probeFrom + LEVEL_EPSILON && this.probeFrom < before) [this.u, this.undoneAt, this.undoneRate] = [this.probeFrom, now, rate];
     return this.u - before;
   }
 
@@ -86,12 +114,16 @@ export class Allowance {
    * the failure came after four dwells and was taken for a held raise (a constant 2x load cut every 20 s), and a
    * scene's own climb under a limit it never reached was no probe at all.
    */
-  climbed(now: number, rate = NaN): void {
-    [this.lastRaiseAt, this.raiseRate] = [now, rate];
+  climbed(now: number, rate = NaN, from = NaN): void {
+    [this.lastRaiseAt, this.raiseRate, this.probeFrom] = [now, rate, from];
   }
 
-  /** Records an actual gear move of this loop (dwell bookkeeping works on gears, not on the continuous allowance). */
-  moved(direction: number, now: number, lim: AllowanceLimits, rate = NaN): void {
+  /**
+   * Records an actual gear move of this loop (dwell bookkeeping works on gears, not on the continuous allowance).
+   * @param from  for a raise, the level before it, where its failed probe goes back to (NaN: not undone, as the
+   *   process's raise of its limit, a permission whose probe is the climb that follows)
+   */
+  moved(direction: number, now: number, lim: AllowanceLimits, rate = NaN, from = NaN): void {
     if (direction < 0) {
       // The rate is of completions: at a cut a backlog draining inflates it, and a later reading at the same offered
       // load then looked like a drop of a third and reset the back-off (waits of 6, 12, 21, then 11 s at a constant
@@ -104,7 +136,7 @@ export class Allowance {
       this.lastCutAt = now;
     } else if (direction > 0) {
       if (now - this.lastCutAt > HELD_DWELLS * this.dwell) this.dwell = Math.max(lim.dwellMs, this.dwell / 2);
-      [this.lastRaiseAt, this.raiseRate] = [now, rate];
+      [this.lastRaiseAt, this.raiseRate, this.probeFrom] = [now, rate, from];
     }
     this.lastMove = direction;
   }

@@ -33,9 +33,6 @@ export class ProcessLoop {
   /** Per point id: the highest gear the process allows (null without process goals). */
   limit: Int32Array | null;
 
-  /** The gears' position before their last climb, and when it was: where a failed probe goes back to first. */
-  private probeFrom = 0;
-  private climbedAt = -Infinity;
   /** The ladder's normal steps: the positions a full allowance spans (at least 1). */
   private readonly normalSteps: number;
 
@@ -63,6 +60,9 @@ export class ProcessLoop {
    */
   carryFrom(old: ProcessLoop, limits: AllowanceLimits): void {
     this.allowance.carryFrom(old.allowance, limits);
+    // Where a climb started is a share of the old ladder: on the new one it falls elsewhere, and undoing to it would
+    // set gears no goal asked for.
+    this.allowance.forgetProbe();
     carriedByKind(this.loops, old.loops);
   }
 
@@ -104,13 +104,9 @@ export class ProcessLoop {
     });
     if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / this.normalSteps);
     const before = this.position();
-    // (Only a climb's probe is undone: after a reload, whose ladder may differ, or a raise of the limit since, it is not.)
-    const failedProbe = delta < 0 && this.allowance.probing(now, rate) && this.allowance.lastRaiseAt === this.climbedAt;
+    // A failed probe (a climb that broke a goal) is undone first, and its echo (ELU stays high while the backlog the
+    // climb left drains) is held for a dwell: see Allowance.
     this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, rate, 0, 1);
-    // A failed probe is undone first: back to where the raise started, and further only if the goal stays over on the
-    // next tick. The last step was the one that did not fit; one reading over the edge (a process at 0.88 of cost
-    // whose ELU read 1.00) cut three steps, and the climb back made six changes of every failed probe at a 2x load.
-    if (failedProbe && this.position() < Math.min(before, this.probeFrom)) this.allowance.u = Math.min(before, this.probeFrom) / this.normalSteps;
     const position = this.position();
     if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits, rate);
     this.refreshLimit();
@@ -119,8 +115,7 @@ export class ProcessLoop {
 
   /** Gears went up in this tick from `from` (the position that held them before): the probe of this loop's goals. */
   climbed(now: number, from: number, rate: number): void {
-    this.allowance.climbed(now, rate);
-    [this.climbedAt, this.probeFrom] = [now, from];
+    this.allowance.climbed(now, rate, from / this.normalSteps);
   }
 
   /**

@@ -4,7 +4,7 @@
  * Also the scene's tidal boost and shedding state. Runs on the regulator's tick only.
  */
 import type { RegulatorMode } from '../config/schema-regulate.js';
-import { Allowance, type AllowanceLimits, loadGrew } from './allowance.js';
+import { Allowance, type AllowanceLimits } from './allowance.js';
 import { TidalBoost } from './boost.js';
 import type { ChangeReason, GearChange, GoalReport, SceneReport, ServedState } from './events.js';
 import { type Goal, readScene } from './goals.js';
@@ -70,11 +70,6 @@ export class SceneLoop {
   /** The fast-recovery window this scene left: a cut inside the window means the peak is not over here. */
   private fastLeft = -1;
   private readonly boostCost: number;
-  /** The allowance the gears took before their last raise by this loop: where a failed probe goes back to. */
-  private probeFrom = NaN;
-  /** When a failed probe was last undone, and the request rate then: its echo is not cut on (see `step`). */
-  private undoneAt = -Infinity;
-  private undoneRate = NaN;
 
   constructor(
     readonly id: string,
@@ -108,7 +103,6 @@ export class SceneLoop {
     // first process cut after every reload pass over the busy scenes (a cut that saved nothing). Whether it left the
     // fast-recovery window is in the snapshot (`fastLeft`), which the reload restores.
     [this.owed, this.idle] = [old.owed, old.idle];
-    [this.probeFrom, this.undoneAt, this.undoneRate] = [old.probeFrom, old.undoneAt, old.undoneRate];
     this.boost.carryFrom(old.boost);
     this.allowance.carryFrom(old.allowance, limits);
     carriedByKind(this.loops, old.loops);
@@ -226,17 +220,7 @@ export class SceneLoop {
       // must not be integrated away first (it held a sustained violation for 10 ticks instead of 2).
       if (delta < 0) this.allowance.u = Math.min(this.allowance.u, Math.max(lo, this.allowanceOfGears()));
       const before = this.allowance.u;
-      const rate = s?.rate ?? NaN;
-      const failedProbe = delta < 0 && !fast && this.allowance.probing(ctx.now, rate);
-      // A failed probe's echo: the backlog its raise left drains for seconds after the undo, and the goal reads over
-      // all the while. It is given one dwell; a load grown by a third since is a new overload's, and is cut on.
-      if (delta < 0 && !failedProbe && ctx.now - this.undoneAt < ctx.limits.dwellMs && !loadGrew(rate, this.undoneRate)) delta = 0;
-      this.allowance.propose(delta, ctx.now, lim, fast, rate, lo, hi);
-      // A failed probe is undone, and only undone: back to the gears before the raise that did not fit. Until the
-      // twenty-fifth session the scene cut by what its goal proposed, and then again on the echo: with scene goals
-      // alone, at a constant 2x load, every probe of the top gear cut five steps and climbed them back, 6–10 changes
-      // a minute at steady state where 2 are allowed.
-      if (failedProbe && this.allowance.u < this.probeFrom && this.probeFrom < before) [this.allowance.u, this.undoneAt, this.undoneRate] = [this.probeFrom, ctx.now, rate];
+      this.allowance.propose(delta, ctx.now, lim, fast, s?.rate ?? NaN, lo, hi);
       // A cut by the goals is owed back too, should the scene go quiet (traffic below its goals' minSamples): until
       // the nineteenth session a scene cut in a burst whose traffic then fell that low stayed cut for good.
       if (win >= 0) this.oweBack(before);
@@ -250,8 +234,7 @@ export class SceneLoop {
     const costBefore = this.allowanceOfGears();
     if (control) this.follow(ctx, fast, applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
     const moved = this.direction() - before;
-    if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN);
-    if (moved > 0) this.probeFrom = costBefore;
+    if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN, costBefore);
     // A violated goal whose pressure already falls sheds no more: the backlog the last steps left drains for a few
     // seconds, and until the twenty-fourth session every such tick shed another step (beyond the floor: 0.4 where
     // 0.2 did, then held by the band).
