@@ -20,9 +20,13 @@ import { SceneLoop, type StepContext } from './scene-loop.js';
 import { type Settings, settings } from './settings.js';
 import { RuleKeeper } from './rule-keeper.js';
 import { Scheduler } from './schedule.js';
-import { type SignalSource, silentSource } from './signals.js';
+import { type SceneSignals, type SignalSource, silentSource } from './signals.js';
 import { checkDuration, checkGearSet, checkMode, checkSnapshot, plainCopy } from './operator-input.js';
 import { type RegulatorSnapshot, restoreScene, sceneSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+import { type TickRun, TickRunner } from './tick-runner.js';
+
+/** Scenes read, or stepped, per slice of a tick the timer starts: about 1 ms of work here (see TickRunner). */
+const SLICE = 256;
 
 export interface RegulatorOptions {
   config: GearshiftConfig;
@@ -63,6 +67,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private fastEpoch = 0;
   private lastWall: number;
   private timer: NodeJS.Timeout | null = null;
+  /** Runs the ticks: the timer's in slices, between which requests are served. */
+  private readonly runner = new TickRunner();
   private closed = false;
   private history!: Ring<GearChange>;
   private changesThisTick = 0;
@@ -104,6 +110,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   private reloadConfig(document: GearshiftConfig): void {
     const config = validated(document);
+    this.runner.finish();
     this.reportStale = true;
     const before = this.snapshot();
     const loopsBefore = this.byId;
@@ -173,6 +180,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   /** Switches mode. Leaving shadow resumes from the live gears (shadow moves were never applied). */
   setMode(mode: RegulatorMode, reason = 'manual'): void {
     checkMode(mode, 'setMode');
+    this.runner.finish();
     this.rules.operatorSet('mode');
     this.switchMode(mode, reason);
   }
@@ -207,7 +215,9 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   /** Sets the signal source (the engine wires sensing after construction). */
   setSignals(source: SignalSource): void {
-    this.signals = signalsOf(source);
+    const signals = signalsOf(source);
+    this.runner.finish();
+    this.signals = signals;
   }
 
   /** @internal The live gears of the scene at `index` (config order, as the router's compiled scene index). */
@@ -229,6 +239,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   /** Current gear index of every point: scene → point → gear. */
   gears(): Record<string, Record<string, number>> {
+    this.runner.finish();
     return Object.fromEntries(this.scenes.map((s) => [s.id, s.report().gears]));
   }
 
@@ -266,6 +277,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setFastRecovery(on: boolean, durationMs = this.s.fastMs): void {
     if (typeof on !== 'boolean') throw new UsageError(`setFastRecovery: expected true or false, got ${shown(on)}`);
     checkDuration(durationMs, 'setFastRecovery.durationMs');
+    this.runner.finish();
     this.fastUntil = on ? this.clock.now() + durationMs : -Infinity;
     this.reportStale = true;
     if (on) this.fastEpoch++;
@@ -275,6 +287,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // A name that is not a string is refused before it is used as a key: an object without a prototype cannot be one.
     const templates = this.config.regulator?.templates ?? {};
     if (typeof name !== 'string' || !Object.hasOwn(templates, name)) throw new UsageError(`applyTemplate: unknown template ${shown(name)}`);
+    this.runner.finish();
     this.rules.operatorSet('template');
     this.putTemplate(name);
   }
@@ -291,6 +304,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setCaps(input: GearSet): void {
     const set = plainCopy(input, 'setCaps');
     checkGearSet(set, this.pointsOf, 'setCaps');
+    this.runner.finish();
     this.rules.operatorSet('caps');
     this.replaceCaps(set);
     this.applyLimits();
@@ -300,6 +314,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   setFixed(input: GearSet): void {
     const set = plainCopy(input, 'setFixed');
     checkGearSet(set, this.pointsOf, 'setFixed');
+    this.runner.finish();
     this.rules.operatorSet('pins');
     this.replacePins(set);
     this.applyLimits();
@@ -332,6 +347,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (name !== null && (typeof name !== 'string' || (name !== 'default' && !Object.hasOwn(this.config.regulator?.goalSets ?? {}, name)))) {
       throw new UsageError(`setGoalSet: unknown goal set ${shown(name)} (configured: ${Object.keys(this.config.regulator?.goalSets ?? {}).join(', ') || 'none'})`);
     }
+    this.runner.finish();
     this.rules.operatorSet('goalSet');
     this.switchGoalSet(name === 'default' ? null : name);
   }
@@ -402,15 +418,30 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     for (const sc of this.scenes) sc.publishGears();
   }
 
-  /** One control step. The timer calls it every period; tests and the simulator call it by hand. */
+  /** One control step, whole, now (a tick the timer started finishes first). Tests and the simulator call it. */
   tick(): TickReport {
+    return this.runner.now(this.steps());
+  }
+
+  /**
+   * The tick, yielding between slices of `SLICE` scenes (their signals read, then their loops stepped). Every scene
+   * is read and stepped against one context taken at the start, as in a tick run whole.
+   */
+  private *steps(): TickRun<TickReport> {
     this.changesThisTick = 0;
     const wall = this.clock.wallNow();
     for (const due of this.scheduler.due(this.lastWall, wall)) this.rules.apply(due.rule, due.index, due.at, false);
     this.lastWall = wall;
     let ctx = this.context();
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
-    const reads = this.scenes.map((sc) => (control ? this.signals.scene(sc.id, sc.loops.reduce((m, l) => Math.max(m, l.goal.minSamples), 1)) : undefined));
+    // The loops of this tick: a listener that reloads inside a slice must not leave it stepping another config's.
+    const loops = this.scenes;
+    const reads: (SceneSignals | undefined)[] = [];
+    for (let i = 0; i < loops.length; i++) {
+      if (i > 0 && i % SLICE === 0) yield;
+      const sc = loops[i]!;
+      reads.push(control ? this.signals.scene(sc.id, sc.loops.reduce((m, l) => Math.max(m, l.goal.minSamples), 1)) : undefined);
+    }
     // The process's offered load, for its dwell: a real drop resets a backed-off dwell, as a scene's does (until the
     // twentieth session the process loop was given no rate, and after failed probes waited up to maxDwellMs once the
     // load had gone).
@@ -418,12 +449,15 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => this.heldPosition(), rate) : NO_GOALS;
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
-    const everyFloor = this.scenes.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
+    const everyFloor = loops.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
     ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && !proc.easing && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight, processRoom: proc.room };
     const scenes: SceneReport[] = [];
     this.climbedThisTick = false;
     const from = control && this.process.limit ? this.heldPosition() : 0;
-    for (let i = 0; i < this.scenes.length; i++) scenes.push(this.scenes[i]!.step(reads[i], ctx));
+    for (let i = 0; i < loops.length; i++) {
+      if (i % SLICE === 0 && loops.length > SLICE) yield;
+      scenes.push(loops[i]!.step(reads[i], ctx));
+    }
     if (this.climbedThisTick && control && this.process.limit) this.process.climbed(ctx.now, from, rate);
     if (ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
     const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick };
@@ -433,28 +467,33 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     return report;
   }
 
+  /**
+   * @internal The timer's tick: started now, run in slices with the event loop served between them (see
+   * TickRunner); skipped, returning false, while the last one is still under way. A fault is reported as the timer
+   * reports it.
+   */
+  tickInBackground(): boolean {
+    // Listeners cannot get here (the emitter guards them): a signal source that threw, or a fault of our own.
+    return this.runner.spread(() => this.steps(), (e) => this.fault(new ListenerError('a regulator tick', e)));
+  }
+
   /** Starts the unref'd timer (idempotent). */
   start(): void {
     if (this.closed || this.timer) return;
-    this.timer = setInterval(() => {
-      try {
-        this.tick();
-      } catch (e) {
-        // Listeners cannot get here (the emitter guards them): a signal source that threw, or a fault of our own.
-        this.fault(new ListenerError('a regulator tick', e));
-      }
-    }, this.s.periodMs);
+    this.timer = setInterval(() => this.tickInBackground(), this.s.periodMs);
     this.timer.unref();
   }
 
   /** Stops the timer; the gears stay where they are and keep being served. */
   close(): void {
+    this.runner.finish();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
 
   snapshot(): RegulatorSnapshot {
+    this.runner.finish();
     return {
       version: SNAPSHOT_VERSION, at: this.clock.wallNow(), mode: this.currentMode, goalSet: this.goalSet,
       fastRecoveryLeftMs: Math.max(0, this.fastUntil - this.clock.now()), processAllowance: this.process.allowance.u,
@@ -470,6 +509,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (!isPlainObject(o)) throw new UsageError(`restore(snapshot, options): options must be { silent? }, got ${shown(o)}`);
     const snap = plainCopy(input, 'restore');
     checkSnapshot(snap);
+    this.runner.finish();
     const from = this.currentMode;
     this.apply(snap, o);
     if (!o.silent && this.currentMode !== from) this.emit('mode', { from, to: this.currentMode, reason: 'restore', at: this.clock.wallNow() });
