@@ -48,6 +48,29 @@ describe('a process sample is taken in once', () => {
   });
 });
 
+describe('shedding on a process sample already taken in', () => {
+  // Every gear at its floor, ELU saturated: shedding presses. A tick that re-reads a sample already taken in shed
+  // another step until the twenty-sixth session: at a 200-ms period on 1-s samples the low-priority scene's share
+  // went 0.1 → 0.9 (the maximum) in 2 s, five steps a sample, where a 1-s regulator sheds one.
+  const shareOver = (periodMs: number, perSample: number) => {
+    const { script, tick, reg } = setup({ periodMs, goals: { elu: { target: 0.85, band: 0.25 } }, boost: { enabled: false } });
+    const shares: number[] = [];
+    reg.on('shed', (e) => e.scene === 'tail' && shares.push(e.share));
+    for (let i = 0; i < 12 * perSample; i++) {
+      script.proc = { elu: 1, count: 10, taken: { elu: 1 + Math.floor(i / perSample) } };
+      tick(periodMs);
+    }
+    expect(reg.gears()).toEqual({ feed: { a: 0, b: 0 }, tail: { c: 0 } });
+    return shares.map((x) => +x.toFixed(6));
+  };
+
+  it('sheds one step a sample, not one a tick: a 200-ms regulator on 1-s samples sheds as a 1-s one does', () => {
+    const slow = shareOver(1000, 1);
+    expect(slow.length).toBeGreaterThan(1);
+    expect(shareOver(200, 5)).toEqual(slow); // before: [0, 0.1, 0.2, …, 0.9] within ten ticks of 200 ms
+  });
+});
+
 describe('an event-loop delay period without a sample', () => {
   it('is no sample, not a delay of 0 ms: a loop blocked through a whole period is not idle', () => {
     const load = new ProcessLoad({

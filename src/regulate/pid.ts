@@ -59,6 +59,12 @@ export class GoalLoop {
    * waits on it (see `SceneLoop.updateShedding`).
    */
   easing = false;
+  /**
+   * This tick took in a new reading, violated, that did not lower the smoothed pressure: what shedding acts on. Not on
+   * a tick that re-reads a sample already taken in: at a 200-ms period on 1-s ELU samples every such tick shed
+   * another step, half the maximum share per sample, until the twenty-sixth session.
+   */
+  worsening = false;
   constructor(readonly goal: Goal) {}
 
   /** Takes the state of the loop this one replaces (a reload: the same goal, perhaps with a new target). */
@@ -72,6 +78,7 @@ export class GoalLoop {
    * hysteresis margin before this goal asks to climb again (a violation always acts at once: down fast).
    */
   step(reading: Reading | undefined, law: LawOptions, lastMove: number, narrow = false): Terms {
+    this.worsening = false;
     if (!reading) return NO_DATA;
     // A sample already taken in (a regulator ticking faster than the figure is sampled) keeps its status, and moves
     // nothing: integrated on every tick, one ELU sample of a 1-s period cut five times at a 200-ms period.
@@ -86,6 +93,7 @@ export class GoalLoop {
     this.easing = r < this.smoothed;
     this.smoothed = Number.isNaN(this.smoothed) ? r : this.smoothed + law.smoothing * (r - this.smoothed);
     const [status, error] = this.classify(law, lastMove, narrow);
+    this.worsening = status === 'violated' && !this.easing;
     if (error === 0) {
       this.e1 = this.e2 = 0;
       return { status, measured: reading.measured, pressure: this.smoothed, error: 0, p: 0, i: 0, d: 0, delta: 0 };

@@ -14,7 +14,10 @@ import type { ProcessSignals } from './signals.js';
 export interface ProcessStep {
   readonly goals: GoalReport[];
   readonly violated: boolean;
-  /** Every violated goal's pressure is falling: the cuts and shedding already made are showing. */
+  /**
+   * A goal is violated, and none took in a new reading that did not lower its pressure: the cuts and shedding already
+   * made are showing, or there is no new sample to act on. Shedding waits.
+   */
   readonly easing: boolean;
   /** A goal in its band or over it: scenes hold their raises. */
   readonly hold: boolean;
@@ -97,7 +100,7 @@ export class ProcessLoop {
       const t = l.step(readProcess(l.goal, sig), law, lastMove, narrow);
       if (t.status !== 'no_data') [delta, room] = [Math.min(delta, t.delta), Math.min(room, l.room(law, lastMove, narrow))];
       violated ||= t.status === 'violated';
-      worsening ||= t.status === 'violated' && !l.easing;
+      worsening ||= l.worsening;
       hold ||= t.status === 'violated' || t.status === 'in_band';
       tight ||= isTight(t, l.goal.band);
       return { goal: l.goal.kind, status: t.status, measured: t.measured, pressure: t.pressure, target: l.goal.target, band: l.goal.band };

@@ -238,7 +238,7 @@ export class SceneLoop {
     // A violated goal whose pressure already falls sheds no more: the backlog the last steps left drains for a few
     // seconds, and until the twenty-fourth session every such tick shed another step (beyond the floor: 0.4 where
     // 0.2 did, then held by the band).
-    const worsening = terms.some((t, g) => t.status === 'violated' && !this.loops[g]!.easing);
+    const worsening = this.loops.some((l) => l.worsening);
     if (control) this.updateShedding(worsening, calm, terms, ctx);
     else this.stopShedding(ctx); // fixed and frozen ignore the goals, and so shed nothing
     if (applied) this.publish(ctx);
