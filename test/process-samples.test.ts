@@ -61,13 +61,18 @@ describe('shedding on a process sample already taken in', () => {
       tick(periodMs);
     }
     expect(reg.gears()).toEqual({ feed: { a: 0, b: 0 }, tail: { c: 0 } });
-    return shares.map((x) => +x.toFixed(6));
+    return shares;
   };
 
   it('sheds one step a sample, not one a tick: a 200-ms regulator on 1-s samples sheds as a 1-s one does', () => {
     const slow = shareOver(1000, 1);
     expect(slow.length).toBeGreaterThan(1);
     expect(shareOver(200, 5)).toEqual(slow); // before: [0, 0.1, 0.2, …, 0.9] within ten ticks of 200 ms
+  });
+
+  it('reports shares to the millionth: 0.3, not the 0.30000000000000004 that three steps of 0.1 add up to', () => {
+    const shares = shareOver(1000, 1);
+    expect(shares.slice(0, 5)).toEqual([0, 0.1, 0.2, 0.3, 0.4]);
   });
 });
 

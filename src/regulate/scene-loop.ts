@@ -368,7 +368,7 @@ export class SceneLoop {
     if (press) {
       // Load-test traffic goes first; a scene's own traffic only if its priority may be shed, and only if that was not enough.
       if (!this.shedLoadTest) this.shedLoadTest = true;
-      else if (this.sheddable) this.shedShare = Math.min(ctx.shed.maxShare, this.shedShare + ctx.shed.step);
+      else if (this.sheddable) this.shedShare = Math.min(ctx.shed.maxShare, toMillionths(this.shedShare + ctx.shed.step));
     } else if (calm && !ctx.processHold) {
       // (below a millionth is float dust from the steps, not a share: it would keep `shedding` true for a tick)
       // At least half a step a tick, and as much as the headroom says the admitted load may grow (the room of the
@@ -376,7 +376,7 @@ export class SceneLoop {
       // the share drained 0.05 a tick and refused most requests for 10 s more (found over real HTTP, twentieth session).
       if (this.shedShare > 0) {
         const next = Math.min(this.shedShare - ctx.shed.step / 2, 1 - (1 - this.shedShare) * this.room(terms, ctx));
-        this.shedShare = next > 1e-6 ? next : 0;
+        this.shedShare = next > 1e-6 ? toMillionths(next) : 0;
       }
       else this.shedLoadTest = false;
     }
@@ -473,3 +473,6 @@ export class SceneLoop {
     };
   }
 }
+
+/** A share to the millionth: steps of 0.1 added up read 0.30000000000000004 in the `shed` event and the metrics. */
+const toMillionths = (share: number): number => Math.round(share * 1e6) / 1e6;
