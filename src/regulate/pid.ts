@@ -55,8 +55,8 @@ export class GoalLoop {
   /** The value the last reading taken in measured. */
   private measured = NaN;
   /**
-   * The last reading taken in lowered the smoothed pressure: what was done before it is already showing. Shedding
-   * waits on it (see `SceneLoop.updateShedding`).
+   * The last reading taken in lowered the smoothed pressure: what was done before it is already showing (read by
+   * `worsening`, which shedding acts on).
    */
   easing = false;
   /**

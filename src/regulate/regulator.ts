@@ -455,6 +455,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.climbedThisTick = false;
     const from = control && this.process.limit ? this.heldPosition() : 0;
     for (let i = 0; i < loops.length; i++) {
+      // Past one slice of scenes, the steps start a slice of their own: the last reads and the process step were one.
       if (i % SLICE === 0 && loops.length > SLICE) yield;
       scenes.push(loops[i]!.step(reads[i], ctx));
     }
