@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { validateConfig } from '../src/config/validate.js';
 import type { ListenerError } from '../src/errors.js';
-import type { GearChange } from '../src/regulate/events.js';
+import type { GearChange, TickReport } from '../src/regulate/events.js';
 import { Regulator } from '../src/regulate/regulator.js';
 import type { SceneSignals, SignalSource } from '../src/regulate/signals.js';
 import { sig } from './regulate-helpers.js';
@@ -18,7 +18,8 @@ function many(n: number, reads: (id: string) => SceneSignals | undefined = () =>
   for (let i = 0; i < n; i++) scenes[`s${i}`] = { rtBudgetMs: 200, versions: { base: { stage: 'base' } }, points: { p: { gears: [1, 2, 3, 4] } } };
   const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
   const signals: SignalSource = { scene: (id) => reads(id), process: () => undefined };
-  const reg = new Regulator({ config: validateConfig({ scenes, regulator: { goals: {} } }), clock, signals });
+  const config = validateConfig({ scenes, regulator: { goals: {} } });
+  const reg = new Regulator({ config, clock, signals });
   const changes: GearChange[] = [];
   const ticks: number[] = [];
   const errors: ListenerError[] = [];
@@ -26,7 +27,7 @@ function many(n: number, reads: (id: string) => SceneSignals | undefined = () =>
   reg.on('tick', (r) => ticks.push(r.scenes.length));
   reg.on('error', (e) => errors.push(e));
   clock.advance(1000);
-  return { reg, clock, changes, ticks, errors };
+  return { reg, clock, config, changes, ticks, errors };
 }
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
@@ -138,5 +139,36 @@ describe("the timer's tick", () => {
     expect(() => x.reg.setCaps({})).not.toThrow();
     expect(x.errors).toHaveLength(1);
     fail = false;
+  });
+});
+
+describe('a reload by a listener inside a tick', () => {
+  it('ends the tick there: no change is recorded on loops that no longer reach a request', () => {
+    for (const sliced of [false, true]) {
+      const x = many(600);
+      let reloaded = false;
+      x.reg.on('change', (c) => {
+        if (reloaded || c.scene !== 's300') return;
+        reloaded = true;
+        x.reg.reload(x.config);
+      });
+      const reports: TickReport[] = [];
+      x.reg.on('tick', (r) => reports.push(r));
+      if (sliced) x.reg.tickInBackground();
+      else x.reg.tick();
+      x.reg.gears(); // finishes a sliced tick
+      expect(reports).toHaveLength(1);
+      expect(reports[0]!.reloaded).toBe(true);
+      expect(reports[0]!.scenes.map((s) => s.scene)).toEqual(Array.from({ length: 301 }, (_, i) => `s${i}`));
+      // every change recorded is one requests get: the last change of each scene is its gear now
+      const last = new Map(x.changes.map((c) => [c.scene, c.to]));
+      expect(last.size).toBe(301);
+      const gears = x.reg.gears();
+      for (const [scene, to] of last) expect(gears[scene]!.p, scene).toBe(to);
+      expect(x.reg.status()!.scenes).toHaveLength(600); // the state in force, not the tick's
+      x.clock.advance(1000);
+      x.reg.tick(); // the scenes the reload left unstepped step now
+      expect(new Set(x.changes.map((c) => c.scene)).size).toBe(600);
+    }
   });
 });

@@ -71,6 +71,11 @@ export interface TickReport {
   readonly scenes: readonly SceneReport[];
   readonly process: readonly GoalReport[];
   readonly changes: number;
+  /**
+   * Set when a listener reloaded the config inside this tick, which ends it there: `scenes` holds the scenes stepped
+   * before the reload; the others step in the next tick, under the new config.
+   */
+  readonly reloaded?: true;
 }
 
 export interface RegulatorEvents {

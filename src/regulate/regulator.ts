@@ -454,16 +454,21 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const scenes: SceneReport[] = [];
     this.climbedThisTick = false;
     const from = control && this.process.limit ? this.heldPosition() : 0;
-    for (let i = 0; i < loops.length; i++) {
+    for (let i = 0; i < loops.length && this.scenes === loops; i++) {
       // Past one slice of scenes, the steps start a slice of their own: the last reads and the process step were one.
       if (i % SLICE === 0 && loops.length > SLICE) yield;
+      // A listener reloaded in the last step or slice: the loops left are no longer the ones requests read.
+      if (this.scenes !== loops) break;
       scenes.push(loops[i]!.step(reads[i], ctx));
     }
-    if (this.climbedThisTick && control && this.process.limit) this.process.climbed(ctx.now, from, rate);
-    if (ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
-    const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick };
+    // A reload ends the tick where it came (see `reloaded` in the tick's report). Until the twenty-seventh session the
+    // tick went on stepping the old loops: their changes were recorded and emitted but reached no request.
+    const reloaded = this.scenes !== loops;
+    if (!reloaded && this.climbedThisTick && control && this.process.limit) this.process.climbed(ctx.now, from, rate);
+    if (!reloaded && ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
+    const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick, ...(reloaded && { reloaded }) };
     this.lastReport = report;
-    this.reportStale = false;
+    this.reportStale = reloaded;
     this.emit('tick', report);
     return report;
   }
