@@ -9,14 +9,13 @@ import type { GearshiftConfig } from '../config/schema.js';
 import { isValidated, validateConfig } from '../config/validate.js';
 import { isPlainObject, ListenerError, shown, UsageError } from '../errors.js';
 import type { GearChange, GoalReport, RegulatorEvents, SceneReport, ServedState, TickReport } from './events.js';
-import { type Goal, processGoals, sceneGoals } from './goals.js';
+import { type Goal, processGoals } from './goals.js';
 import { Ring } from './history.js';
 import { GuardedEmitter } from './guarded-emitter.js';
-import { Ladder } from './ladder.js';
 import type { LiveScene } from './live.js';
 import { NO_GOALS, ProcessLoop } from './process-loop.js';
-import { compilePoints, type Point } from './points.js';
-import { SceneLoop, type StepContext } from './scene-loop.js';
+import type { SceneLoop, StepContext } from './scene-loop.js';
+import { SceneSet } from './scene-set.js';
 import { type Settings, settings } from './settings.js';
 import { RuleKeeper } from './rule-keeper.js';
 import { Scheduler } from './schedule.js';
@@ -42,10 +41,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private signals: SignalSource;
   private config!: GearshiftConfig;
   private s!: Settings;
-  private scenes: SceneLoop[] = [];
-  private byId = new Map<string, SceneLoop>();
-  private ladder!: Ladder;
-  private points: Point[] = [];
+  /** The loops of the config in force: swapped whole by a reload. */
+  private set!: SceneSet;
   private process!: ProcessLoop;
   private scheduler!: Scheduler;
   private currentMode: RegulatorMode = 'auto';
@@ -55,8 +52,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     mode: () => this.currentMode,
     goalSet: () => this.goalSet,
     switchGoalSet: (name) => this.switchGoalSet(name),
-    replaceCaps: (set) => this.replaceCaps(set),
-    replacePins: (set) => this.replacePins(set),
+    replaceCaps: (set) => this.set.replaceCaps(set),
+    replacePins: (set) => this.set.replacePins(set),
     putTemplate: (name) => this.putTemplate(name),
     switchMode: (mode, reason) => this.switchMode(mode, reason),
     setFastRecovery: (on) => this.setFastRecovery(on),
@@ -113,7 +110,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.runner.finish();
     this.reportStale = true;
     const before = this.snapshot();
-    const loopsBefore = this.byId;
+    const setBefore = this.set;
     const processBefore = this.process;
     const modeBefore = this.config.regulator?.mode ?? 'auto';
     const period = this.s.periodMs;
@@ -121,8 +118,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.process.carryFrom(processBefore, this.s.limits);
     // The carry-over is silent (requests already had those gears); what the new config's limits move is reported.
     this.apply(before, { silent: true }, false);
-    for (const sc of this.scenes) {
-      const old = loopsBefore.get(sc.id);
+    for (const sc of this.set.loops) {
+      const old = setBefore.get(sc.id);
       if (old) sc.carryFrom(old, this.s.limits);
     }
     this.rules.reload(this.scheduler.replay(this.clock.wallNow()), this.config.regulator?.mode ?? 'auto', modeBefore);
@@ -146,18 +143,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       this.history = new Ring(historySize);
       for (const c of kept) this.history.push(c);
     }
-    const priorities = new Set(r?.shedding?.priorities ?? ['low']);
-    this.points = [];
-    const perScene = Object.entries(config.scenes).map(([id, sc]) => {
-      const pts = compilePoints(id, sc, this.points.length);
-      this.points.push(...pts);
-      return [id, sc, pts] as const;
-    });
-    this.ladder = new Ladder(this.points);
-    this.scenes = perScene.map(([id, sc, pts]) => new SceneLoop(id, pts, sc.rtBudgetMs ?? 200, priorities.has(sc.priority ?? 'normal'), sceneGoals(id, sc.goals, r, this.goalSet), this.ladder, this.s.limits.dwellMs));
-    this.byId = new Map(this.scenes.map((s) => [s.id, s]));
-    for (const sc of this.scenes) [sc.live.retryAfterS, sc.live.extraGears] = [this.s.shed.retryAfterS, r?.dcaf?.extraGears ?? 1];
-    this.process = new ProcessLoop(processGoals(r, this.goalSet), this.points, this.ladder, this.s.limits.dwellMs);
+    this.set = new SceneSet(config, this.s, this.goalSet);
+    this.process = new ProcessLoop(processGoals(r, this.goalSet), this.set.points, this.set.ladder, this.s.limits.dwellMs);
     const schedulerBefore = first ? undefined : this.scheduler;
     this.scheduler = new Scheduler(r?.schedules ?? [], r?.timeZone ?? 'UTC');
     if (schedulerBefore) this.scheduler.carryFrom(schedulerBefore);
@@ -165,7 +152,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       this.currentMode = r?.mode ?? 'auto';
       this.rules.replay(this.scheduler.replay(this.clock.wallNow()));
       this.lastWall = this.clock.wallNow();
-      for (const sc of this.scenes) sc.step(undefined, this.context());
+      for (const sc of this.set.loops) sc.step(undefined, this.context());
     }
   }
 
@@ -190,7 +177,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (from === mode) return;
     this.currentMode = mode;
     this.reportStale = true;
-    if (from === 'shadow') for (const sc of this.scenes) this.resync(sc);
+    if (from === 'shadow') for (const sc of this.set.loops) this.resync(sc);
     this.emit('mode', { from, to: mode, reason, at: this.clock.wallNow() });
     this.settleShedding();
   }
@@ -202,7 +189,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    */
   private settleShedding(reload = false): void {
     const ctx = this.context();
-    for (const sc of this.scenes) sc.settleShedding(ctx, this.currentMode !== 'shadow', reload ? this.s.shed.maxShare : 1);
+    for (const sc of this.set.loops) sc.settleShedding(ctx, this.currentMode !== 'shadow', reload ? this.s.shed.maxShare : 1);
   }
 
   private resync(sc: SceneLoop): void {
@@ -222,11 +209,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   /** @internal The live gears of the scene at `index` (config order, as the router's compiled scene index). */
   live(index: number): LiveScene | undefined {
-    return this.scenes[index]?.live;
+    return this.set.loops[index]?.live;
   }
 
   scene(id: string): LiveScene | undefined {
-    return this.byId.get(id)?.live;
+    return this.set.get(id)?.live;
   }
 
   /**
@@ -234,13 +221,13 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * shadow mode, whose computed moves reach no request. For the metrics, which show both there.
    */
   served(id: string): ServedState | undefined {
-    return this.byId.get(id)?.served();
+    return this.set.get(id)?.served();
   }
 
   /** Current gear index of every point: scene → point → gear. */
   gears(): Record<string, Record<string, number>> {
     this.runner.finish();
-    return Object.fromEntries(this.scenes.map((s) => [s.id, s.report().gears]));
+    return Object.fromEntries(this.set.loops.map((s) => [s.id, s.report().gears]));
   }
 
   /** Gear changes, oldest first (bounded by regulator.historySize). */
@@ -259,7 +246,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const last = this.lastReport;
     if (last === null || !this.reportStale) return last;
     const before = new Map(last.scenes.map((s) => [s.scene, s.goals]));
-    const scenes = this.scenes.map((sc) => {
+    const scenes = this.set.loops.map((sc) => {
       const r = sc.report();
       return { ...r, goals: lastReadings(r.goals, before.get(sc.id)) };
     });
@@ -296,38 +283,28 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private putTemplate(name: string): void {
     const t = this.config.regulator!.templates![name]!;
     // Within the limits in force: a pin still wins, a cap still holds, and a boost gear waits for a boost.
-    this.forEachPoint(t, (sc, slot, gear) => sc.setGear(slot, sc.withinLimits(slot, gear), 'template', this.context(), this.currentMode !== 'shadow'));
+    this.set.forEachPoint(t, (sc, slot, gear) => sc.setGear(slot, sc.withinLimits(slot, gear), 'template', this.context(), this.currentMode !== 'shadow'));
     this.publishAll();
   }
 
   /** Replaces the caps (max gear per point) with `set`; `{}` clears them. */
   setCaps(input: GearSet): void {
     const set = plainCopy(input, 'setCaps');
-    checkGearSet(set, this.pointsOf, 'setCaps');
+    checkGearSet(set, this.set.pointsOf, 'setCaps');
     this.runner.finish();
     this.rules.operatorSet('caps');
-    this.replaceCaps(set);
+    this.set.replaceCaps(set);
     this.applyLimits();
   }
 
   /** Replaces the pinned gears with `set`; `{}` clears them. */
   setFixed(input: GearSet): void {
     const set = plainCopy(input, 'setFixed');
-    checkGearSet(set, this.pointsOf, 'setFixed');
+    checkGearSet(set, this.set.pointsOf, 'setFixed');
     this.runner.finish();
     this.rules.operatorSet('pins');
-    this.replacePins(set);
+    this.set.replacePins(set);
     this.applyLimits();
-  }
-
-  private replaceCaps(set: GearSet): void {
-    for (const sc of this.scenes) sc.caps.set(sc.points.map((p) => p.boostTop));
-    this.forEachPoint(set, (sc, slot, gear) => (sc.caps[slot] = gear));
-  }
-
-  private replacePins(set: GearSet): void {
-    for (const sc of this.scenes) sc.pins.fill(-1);
-    this.forEachPoint(set, (sc, slot, gear) => (sc.pins[slot] = gear));
   }
 
   /**
@@ -339,7 +316,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private applyLimits(): void {
     this.reportStale = true;
     const ctx = this.context();
-    for (const sc of this.scenes) sc.applyLimits(ctx);
+    for (const sc of this.set.loops) sc.applyLimits(ctx);
   }
 
   /** Switches to a named goal set (`null` or "default": the configured goals). */
@@ -355,39 +332,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private switchGoalSet(name: string | null): void {
     this.goalSet = name;
     this.reportStale = true;
-    const r = this.config.regulator;
-    for (const [id, sc] of Object.entries(this.config.scenes)) this.byId.get(id)!.setGoals(sceneGoals(id, sc.goals, r, this.goalSet));
-    this.process.setGoals(processGoals(r, this.goalSet));
-  }
-
-  private readonly pointsOf = (scene: string) => this.byId.get(scene)?.points;
-
-  private forEachPoint(set: GearSet, fn: (sc: SceneLoop, slot: number, gear: number) => void): void {
-    for (const [scene, points] of Object.entries(set)) {
-      const sc = this.byId.get(scene);
-      if (!sc) continue;
-      for (const [point, gear] of Object.entries(points)) {
-        const slot = sc.points.findIndex((p) => p.name === point);
-        if (slot >= 0) fn(sc, slot, gear);
-      }
-    }
-  }
-
-  /**
-   * The lowest process ladder position that keeps the gears of every scene that has traffic (of every scene, when
-   * none has): a process cut starts from there, so it takes a gear that carries load. Steps of idle scenes above it
-   * go at once, and save nothing; walking them one position a tick left a saturated process uncut for 21 s.
-   */
-  private heldPosition(): number {
-    const busy = this.positionKeeping((sc) => !sc.idle);
-    return busy >= 0 ? busy : Math.max(0, this.positionKeeping(() => true));
-  }
-
-  /** The lowest ladder position that keeps the gears of these scenes (−1 when there are none). */
-  private positionKeeping(which: (sc: SceneLoop) => boolean): number {
-    let position = -1;
-    for (const sc of this.scenes) if (which(sc)) position = Math.max(position, this.ladder.positionOf(sc.points, sc.gears));
-    return position;
+    this.set.setGoals(this.config, name);
+    this.process.setGoals(processGoals(this.config.regulator, name));
   }
 
   private context(): StepContext {
@@ -415,7 +361,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private publishAll(): void {
     this.reportStale = true;
     if (this.currentMode === 'shadow') return;
-    for (const sc of this.scenes) sc.publishGears();
+    for (const sc of this.set.loops) sc.publishGears();
   }
 
   /** One control step, whole, now (a tick the timer started finishes first). Tests and the simulator call it. */
@@ -435,7 +381,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     let ctx = this.context();
     const control = ctx.mode === 'auto' || ctx.mode === 'shadow';
     // The loops of this tick: a listener that reloads inside a slice must not leave it stepping another config's.
-    const loops = this.scenes;
+    const set = this.set;
+    const loops = set.loops;
     const reads: (SceneSignals | undefined)[] = [];
     for (let i = 0; i < loops.length; i++) {
       if (i > 0 && i % SLICE === 0) yield;
@@ -446,24 +393,24 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // twentieth session the process loop was given no rate, and after failed probes waited up to maxDwellMs once the
     // load had gone).
     const rate = reads.reduce((sum, s) => sum + (s?.rate ?? 0), 0);
-    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => this.heldPosition(), rate) : NO_GOALS;
+    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => set.heldPosition(), rate) : NO_GOALS;
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
     const everyFloor = loops.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
     ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && !proc.easing && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight, processRoom: proc.room };
     const scenes: SceneReport[] = [];
     this.climbedThisTick = false;
-    const from = control && this.process.limit ? this.heldPosition() : 0;
-    for (let i = 0; i < loops.length && this.scenes === loops; i++) {
+    const from = control && this.process.limit ? set.heldPosition() : 0;
+    for (let i = 0; i < loops.length && this.set === set; i++) {
       // Past one slice of scenes, the steps start a slice of their own: the last reads and the process step were one.
       if (i % SLICE === 0 && loops.length > SLICE) yield;
       // A listener reloaded in the last step or slice: the loops left are no longer the ones requests read.
-      if (this.scenes !== loops) break;
+      if (this.set !== set) break;
       scenes.push(loops[i]!.step(reads[i], ctx));
     }
     // A reload ends the tick where it came (see `reloaded` in the tick's report). Until the twenty-seventh session the
     // tick went on stepping the old loops: their changes were recorded and emitted but reached no request.
-    const reloaded = this.scenes !== loops;
+    const reloaded = this.set !== set;
     if (!reloaded && this.climbedThisTick && control && this.process.limit) this.process.climbed(ctx.now, from, rate);
     if (!reloaded && ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
     const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick, ...(reloaded && { reloaded }) };
@@ -503,7 +450,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     return {
       version: SNAPSHOT_VERSION, at: this.clock.wallNow(), mode: this.currentMode, goalSet: this.goalSet,
       fastRecoveryLeftMs: Math.max(0, this.fastUntil - this.clock.now()), processAllowance: this.process.allowance.u,
-      scenes: Object.fromEntries(this.scenes.map((sc) => [sc.id, sceneSnapshot(sc, this.fastRecovery && sc.leftFast(this.fastEpoch))])),
+      scenes: Object.fromEntries(this.set.loops.map((sc) => [sc.id, sceneSnapshot(sc, this.fastRecovery && sc.leftFast(this.fastEpoch))])),
     };
   }
 
@@ -546,17 +493,17 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     this.process.allowance.u = snap.processAllowance;
     let ctx = { ...this.context(), change: o.silent ? () => undefined : (c: GearChange) => this.record(c) };
     for (const [id, s] of Object.entries(snap.scenes)) {
-      const sc = this.byId.get(id);
+      const sc = this.set.get(id);
       if (sc) restoreScene(sc, s, ctx, this.currentMode !== 'shadow', this.fastEpoch);
     }
     // The process allowance restored, kept where it must be to hold the restored gears (see ProcessLoop.keep), is
     // the process limit from now on, not the new loop's (every point's top) or the last tick's: a reload let a
     // high-value request take gears the process had cut until the next tick.
-    this.process.keep(this.positionKeeping(() => true));
+    this.process.keep(this.set.positionKeeping(() => true));
     this.process.refreshLimit();
     ctx = { ...ctx, processLimit: this.process.limit, change: limitsSilent ? () => undefined : (c: GearChange) => this.record(c) };
     // The limits restored hold at once, and requests see them (a high-value request's DCAF bound, too).
-    for (const sc of this.scenes) sc.applyLimits(ctx);
+    for (const sc of this.set.loops) sc.applyLimits(ctx);
   }
 }
 
