@@ -8,7 +8,10 @@
 // afterwards. It ends by itself (about a minute; `--quick` for ~20 s) and prints a summary.
 import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
-import { createGearshift } from 'gearshift';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGearshift, statusPage } from 'gearshift';
 import { gearshiftPlugin } from 'gearshift/fastify';
 
 const quick = process.argv.includes('--quick');
@@ -116,6 +119,8 @@ const app = Fastify();
 await app.register(gearshiftPlugin, { engine, scene: { param: 'scene' }, unit: { header: 'x-user' } });
 // The load generator opens its connections here: cheap, and left alone by gearshift (no decision, nothing recorded).
 app.get('/health', { config: { gearshift: false } }, (_request, reply) => reply.send('ok'));
+// The operator's view of the same engine: open it in a browser while the demo runs (it reloads itself every 2 s).
+app.get('/gearshift/status', { config: { gearshift: false } }, (_request, reply) => reply.type('text/html; charset=utf-8').send(statusPage(engine, { refreshS: 2, curveS: 120 })));
 // A shared machine's speed can halve and recover within a minute (CPU steal, frequency): the same multiply-adds then
 // cost twice the time, and "normal load" would already be an overload. So the work is re-sized to the speed the
 // handlers measure: the load factors stay shares of the capacity the machine
@@ -146,6 +151,7 @@ app.get('/:scene', (request, reply) => {
 });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const port = app.server.address().port;
+if (!tty) console.log(`status page while the demo runs: http://127.0.0.1:${port}/gearshift/status`);
 
 // Normal load is ~55% of the CPU at full gears (event-loop utilisation ~0.65 with HTTP, under the 0.85 goal); 2x is
 // ~110% plus HTTP overhead: more than the top gears can serve.
@@ -204,7 +210,7 @@ function render(report) {
       `${id.padEnd(7)} ${gearText(id).padEnd(34)} ${String(s.sent * 2).padStart(5)}  ${Number.isNaN(p99(s.rts)) ? '    -' : p99(s.rts).toFixed(0).padStart(6)}  ${pct(s.sent ? s.timeouts / s.sent : 0).padStart(8)}  ${versions}`,
     );
   }
-  if (tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n\n(ctrl-c to stop early)\n`);
+  if (tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n\nstatus page: http://127.0.0.1:${port}/gearshift/status   (ctrl-c to stop early)\n`);
   else if (report.t - lastPrint >= 1.9 || report.phaseStart) {
     lastPrint = report.t;
     console.log(lines.join('\n'));
@@ -259,6 +265,9 @@ async function finish() {
   console.log(`\n${changes.length} gear changes: ${downs.length} down, ${ups.length} up.`);
   console.log(`First down (lowest marginal value first): ${show(downs)}`);
   console.log(`First up: ${show(ups)}`);
+  // The status page as it stood at the end: the gear curves of the whole run, with no server to serve it.
+  const page = join(tmpdir(), 'gearshift-demo-status.html');
+  writeFileSync(page, statusPage(engine, { refreshS: 0, curveS: 120 }));
   const final = engine.regulator.gears();
   console.log(`Gears at the end: ${Object.entries(final).map(([id, g]) => `${id} ${Object.entries(g).map(([p, i]) => `${p}=${i}`).join(' ')}`).join(' · ')}`);
   engine.close();
@@ -269,5 +278,6 @@ async function finish() {
   const k = (x) => `${(x / 1000).toFixed(0)}k`;
   console.log(`Full-gear cost: feed ${SCENES.feed.fullMs} ms, search ${SCENES.search.fullMs} ms, ads ${SCENES.ads.fullMs} ms per request, sized to this machine's speed as the`);
   console.log(`handlers measured it: ${k(calibrated)} multiply-adds per ms at start, ${k(slowest)}–${k(fastest)} during the run.`);
+  console.log(`The status page at the end (gears over the run, goals, versions' traffic): ${page}`);
 }
 process.on('SIGINT', () => finish());

@@ -6,7 +6,7 @@
 //
 // Loopback only.
 import Fastify from 'fastify';
-import { createGearshift } from 'gearshift';
+import { createGearshift, statusPage } from 'gearshift';
 import { gearshiftPlugin } from 'gearshift/fastify';
 
 const engine = createGearshift({
@@ -29,6 +29,8 @@ await app.register(gearshiftPlugin, {
 });
 
 app.get('/health', { config: { gearshift: false } }, async () => 'ok'); // gearshift leaves this route alone
+// The operator's page: gears over time, goals, each version's traffic. Keep it internal, as you would /metrics.
+app.get('/gearshift', { config: { gearshift: false } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(statusPage(engine)));
 app.get('/search', { config: { gearshift: { scene: 'search' } } }, async (request) => ({ version: request.gearshift.version, topK: request.gearshift.param('topK') }));
 app.get('/items', async (request) => {
   const d = request.gearshift;
@@ -55,9 +57,11 @@ for (const [path, headers] of [
   const r = await fetch(base + path, { headers });
   console.log(`GET ${path} ${JSON.stringify(headers)} → ${r.status} ${await r.text()}`);
 }
+const status = await fetch(`${base}/gearshift`);
+console.log(`GET /gearshift → ${status.status} ${status.headers.get('content-type')}, ${(await status.text()).length} bytes: the status page`);
 const s = engine.stats('feed');
 console.log(`feed: ${s.count} requests recorded, timeouts ${s.timeout}, p99 ${s.p99.toFixed(1)} ms`);
-if (serve) console.log(`try: curl -i -H 'x-scene: feed' -H 'x-user: alice' ${base}/items`);
+if (serve) console.log(`try: curl -i -H 'x-scene: feed' -H 'x-user: alice' ${base}/items, and open ${base}/gearshift`);
 else {
   await app.close();
   engine.close();

@@ -34,6 +34,8 @@ export class Gearshift {
   private readonly sense: Sensing;
   private readonly gearRegulator: Regulator;
   private readonly closeHooks: (() => void)[] = [];
+  /** @internal Wall-clock ms when the engine was made: where `engineStatus`'s gear curves can start. */
+  readonly startedWall: number;
 
   constructor(options: GearshiftOptions) {
     if (!isPlainObject(options as unknown)) throw new UsageError(`createGearshift(options): expected { config, clock? }, got ${shown(options)}`);
@@ -43,6 +45,7 @@ export class Gearshift {
     const clock = clockOf(options.clock, 'createGearshift');
     this.router = new Router(compileTables(validateConfig(options.config)));
     this.clock = clock;
+    this.startedWall = clock.wallNow();
     this.sense = new Sensing(senseOf(this.router.tables.config), this.clock);
     this.sense.bind(this.router.tables.sceneList);
     this.sense.start();
@@ -134,6 +137,11 @@ export class Gearshift {
   /** Now on the engine's monotonic clock (the clock of `decision.startedAt`): adapters compute deadlines with it. */
   now(): number {
     return this.clock.now();
+  }
+
+  /** @internal Wall-clock ms on the engine's clock, as events and the change history are stamped (for `engineStatus`). */
+  wallNow(): number {
+    return this.clock.wallNow();
   }
 
   /** The sensing layer: per-series reads, load-test and unknown-scene figures, process load. */

@@ -304,6 +304,12 @@ describe('adapter, gateway and trust options', () => {
     expect(fieldsOf.filter((f) => !documented.includes(f))).toEqual([]);
   });
 
+  it('every MetricsOptions and StatusPageOptions field has a row of its section, and no row names another', () => {
+    for (const [heading, type] of [['Metrics (Prometheus)', 'MetricsOptions'], ['Status page', 'StatusPageOptions']] as const) {
+      expect(names(rows(section(heading))).sort(), heading).toEqual(propertiesOf(ENTRIES.gearshift, type).sort());
+    }
+  });
+
   it('every TrustOptions field is in the `trust` rows, and maxTtlSec\'s default is the code\'s', () => {
     const trustRow = [...adapterTable, ...gatewayTable].filter((r) => r.names.includes('trust'));
     expect(trustRow.length).toBeGreaterThan(0);

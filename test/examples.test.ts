@@ -18,6 +18,7 @@ describe('examples', () => {
     expect(out).toMatch(/"x-gearshift-version":"canary"} → 200 .*"reason":"split"/); // the untrusted hint was ignored
     expect(out).toMatch(/GET \/health \{\} → 200 ok/);
     expect(out).toMatch(/feed: 3 requests recorded/);
+    expect(out).toMatch(/GET \/gearshift → 200 text\/html; charset=utf-8, \d+ bytes: the status page/);
   });
 
   it('gateway with versioned upstreams', async () => {

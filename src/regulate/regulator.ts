@@ -46,11 +46,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private process!: ProcessLoop;
   private scheduler!: Scheduler;
   private currentMode: RegulatorMode = 'auto';
-  private goalSet: string | null = null;
+  private goalSetName: string | null = null;
   /** What schedule rules set, and whether an operator's command set it since. */
   private readonly rules = new RuleKeeper({
     mode: () => this.currentMode,
-    goalSet: () => this.goalSet,
+    goalSet: () => this.goalSetName,
     switchGoalSet: (name) => this.switchGoalSet(name),
     replaceCaps: (set) => this.set.replaceCaps(set),
     replacePins: (set) => this.set.replacePins(set),
@@ -143,8 +143,8 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
       this.history = new Ring(historySize);
       for (const c of kept) this.history.push(c);
     }
-    this.set = new SceneSet(config, this.s, this.goalSet);
-    this.process = new ProcessLoop(processGoals(r, this.goalSet), this.set.points, this.set.ladder, this.s.limits.dwellMs);
+    this.set = new SceneSet(config, this.s, this.goalSetName);
+    this.process = new ProcessLoop(processGoals(r, this.goalSetName), this.set.points, this.set.ladder, this.s.limits.dwellMs);
     const schedulerBefore = first ? undefined : this.scheduler;
     this.scheduler = new Scheduler(r?.schedules ?? [], r?.timeZone ?? 'UTC');
     if (schedulerBefore) this.scheduler.carryFrom(schedulerBefore);
@@ -158,6 +158,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   get mode(): RegulatorMode {
     return this.currentMode;
+  }
+
+  /** The goal set in force: a name from `regulator.goalSets`, or null for the configured goals. */
+  get goalSet(): string | null {
+    return this.goalSetName;
   }
 
   get periodMs(): number {
@@ -330,7 +335,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   }
 
   private switchGoalSet(name: string | null): void {
-    this.goalSet = name;
+    this.goalSetName = name;
     this.reportStale = true;
     this.set.setGoals(this.config, name);
     this.process.setGoals(processGoals(this.config.regulator, name));
@@ -448,7 +453,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   snapshot(): RegulatorSnapshot {
     this.runner.finish();
     return {
-      version: SNAPSHOT_VERSION, at: this.clock.wallNow(), mode: this.currentMode, goalSet: this.goalSet,
+      version: SNAPSHOT_VERSION, at: this.clock.wallNow(), mode: this.currentMode, goalSet: this.goalSetName,
       fastRecoveryLeftMs: Math.max(0, this.fastUntil - this.clock.now()), processAllowance: this.process.allowance.u,
       scenes: Object.fromEntries(this.set.loops.map((sc) => [sc.id, sceneSnapshot(sc, this.fastRecovery && sc.leftFast(this.fastEpoch))])),
     };
@@ -483,7 +488,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private apply(snap: RegulatorSnapshot, o: { silent?: boolean }, limitsSilent = o.silent === true): void {
     this.reportStale = true;
     const goalSet = snap.goalSet !== null && Object.hasOwn(this.config.regulator?.goalSets ?? {}, snap.goalSet) ? snap.goalSet : null;
-    if (goalSet !== this.goalSet) this.switchGoalSet(goalSet);
+    if (goalSet !== this.goalSetName) this.switchGoalSet(goalSet);
     this.currentMode = snap.mode;
     this.fastUntil = snap.fastRecoveryLeftMs > 0 ? this.clock.now() + snap.fastRecoveryLeftMs : -Infinity;
     // The restored window is one of its own, with the scenes that had left it out of it: until the twenty-second

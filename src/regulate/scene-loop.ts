@@ -64,7 +64,7 @@ export class SceneLoop {
   private owed = NaN;
   /**
    * No request in its window at its last control step (or none read yet): cutting its gears saves the process
-   * nothing, so the process loop's cuts pass over its steps (regulator.ts, `held`).
+   * nothing, so the process loop's cuts pass over its steps (scene-set.ts, `heldPosition`).
    */
   idle = true;
   /** The fast-recovery window this scene left: a cut inside the window means the peak is not over here. */
