@@ -36,6 +36,8 @@ export class Gearshift {
   private readonly closeHooks: (() => void)[] = [];
   /** @internal Wall-clock ms when the engine was made: where `engineStatus`'s gear curves can start. */
   readonly startedWall: number;
+  /** @internal The last reload that took, and when (wall-clock ms): `engineStatus` shows it. */
+  lastReload: { readonly at: number; readonly diff: ReleaseDiff } | null = null;
 
   constructor(options: GearshiftOptions) {
     if (!isPlainObject(options as unknown)) throw new UsageError(`createGearshift(options): expected { config, clock? }, got ${shown(options)}`);
@@ -187,7 +189,9 @@ export class Gearshift {
       throw err;
     }
     this.router.swap(after);
-    return new ReleaseDiff(before.configVersion, after.configVersion, diffConfigs(before.config, after.config), splitMoves(before, after));
+    const diff = new ReleaseDiff(before.configVersion, after.configVersion, diffConfigs(before.config, after.config), splitMoves(before, after));
+    this.lastReload = { at: this.clock.wallNow(), diff };
+    return diff;
   }
 
   /** Counts of decisions by reason and of ignored hints since start. */

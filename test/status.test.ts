@@ -136,6 +136,26 @@ describe('engineStatus', () => {
   });
 });
 
+describe('the last reload', () => {
+  it('is shown with its release diff once one took; a refused one changes nothing', () => {
+    const { clock, engine } = rig();
+    expect(engineStatus(engine).lastReload).toBeNull();
+    clock.advance(5000);
+    const next = structuredClone(engine.config) as any;
+    next.version = 'status-2';
+    next.scenes.feed.rtBudgetMs = 120;
+    const diff = engine.reload(next);
+    const expected = { at: START + 5000, from: 'status-1', to: 'status-2', diff: diff.toString() };
+    expect(engineStatus(engine).lastReload).toEqual(expected);
+    expect(expected.diff).toMatch(/rtBudgetMs/);
+    clock.advance(1000);
+    expect(() => engine.reload({ ...next, version: 'status-3', scenes: {} })).toThrow();
+    expect(engineStatus(engine).lastReload).toEqual(expected);
+    expect(statusPage(engine)).toContain(`<summary>last reload 12:00:05Z: status-1 → status-2</summary><pre>${diff.toString().replace(/"/g, '&quot;')}</pre>`);
+    engine.close();
+  });
+});
+
 describe('the defaults', () => {
   it('are the ones the README gives', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

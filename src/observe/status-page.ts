@@ -61,7 +61,9 @@ function header(s: EngineStatus): string {
     `CPU ${fixed(p.cpu, 2)}`,
     `event-loop delay p99 ${fixed(p.eventLoopDelayP99Ms, 1)} ms`,
   ];
-  return `<header><h1>gearshift</h1><p>${facts.join(' · ')} · at ${clock(s.at)}</p>${p.goals.length > 0 ? goals(p.goals, 'process goals') : ''}</header>`;
+  const reload = s.lastReload;
+  const release = reload === null ? '' : `<details><summary>last reload ${clock(reload.at)}: ${esc(reload.from)} → ${esc(reload.to)}</summary><pre>${esc(reload.diff)}</pre></details>`;
+  return `<header><h1>gearshift</h1><p>${facts.join(' · ')} · at ${clock(s.at)}</p>${release}${p.goals.length > 0 ? goals(p.goals, 'process goals') : ''}</header>`;
 }
 
 function scene(sc: SceneStatus, now: number): string {

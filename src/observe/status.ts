@@ -100,6 +100,8 @@ export interface EngineStatus {
   /** Wall-clock ms when the engine was made. */
   readonly startedAt: number;
   readonly configVersion: string;
+  /** The last reload that took: when (wall-clock ms), from and to which config version, and its release diff as text. */
+  readonly lastReload: { readonly at: number; readonly from: string; readonly to: string; readonly diff: string } | null;
   readonly mode: RegulatorMode;
   readonly goalSet: string | null;
   readonly fastRecovery: boolean;
@@ -169,7 +171,7 @@ export function engineStatus(engine: Gearshift, options: StatusOptions = {}): En
   }
   const load = engine.sensing.load();
   return {
-    at, startedAt: engine.startedWall, configVersion: engine.configVersion, mode: reg.mode, goalSet: reg.goalSet, fastRecovery: reg.fastRecovery, tickAt: report?.at ?? null,
+    at, startedAt: engine.startedWall, configVersion: engine.configVersion, lastReload: reloadOf(engine), mode: reg.mode, goalSet: reg.goalSet, fastRecovery: reg.fastRecovery, tickAt: report?.at ?? null,
     process: {
       eventLoopUtilization: sampled(load.eventLoopUtilization), cpu: sampled(load.cpu), eventLoopDelayP99Ms: sampled(load.eventLoopDelayP99),
       goals: (report?.process ?? []).map(goalEntry),
@@ -187,6 +189,11 @@ export function checkOptions(options: StatusOptions, where: string, more: readon
   if (!Number.isInteger(changes) || changes < 0 || changes > 1000) throw new UsageError(`${where}: changes: expected an integer 0–1000, got ${shown(changes)}`);
   if (typeof curveS !== 'number' || !(curveS >= 1 && curveS <= 86_400)) throw new UsageError(`${where}: curveS: expected seconds 1–86400, got ${shown(curveS)}`);
   return { scenes, changes, curveS };
+}
+
+function reloadOf(engine: Gearshift): EngineStatus['lastReload'] {
+  const last = engine.lastReload;
+  return last === null ? null : { at: last.at, from: last.diff.from, to: last.diff.to, diff: last.diff.toString() };
 }
 
 const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
