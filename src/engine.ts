@@ -36,8 +36,7 @@ export class Gearshift {
   private readonly closeHooks: (() => void)[] = [];
   /** @internal Wall-clock ms when the engine was made: where `engineStatus`'s gear curves can start. */
   readonly startedWall: number;
-  /** @internal The last reload that took, and when (wall-clock ms): `engineStatus` shows it. */
-  lastReload: { readonly at: number; readonly diff: ReleaseDiff } | null = null;
+  private lastRelease: { readonly at: number; readonly diff: ReleaseDiff } | null = null;
 
   constructor(options: GearshiftOptions) {
     if (!isPlainObject(options as unknown)) throw new UsageError(`createGearshift(options): expected { config, clock? }, got ${shown(options)}`);
@@ -146,6 +145,11 @@ export class Gearshift {
     return this.clock.wallNow();
   }
 
+  /** @internal The last reload that took, and when (wall-clock ms): `engineStatus` shows it. */
+  get lastReload(): { readonly at: number; readonly diff: ReleaseDiff } | null {
+    return this.lastRelease;
+  }
+
   /** The sensing layer: per-series reads, load-test and unknown-scene figures, process load. */
   get sensing(): Sensing {
     return this.sense;
@@ -190,7 +194,7 @@ export class Gearshift {
     }
     this.router.swap(after);
     const diff = new ReleaseDiff(before.configVersion, after.configVersion, diffConfigs(before.config, after.config), splitMoves(before, after));
-    this.lastReload = { at: this.clock.wallNow(), diff };
+    this.lastRelease = { at: this.clock.wallNow(), diff };
     return diff;
   }
 
