@@ -103,10 +103,10 @@ describe('engineStatus', () => {
     engine.close();
   });
 
-  it('takes scenes by id (one not deployed here too; unknown ones are passed over) and a number of changes', () => {
+  it('takes scenes by id (one not deployed here too; unknown ones are passed over, a repeated one shown once) and a number of changes', () => {
     const { engine, second } = rig();
     for (let t = 0; t < 5; t++) second(true);
-    const s = engineStatus(engine, { scenes: ['ads', 'nope', 'feed', '__proto__'], changes: 2 });
+    const s = engineStatus(engine, { scenes: ['ads', 'nope', 'feed', '__proto__', 'ads'], changes: 2 });
     expect(s.scenes.map((x) => [x.scene, x.hosted])).toEqual([['ads', false], ['feed', true]]);
     expect(s.scenes[1]!.changes).toHaveLength(2);
     expect(engineStatus(engine, { changes: 0 }).scenes[0]!.changes).toEqual([]);

@@ -133,7 +133,7 @@ export function engineStatus(engine: Gearshift, options: StatusOptions = {}): En
   const report = reg.status();
   const byScene = new Map(report?.scenes.map((s) => [s.scene, s]));
   const shadow = reg.mode === 'shadow';
-  const ids = o.scenes ?? Object.keys(config.scenes).filter(hosted);
+  const ids = o.scenes ? new Set(o.scenes) : Object.keys(config.scenes).filter(hosted);
   // Each scene's changes, oldest first, found in one pass: not one pass over the whole history per point.
   const changesOf = new Map<string, GearChange[]>();
   for (const c of history) {
