@@ -26,7 +26,7 @@ function rig(regulator: Record<string, unknown> = {}) {
       scenes: {
         feed: {
           rtBudgetMs: 100,
-          versions: { main: { stage: 'base' }, canary: { stage: 'up' } },
+          versions: { main: { stage: 'base' }, canary: { stage: 'up' }, wip: { stage: 'dev' } },
           split: [{ version: 'canary', weight: 10 }, { version: 'main', weight: 90 }],
           points: { recall: { gears: [100, 200, 400, 800] }, model: { gears: ['<i>small</i>', '<b>large</b>'] } },
         },
@@ -51,7 +51,8 @@ describe('engineStatus', () => {
     expect(before.scenes.map((s) => s.scene)).toEqual(['feed', 'search']); // ads is not deployed here
     expect(before.tickAt).toBeNull();
     expect(before.scenes[0]).toMatchObject({ traffic: null, allowance: null, value: null, goals: [], changes: [] });
-    expect(before.scenes[0]!.versions.map((v) => [v.version, v.stage, v.requests, v.timeoutRatio, v.p99Ms])).toEqual([['main', 'base', 0, null, null], ['canary', 'up', 0, null, null]]);
+    expect(before.scenes[0]!.versions.map((v) => [v.version, v.stage, v.splitPercent, v.requests, v.timeoutRatio, v.p99Ms])).toEqual([['main', 'base', 90, 0, null, null], ['canary', 'up', 10, 0, null, null], ['wip', 'dev', null, 0, null, null]]);
+    expect(before.scenes[1]!.versions.map((v) => [v.version, v.splitPercent])).toEqual([['v1', 100]]); // no split: base takes all
     for (let t = 0; t < 5; t++) second(true);
     const s = engineStatus(engine);
     expect(s).toMatchObject({ configVersion: 'status-1', mode: 'auto', goalSet: null, fastRecovery: false, startedAt: START, at: START + 5000, tickAt: START + 5000 });

@@ -89,8 +89,8 @@ ${sc.changes.length > 0 ? changes(sc) : ''}
 }
 
 function versions(vs: SceneStatus['versions']): string {
-  const rows = vs.map((v) => `<tr><td>${esc(v.version)}</td><td>${esc(v.stage)}</td>${trafficCells(v)}</tr>`);
-  return `<table><tr><th>version</th><th>stage</th><th>req/s</th><th>timeouts</th><th>errors</th><th>p50 ms</th><th>p99 ms</th></tr>${rows.join('')}</table>`;
+  const rows = vs.map((v) => `<tr><td>${esc(v.version)}</td><td>${esc(v.stage)}</td><td class="n">${v.splitPercent === null ? '–' : `${v.splitPercent}%`}</td>${trafficCells(v)}</tr>`);
+  return `<table><tr><th>version</th><th>stage</th><th>split</th><th>req/s</th><th>timeouts</th><th>errors</th><th>p50 ms</th><th>p99 ms</th></tr>${rows.join('')}</table>`;
 }
 
 const trafficCells = (t: TrafficStatus): string =>

@@ -79,7 +79,8 @@ export interface SceneStatus {
   readonly rtBudgetMs: number;
   /** Every version and rejection of the scene together; null before its first request. */
   readonly traffic: TrafficStatus | null;
-  readonly versions: readonly ({ readonly version: string; readonly stage: Stage } & TrafficStatus)[];
+  /** Each version with its share of the code-experiment split in percent (null: not in the split) and its traffic. */
+  readonly versions: readonly ({ readonly version: string; readonly stage: Stage; readonly splitPercent: number | null } & TrafficStatus)[];
   readonly points: readonly PointStatus[];
   /** Null before the regulator's first tick. */
   readonly allowance: number | null;
@@ -158,10 +159,12 @@ export function engineStatus(engine: Gearshift, options: StatusOptions = {}): En
       };
     });
     const merged = engine.stats(id);
+    // Without a split, base takes every unit the earlier steps leave (see Routing).
+    const split = new Map((sc.split ?? Object.entries(sc.versions).filter(([, v]) => v.stage === 'base').map(([version]) => ({ version, weight: 100 }))).map((e) => [e.version, e.weight]));
     scenes.push({
       scene: id, hosted: hosted(id), priority: sc.priority ?? 'normal', rtBudgetMs: sc.rtBudgetMs ?? 200,
       traffic: merged && merged.count + merged.rtCount > 0 ? traffic(merged) : null,
-      versions: Object.entries(sc.versions).map(([version, v]) => ({ version, stage: v.stage, ...traffic(engine.stats(id, version)) })),
+      versions: Object.entries(sc.versions).map(([version, v]) => ({ version, stage: v.stage, splitPercent: split.get(version) ?? null, ...traffic(engine.stats(id, version)) })),
       points,
       allowance: computed ? computed.allowance : null, value: computed ? served.value : null, cost: computed ? served.cost : null,
       degraded: served.degraded, boosted: served.boosted, shedShare: served.shedShare, shedLoadTest: served.shedLoadTest,
