@@ -8,7 +8,7 @@ import type { Gearshift } from '../engine.js';
 import { checkEngine } from '../engine-arg.js';
 import { shown, UsageError } from '../errors.js';
 import { curvePoints } from './gear-curve.js';
-import { checkOptions, type EngineStatus, engineStatus, type GoalStatusEntry, type PointStatus, type SceneStatus, type StatusOptions, type TrafficStatus } from './status.js';
+import { checkOptions, type EngineStatus, type GoalStatusEntry, type PointStatus, type SceneStatus, type StatusOptions, statusOf, type TrafficStatus } from './status.js';
 
 export interface StatusPageOptions extends StatusOptions {
   /** The page reloads itself every this many seconds (0: never; at most 3,600). Default 5. */
@@ -21,11 +21,10 @@ const CURVE_H = 28;
 /** The engine's state now as an HTML page (serve it with `content-type: text/html; charset=utf-8`). */
 export function statusPage(engine: Gearshift, options: StatusPageOptions = {}): string {
   checkEngine(engine, 'statusPage(engine, options)');
-  checkOptions(options, 'statusPage', ['refreshS']);
+  const checked = checkOptions(options, 'statusPage', ['refreshS']);
   const refreshS = options.refreshS ?? 5;
   if (typeof refreshS !== 'number' || !(refreshS >= 0 && refreshS <= 3600)) throw new UsageError(`statusPage: refreshS: expected seconds 0–3600, got ${shown(refreshS)}`);
-  const { refreshS: _, ...statusOptions } = options;
-  const s = engineStatus(engine, statusOptions);
+  const s = statusOf(engine, checked);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">

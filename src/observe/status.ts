@@ -121,7 +121,11 @@ export interface EngineStatus {
 /** The engine's state now, for an operator (see `statusPage` for it as HTML). */
 export function engineStatus(engine: Gearshift, options: StatusOptions = {}): EngineStatus {
   checkEngine(engine, 'engineStatus(engine, options)');
-  const o = checkOptions(options, 'engineStatus');
+  return statusOf(engine, checkOptions(options, 'engineStatus'));
+}
+
+/** @internal `engineStatus` with its options checked (`statusPage` checks its own, which include these). */
+export function statusOf(engine: Gearshift, o: CheckedOptions): EngineStatus {
   const reg = engine.regulator;
   const at = engine.wallNow();
   const config = engine.config;
@@ -184,7 +188,9 @@ export function engineStatus(engine: Gearshift, options: StatusOptions = {}): En
 }
 
 /** The options with their defaults, checked (a wrong one throws UsageError naming it). */
-export function checkOptions(options: StatusOptions, where: string, more: readonly string[] = []): Required<Omit<StatusOptions, 'scenes'>> & Pick<StatusOptions, 'scenes'> {
+type CheckedOptions = Required<Omit<StatusOptions, 'scenes'>> & Pick<StatusOptions, 'scenes'>;
+
+export function checkOptions(options: StatusOptions, where: string, more: readonly string[] = []): CheckedOptions {
   if (!isPlainObject(options as unknown)) throw new UsageError(`${where}(engine, options): options must be an object, got ${shown(options)}`);
   refuseUnknownKeys(options as Record<string, unknown>, ['scenes', 'changes', 'curveS', ...more], `${where}: `);
   const { scenes, changes = 10, curveS = 600 } = options;

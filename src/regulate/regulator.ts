@@ -406,11 +406,11 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const scenes: SceneReport[] = [];
     this.climbedThisTick = false;
     const from = control && this.process.limit ? set.heldPosition() : 0;
+    // Only a listener of a step can reload mid-tick (a reload from outside finishes the tick first): after such a step
+    // the loops left are no longer the ones requests read.
     for (let i = 0; i < loops.length && this.set === set; i++) {
       // Past one slice of scenes, the steps start a slice of their own: the last reads and the process step were one.
       if (i % SLICE === 0 && loops.length > SLICE) yield;
-      // A listener reloaded in the last step or slice: the loops left are no longer the ones requests read.
-      if (this.set !== set) break;
       scenes.push(loops[i]!.step(reads[i], ctx));
     }
     // A reload ends the tick where it came (see `reloaded` in the tick's report). Until the twenty-seventh session the
