@@ -37,6 +37,11 @@ export interface MetricsOptions {
   requestStart?: CountsRequestStart | readonly (CountsRequestStart | null)[] | null | undefined;
   /** Prefix of every metric name. Default `gearshift_`. */
   prefix?: string | undefined;
+  /**
+   * The scenes whose series to write, by id (ids the config lacks are passed over): to keep a scrape of many scenes
+   * to the ones that matter, or to split it over several targets. Default: every scene.
+   */
+  scenes?: readonly string[] | undefined;
 }
 
 const OUTCOMES = ['success', 'degraded', 'error', 'timeout', 'clientAbort', 'shed', 'rejected'] as const;
@@ -107,7 +112,7 @@ function windowFigures(m: Exposition, family: string, w: WindowStats, l: Labels)
 export function prometheusText(engine: Gearshift, options: MetricsOptions = {}): string {
   checkEngine(engine, 'prometheusText(engine, options)');
   if (!isPlainObject(options as unknown)) throw new UsageError(`prometheusText(engine, options): options must be an object, got ${shown(options)}`);
-  refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'requestStart', 'prefix'], 'prometheusText: ');
+  refuseUnknownKeys(options as Record<string, unknown>, ['trust', 'requestStart', 'prefix', 'scenes'], 'prometheusText: ');
   const prefix = options.prefix ?? 'gearshift_';
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new UsageError(`prometheusText: prefix: expected a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${shown(prefix)}`);
   const trusts = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as CountsTrust];
@@ -116,6 +121,8 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
   const listed: readonly unknown[] = options.requestStart == null ? [] : Array.isArray(options.requestStart) ? options.requestStart : [options.requestStart];
   for (const [i, r] of listed.entries()) if (r !== null && typeof (r as CountsRequestStart)?.counts !== 'function') throw new UsageError(`prometheusText: requestStart${Array.isArray(options.requestStart) ? `[${i}]` : ''}: expected a RequestStart (an adapter's .requestStart), got ${shown(r)}`);
   const starts = listed.filter((r) => r !== null) as CountsRequestStart[];
+  if (options.scenes !== undefined && (!Array.isArray(options.scenes) || !options.scenes.every((s) => typeof s === 'string'))) throw new UsageError(`prometheusText: scenes: expected an array of scene ids, got ${shown(options.scenes)}`);
+  const chosen = options.scenes === undefined ? null : new Set(options.scenes);
 
   const m = new Exposition(prefix);
   m.add('config_info', 'gauge', 'The config version in force (always 1).', 1, label('config_version', engine.configVersion));
@@ -128,7 +135,10 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
   // shared fleet config's cardinality by the processes, and diluted averages over instances.
   const config = engine.config;
   const hosted = hostedHere(config);
+  // Written in the config's order whatever order `scenes` lists them in: a scrape's families keep one order.
+  const wanted = (scene: string): boolean => chosen === null || chosen.has(scene);
   for (const [scene, sc] of Object.entries(config.scenes)) {
+    if (!wanted(scene)) continue;
     const l = label('scene', scene);
     for (const version of hosted(scene) ? Object.keys(sc.versions) : []) {
       const w = engine.stats(scene, version);
@@ -151,7 +161,7 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
     // service cut and shedding while it served every request at full gear).
     const shadow = status.mode === 'shadow';
     for (const s of status.scenes) {
-      if (!hosted(s.scene)) continue;
+      if (!hosted(s.scene) || !wanted(s.scene)) continue;
       const l = label('scene', s.scene);
       stateFigures(m, '', (shadow && engine.regulator.served(s.scene)) || s, l);
       if (shadow) stateFigures(m, 'shadow_', s, l);

@@ -105,11 +105,37 @@ describe('prometheusText', () => {
         [{ trust: { keys: [KEY] } }, /^prometheusText: trust: expected a Trust/],
         [{ trust: [new Trust({ keys: [KEY] }), 5] }, /^prometheusText: trust\[1\]: expected a Trust/],
         [{ requestStart: { late: 'reject' } }, /^prometheusText: requestStart: expected a RequestStart/],
+        [{ scenes: 'feed' }, /^prometheusText: scenes: expected an array of scene ids/],
+        [{ scenes: ['feed', null] }, /^prometheusText: scenes: expected an array of scene ids/],
         ['x', /^prometheusText\(engine, options\): options must be an object/],
       ] as const) {
         expect(() => prometheusText(engine, options as never)).toThrow(message);
         expect(() => prometheusText(engine, options as never)).toThrow(UsageError);
       }
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('writes the series of the scenes it is given alone, in the config’s order, and the process’s whole', () => {
+    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+    const scenes = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, { versions: { v: { stage: 'base' } }, points: { depth: { gears: [1, 2] } } }]));
+    const engine = createGearshift({ clock, config: { deployedHere: ['a', 'b'], scenes } });
+    try {
+      for (const id of ['a', 'b', 'c']) engine.complete(engine.route(id, 'u'), 'success', 10);
+      engine.regulator.tick();
+      const sceneOf = (text: string) => [...new Set(samples(text).map((x) => /scene="([^"]*)"/.exec(x.labels)?.[1]).filter(Boolean))];
+      expect(sceneOf(prometheusText(engine))).toEqual(['a', 'b', 'c']);
+      const some = prometheusText(engine, { scenes: ['c', 'a', 'nope', '__proto__', 'a'] });
+      expect(sceneOf(some)).toEqual(['a', 'c']);
+      // a's series are all there (its window and its gears); c, not deployed here, has its refusals alone, as without the option
+      const of = (text: string, scene: string) => samples(text).filter((x) => x.labels.includes(`scene="${scene}"`));
+      expect(of(some, 'a')).toEqual(of(prometheusText(engine), 'a'));
+      expect(of(some, 'c').map((x) => x.name)).toEqual(['gearshift_scene_window_rejected']);
+      // what is not a scene's is written whatever scenes are chosen
+      const rest = (text: string) => samples(text).filter((x) => !x.labels.includes('scene='));
+      expect(rest(prometheusText(engine, { scenes: [] }))).toEqual(rest(prometheusText(engine)));
+      expect(sceneOf(prometheusText(engine, { scenes: [] }))).toEqual([]);
     } finally {
       engine.close();
     }
