@@ -11,7 +11,7 @@ import { statusPage } from '../src/observe/status-page.js';
 import { anyChar, FUZZ_SEED, fuzzCases, replay, Rng } from './fuzz.js';
 
 /** The elements the page is made of: any other `<` in it came from the config. */
-const OWN = /^<(\/?(html|head|meta|title|style|body|header|h1|h2|p|code|b|table|caption|tr|th|td|section|small|span|svg|polyline|details|summary|ol|li|pre)[ >/]|!doctype html>)/;
+const OWN = /^<(\/?(html|head|meta|title|style|body|header|h1|h2|p|code|b|table|caption|tr|th|td|section|small|span|svg|polyline|details|summary|ol|li|pre|a)[ >/]|!doctype html>)/;
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 describe('the status page, fuzzed', () => {
@@ -28,7 +28,9 @@ describe('the status page, fuzzed', () => {
       );
       const clock = new ManualClock(0, Date.UTC(2026, 10, 22));
       const version = text(1, 40);
-      const engine = createGearshift({ clock, config: { version, scenes: { s: { rtBudgetMs: 50, versions: { v: { stage: 'base' } }, points, goals: { timeoutRate: { target: 0.01 } } } } } });
+      // A second scene, of any id a config takes, puts the summary and its links on the page.
+      const other = r.chars(1, () => 'aZ9'[r.int(3)]!) + r.chars(r.int(30), () => 'aZ9_.:-'[r.int(7)]!);
+      const engine = createGearshift({ clock, config: { version, scenes: { s: { rtBudgetMs: 50, versions: { v: { stage: 'base' } }, points, goals: { timeoutRate: { target: 0.01 } } }, [other]: { versions: { v: { stage: 'base' } } } } } });
       for (let t = 0; t < 1 + r.int(8); t++) {
         for (let k = 0; k < 50; k++) engine.complete(engine.route('s', `u${k}`), 'success', r.chance(0.5) ? 80 : 10);
         clock.advance(1000);
@@ -40,6 +42,9 @@ describe('the status page, fuzzed', () => {
       const page = statusPage(engine);
       for (let at = page.indexOf('<'); at >= 0; at = page.indexOf('<', at + 1)) expect(page.slice(at, at + 16), where).toMatch(OWN);
       for (const n of names) expect(page, where).toContain(n.replace(/[&<>"']/g, (c) => ESCAPES[c]!));
+      // every link is to a section of the page
+      const links = [...page.matchAll(/href="#([^"]*)"/g)].map((m) => m[1]!);
+      expect(links.sort(), where).toEqual([...page.matchAll(/<section id="([^"]*)"/g)].map((m) => m[1]!).sort());
       engine.close();
     }
   });

@@ -133,6 +133,8 @@ describe('engineStatus', () => {
     expect(() => engineStatus({} as never)).toThrow(/engine from createGearshift/);
     expect(() => statusPage(engine, { refreshS: -1 })).toThrow(/refreshS: expected seconds 0–3600/);
     expect(() => statusPage(engine, { refreshS: '5' as never })).toThrow(UsageError);
+    expect(() => statusPage(engine, { details: 'no' as never })).toThrow(/details: expected true or false/);
+    expect(() => engineStatus(engine, { details: false } as never)).toThrow(/details/); // statusPage's alone
     engine.close();
   });
 });
@@ -182,7 +184,8 @@ describe('statusPage', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`);
     expect(html).toContain('<meta http-equiv="refresh" content="5">');
-    expect(html).not.toMatch(/<script|src=|href=/i);
+    expect(html).not.toMatch(/<script|src=/i);
+    expect(html.match(/href="[^"]*"/g)).toEqual(['href="#scene-feed"', 'href="#scene-search"']); // links within the page only
     expect(html).not.toContain('<i>small</i>'); // a gear value from the config, not markup
     expect(html).toContain('<td>&lt;i&gt;small&lt;/i&gt;</td>'); // the gear it serves after the cut
     expect(html).toContain('<h2>feed ');
@@ -190,6 +193,42 @@ describe('statusPage', () => {
     expect(html).toMatch(/violated \(timeoutRate\)/);
     expect(statusPage(engine, { refreshS: 0 })).not.toContain('http-equiv="refresh"');
     expect(statusPage(engine, { scenes: [] })).toContain('No scene to show.');
+    engine.close();
+  });
+
+  it('opens with a row per scene, linked to its section, the cut and shedding ones marked and counted', () => {
+    const { engine, second } = rig();
+    for (let t = 0; t < 1; t++) second(true);
+    engine.regulator.scene('search')!.shedShare = 0.25; // as a tick sets it for a low-priority scene past its floor
+    const html = statusPage(engine, { scenes: ['feed', 'search', 'ads'] });
+    expect(html).toContain('<caption>3 scenes · 1 with a gear cut · 1 shedding</caption>');
+    const rows = [...html.matchAll(/<tr( class="(\w+)")?><td><a href="([^"]*)">([^<]*)<\/a>/g)].map((m) => [m[4], m[2] ?? '', m[3]]);
+    expect(rows).toEqual([['feed', 'cut', '#scene-feed'], ['search', 'shed', '#scene-search'], ['ads', '', '#scene-ads']]);
+    for (const [, , href] of rows) expect(html).toContain(`<section id="${href!.slice(1)}"`);
+    const feedRow = html.slice(html.indexOf('<td><a href="#scene-feed">'), html.indexOf('</tr>', html.indexOf('<td><a href="#scene-feed">')));
+    expect(feedRow).toMatch(/<td class="n">100<\/td><td class="n">200\.0<\/td><td class="n">10\.0%<\/td>/); // budget, req/s, timeouts
+    expect(feedRow).toMatch(/<td class="n">[12] of 2<\/td>/);
+    expect(html.slice(html.indexOf('<td><a href="#scene-ads">'))).toMatch(/^[^\n]*?not deployed here<\/span><\/td><\/tr>/);
+    // One scene: its section says it all.
+    expect(statusPage(engine, { scenes: ['feed'] })).not.toContain('<caption>1 scene');
+    engine.close();
+  });
+
+  it('without details is the summary alone, each scene linked to ?scene= with its id encoded', () => {
+    const clock = new ManualClock(0, START);
+    const odd = 'a:b.c_d-9'; // a scene id's characters outside letters and digits; ':' is percent-encoded
+    const engine = createGearshift({ clock, config: { version: 'v', scenes: { [odd]: { versions: { v: { stage: 'base' } } }, plain: { versions: { v: { stage: 'base' } } } } } });
+    const html = statusPage(engine, { details: false });
+    expect(html).not.toContain('<section');
+    expect(html).toContain('<caption>2 scenes · 0 with a gear cut · 0 shedding</caption>');
+    const hrefs = html.match(/href="[^"]*"/g)!;
+    expect(hrefs).toEqual([`href="?scene=${encodeURIComponent(odd)}"`, 'href="?scene=plain"']);
+    expect(new URL(hrefs[0]!.slice(6, -1), 'http://x/gearshift').searchParams.get('scene')).toBe(odd);
+    expect(html).toContain(`>${odd}</a>`);
+    // with details, the same id is the section's anchor, as the link's fragment has it
+    const full = statusPage(engine);
+    expect(full).toContain(`<a href="#scene-${encodeURIComponent(odd)}">`);
+    expect(full).toContain(`<section id="scene-${encodeURIComponent(odd)}">`);
     engine.close();
   });
 });

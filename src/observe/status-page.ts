@@ -13,6 +13,11 @@ import { checkOptions, type EngineStatus, type GoalStatusEntry, type PointStatus
 export interface StatusPageOptions extends StatusOptions {
   /** The page reloads itself every this many seconds (0: never; at most 3,600). Default 5. */
   refreshS?: number | undefined;
+  /**
+   * Each shown scene's section below the summary, linked from it (true); or the summary alone, each scene linked to
+   * `?scene=<id>` for a route that shows that scene alone (false). Default true.
+   */
+  details?: boolean | undefined;
 }
 
 const CURVE_W = 240;
@@ -21,9 +26,10 @@ const CURVE_H = 28;
 /** The engine's state now as an HTML page (serve it with `content-type: text/html; charset=utf-8`). */
 export function statusPage(engine: Gearshift, options: StatusPageOptions = {}): string {
   checkEngine(engine, 'statusPage(engine, options)');
-  const checked = checkOptions(options, 'statusPage', ['refreshS']);
-  const refreshS = options.refreshS ?? 5;
+  const checked = checkOptions(options, 'statusPage', ['refreshS', 'details']);
+  const { refreshS = 5, details = true } = options;
   if (typeof refreshS !== 'number' || !(refreshS >= 0 && refreshS <= 3600)) throw new UsageError(`statusPage: refreshS: expected seconds 0–3600, got ${shown(refreshS)}`);
+  if (typeof details !== 'boolean') throw new UsageError(`statusPage: details: expected true or false, got ${shown(details)}`);
   const s = statusOf(engine, checked);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -31,8 +37,8 @@ export function statusPage(engine: Gearshift, options: StatusPageOptions = {}): 
 ${refreshS > 0 ? `<meta http-equiv="refresh" content="${refreshS}">\n` : ''}<title>gearshift · ${esc(s.configVersion)}</title>
 <style>${STYLE}</style></head><body>
 ${header(s)}
-${s.scenes.map((sc) => scene(sc, s.at)).join('\n')}
-${s.scenes.length === 0 ? '<p class="dim">No scene to show.</p>' : ''}
+${s.scenes.length === 0 ? '<p class="dim">No scene to show.</p>' : details && s.scenes.length === 1 ? '' : overview(s.scenes, details)}
+${details ? s.scenes.map((sc) => scene(sc, s.at)).join('\n') : ''}
 </body></html>
 `;
 }
@@ -42,6 +48,7 @@ const STYLE = [
   'h1{font-size:1.3rem;margin:0}h2{font-size:1.1rem;margin:0 0 .3rem}h2 small{font-weight:normal;color:#666}',
   'section{border:1px solid #ccc;border-radius:6px;padding:.6rem .9rem;margin:.8rem 0}',
   'section.cut{border-left:6px solid #d98c00}section.shed{border-left:6px solid #c0392b}',
+  'tr.cut td:first-child{border-left:4px solid #d98c00}tr.shed td:first-child{border-left:4px solid #c0392b}',
   'table{border-collapse:collapse;margin:.3rem 0}td,th{padding:.1rem .6rem;text-align:left}th{color:#555;font-weight:600}',
   'td.n{text-align:right;font-variant-numeric:tabular-nums}.dim{color:#888}.bad{color:#c0392b;font-weight:600}',
   'caption{text-align:left;color:#555;font-style:italic}svg{background:#f6f6f6}polyline{fill:none;stroke:#2c6fbb;stroke-width:1.5}',
@@ -65,20 +72,49 @@ function header(s: EngineStatus): string {
   return `<header><h1>gearshift</h1><p>${facts.join(' · ')} · at ${clock(s.at)}</p>${release}${p.goals.length > 0 ? goals(p.goals, 'process goals') : ''}</header>`;
 }
 
+/**
+ * One row per scene, so that an operator of hundreds finds the few that are cut or shedding without scrolling through
+ * every section: each links to its section (`details`) or to `?scene=<id>`.
+ */
+function overview(scenes: readonly SceneStatus[], details: boolean): string {
+  let cut = 0;
+  let shedding = 0;
+  const rows = scenes.map((sc) => {
+    const cls = stateClass(sc);
+    if (cls === 'shed') shedding++;
+    else if (cls === 'cut') cut++;
+    const href = details ? `#${anchor(sc.scene)}` : `?scene=${encodeURIComponent(sc.scene)}`;
+    const below = sc.points.filter((p) => p.gear < p.top).length;
+    return `<tr${cls ? ` class="${cls}"` : ''}><td><a href="${esc(href)}">${esc(sc.scene)}</a></td><td>${sc.priority}</td><td class="n">${sc.rtBudgetMs}</td>${trafficCells(sc.traffic ?? NO_TRAFFIC)}<td class="n">${sc.points.length === 0 ? '–' : `${below} of ${sc.points.length}`}</td><td class="n">${fixed(sc.value, 2)}</td><td>${flags(sc).join(' · ')}</td></tr>`;
+  });
+  const caption = `${scenes.length} scene${scenes.length === 1 ? '' : 's'} · ${cut} with a gear cut · ${shedding} shedding`;
+  return `<table><caption>${caption}</caption><tr><th>scene</th><th>priority</th><th>budget ms</th><th>req/s</th><th>timeouts</th><th>errors</th><th>p50 ms</th><th>p99 ms</th><th>points cut</th><th>value</th><th></th></tr>${rows.join('')}</table>`;
+}
+
+/** A section's id: the scene id percent-encoded, which a browser matches to the link's fragment as it is. */
+const anchor = (scene: string): string => `scene-${encodeURIComponent(scene)}`;
+
+/** `shed` while the scene sheds, `cut` while a point is below its top, '' otherwise. */
+const stateClass = (sc: SceneStatus): string => (sc.shedShare > 0 || sc.shedLoadTest ? 'shed' : sc.points.some((p) => p.gear < p.top) ? 'cut' : '');
+
+/** What is out of the ordinary about a scene: shedding, a boost, not being deployed here. */
+const flags = (sc: SceneStatus): string[] => [
+  ...(sc.shedShare > 0 ? [`<span class="bad">shedding ${percent(sc.shedShare)}</span>`] : []),
+  ...(sc.shedLoadTest ? ['<span class="bad">shedding load tests</span>'] : []),
+  ...(sc.boosted ? ['<b>boosted</b>'] : []),
+  ...(!sc.hosted ? ['<span class="dim">not deployed here</span>'] : []),
+];
+
 function scene(sc: SceneStatus, now: number): string {
-  const cut = sc.points.some((p) => p.gear < p.top);
   const t = sc.traffic;
   const facts = [
     t ? `${fixed(t.rate, 1)} req/s` : 'no requests yet',
     ...(t ? [`timeouts ${percent(t.timeoutRatio)}`, `errors ${percent(t.errorRatio)}`, `p99 ${fixed(t.p99Ms, 1)} ms`] : []),
     ...(sc.value !== null ? [`value ${fixed(sc.value, 2)}`, `cost ${fixed(sc.cost, 2)}`] : []),
-    ...(sc.shedShare > 0 ? [`<span class="bad">shedding ${percent(sc.shedShare)}</span>`] : []),
-    ...(sc.shedLoadTest ? ['<span class="bad">shedding load tests</span>'] : []),
-    ...(sc.boosted ? ['<b>boosted</b>'] : []),
-    ...(!sc.hosted ? ['<span class="dim">not deployed here</span>'] : []),
+    ...flags(sc),
   ];
-  const cls = sc.shedShare > 0 || sc.shedLoadTest ? 'shed' : cut ? 'cut' : '';
-  return `<section${cls ? ` class="${cls}"` : ''}><h2>${esc(sc.scene)} <small>budget ${sc.rtBudgetMs} ms · priority ${sc.priority}</small></h2>
+  const cls = stateClass(sc);
+  return `<section id="${esc(anchor(sc.scene))}"${cls ? ` class="${cls}"` : ''}><h2>${esc(sc.scene)} <small>budget ${sc.rtBudgetMs} ms · priority ${sc.priority}</small></h2>
 <p>${facts.join(' · ')}</p>
 ${versions(sc.versions)}
 ${sc.points.length > 0 ? points(sc.points, now) : ''}
@@ -91,6 +127,8 @@ function versions(vs: SceneStatus['versions']): string {
   const rows = vs.map((v) => `<tr><td>${esc(v.version)}</td><td>${esc(v.stage)}</td><td class="n">${v.splitPercent === null ? '–' : `${v.splitPercent}%`}</td>${trafficCells(v)}</tr>`);
   return `<table><tr><th>version</th><th>stage</th><th>split</th><th>req/s</th><th>timeouts</th><th>errors</th><th>p50 ms</th><th>p99 ms</th></tr>${rows.join('')}</table>`;
 }
+
+const NO_TRAFFIC: TrafficStatus = { requests: 0, rate: 0, timeoutRatio: null, errorRatio: null, p50Ms: null, p99Ms: null, shed: 0, rejected: 0 };
 
 const trafficCells = (t: TrafficStatus): string =>
   [fixed(t.rate, 1), percent(t.timeoutRatio), percent(t.errorRatio), fixed(t.p50Ms, 1), fixed(t.p99Ms, 1)].map((x) => `<td class="n">${x}</td>`).join('');
