@@ -119,7 +119,7 @@ describe('prometheusText', () => {
 
   it('writes the series of the scenes it is given alone, in the config’s order, and the process’s whole', () => {
     const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
-    const scenes = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, { versions: { v: { stage: 'base' } }, points: { depth: { gears: [1, 2] } } }]));
+    const scenes = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, { versions: { v: { stage: 'base' as const } }, points: { depth: { gears: [1, 2] } } }]));
     const engine = createGearshift({ clock, config: { deployedHere: ['a', 'b'], scenes } });
     try {
       for (const id of ['a', 'b', 'c']) engine.complete(engine.route(id, 'u'), 'success', 10);
