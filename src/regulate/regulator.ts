@@ -8,10 +8,11 @@ import type { GearSet, RegulatorMode } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
 import { isValidated, validateConfig } from '../config/validate.js';
 import { isPlainObject, ListenerError, shown, UsageError } from '../errors.js';
-import type { GearChange, GoalReport, RegulatorEvents, SceneReport, ServedState, TickReport } from './events.js';
-import { type Goal, processGoals } from './goals.js';
+import type { GearChange, RegulatorEvents, SceneReport, ServedState, TickReport } from './events.js';
+import { processGoals } from './goals.js';
 import { Ring } from './history.js';
 import { GuardedEmitter } from './guarded-emitter.js';
+import { LastReport } from './last-report.js';
 import type { LiveScene } from './live.js';
 import { NO_GOALS, ProcessLoop } from './process-loop.js';
 import type { SceneLoop, StepContext } from './scene-loop.js';
@@ -71,9 +72,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private changesThisTick = 0;
   /** A gear rose in this tick: the process's probe (its raised limit) took effect. */
   private climbedThisTick = false;
-  private lastReport: TickReport | null = null;
-  /** Something the report shows moved since the tick (a reload, a restore, a command): see `status`. */
-  private reportStale = false;
+  private readonly last = new LastReport();
   /** Made by an engine (see RegulatorOptions.owned). */
   private readonly owned: boolean;
 
@@ -108,7 +107,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   private reloadConfig(document: GearshiftConfig): void {
     const config = validated(document);
     this.runner.finish();
-    this.reportStale = true;
+    this.last.invalidate();
     const before = this.snapshot();
     const setBefore = this.set;
     const processBefore = this.process;
@@ -181,7 +180,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const from = this.currentMode;
     if (from === mode) return;
     this.currentMode = mode;
-    this.reportStale = true;
+    this.last.invalidate();
     if (from === 'shadow') for (const sc of this.set.loops) this.resync(sc);
     this.emit('mode', { from, to: mode, reason, at: this.clock.wallNow() });
     this.settleShedding();
@@ -242,23 +241,10 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   /**
    * The last tick's report (goals, statuses, allowance, value and cost per scene), brought up to the state in force
-   * when a reload, a restore or a command moved it since: the scenes, points, gears, mode and fast-recovery window now,
-   * each goal with its last tick's reading where the goal is still there (a new one: no data). Until the twenty-third
-   * session it stayed the tick's, so `/metrics` showed a removed scene, missed a new one and named the old mode for
-   * up to a period. Null before the first tick.
+   * when a reload, a restore or a command moved it since (see LastReport). Null before the first tick.
    */
   status(): TickReport | null {
-    const last = this.lastReport;
-    if (last === null || !this.reportStale) return last;
-    const before = new Map(last.scenes.map((s) => [s.scene, s.goals]));
-    const scenes = this.set.loops.map((sc) => {
-      const r = sc.report();
-      return { ...r, goals: lastReadings(r.goals, before.get(sc.id)) };
-    });
-    const process = lastReadings(this.process.loops.map((l) => noData(l.goal)), last.process);
-    this.lastReport = { ...last, mode: this.currentMode, fastRecovery: this.fastRecovery, scenes, process };
-    this.reportStale = false;
-    return this.lastReport;
+    return this.last.read(() => ({ mode: this.currentMode, fastRecovery: this.fastRecovery, scenes: this.set.loops, processGoals: this.process.loops.map((l) => l.goal) }));
   }
 
   get fastRecovery(): boolean {
@@ -271,7 +257,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     checkDuration(durationMs, 'setFastRecovery.durationMs');
     this.runner.finish();
     this.fastUntil = on ? this.clock.now() + durationMs : -Infinity;
-    this.reportStale = true;
+    this.last.invalidate();
     if (on) this.fastEpoch++;
   }
 
@@ -319,7 +305,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * that follows does. Applied one by one, the first cap would take a gear down that lifting it does not give back.
    */
   private applyLimits(): void {
-    this.reportStale = true;
+    this.last.invalidate();
     const ctx = this.context();
     for (const sc of this.set.loops) sc.applyLimits(ctx);
   }
@@ -336,7 +322,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
 
   private switchGoalSet(name: string | null): void {
     this.goalSetName = name;
-    this.reportStale = true;
+    this.last.invalidate();
     this.set.setGoals(this.config, name);
     this.process.setGoals(processGoals(this.config.regulator, name));
   }
@@ -364,7 +350,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
   }
 
   private publishAll(): void {
-    this.reportStale = true;
+    this.last.invalidate();
     if (this.currentMode === 'shadow') return;
     for (const sc of this.set.loops) sc.publishGears();
   }
@@ -419,8 +405,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     if (!reloaded && this.climbedThisTick && control && this.process.limit) this.process.climbed(ctx.now, from, rate);
     if (!reloaded && ctx.fast && scenes.every((r) => r.atTop)) this.fastUntil = -Infinity;
     const report: TickReport = { at: wall, mode: this.currentMode, fastRecovery: ctx.fast, scenes, process: proc.goals, changes: this.changesThisTick, ...(reloaded && { reloaded }) };
-    this.lastReport = report;
-    this.reportStale = reloaded;
+    this.last.set(report, reloaded);
     this.emit('tick', report);
     return report;
   }
@@ -486,7 +471,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
    * gear now, changed what requests get, and until the twenty-second session no event or history entry said so).
    */
   private apply(snap: RegulatorSnapshot, o: { silent?: boolean }, limitsSilent = o.silent === true): void {
-    this.reportStale = true;
+    this.last.invalidate();
     const goalSet = snap.goalSet !== null && Object.hasOwn(this.config.regulator?.goalSets ?? {}, snap.goalSet) ? snap.goalSet : null;
     if (goalSet !== this.goalSetName) this.switchGoalSet(goalSet);
     this.currentMode = snap.mode;
@@ -523,15 +508,4 @@ function signalsOf(source: unknown): SignalSource {
     throw new UsageError(`regulator signals: expected { scene(id, minSamples), process() }, got ${shown(source)}`);
   }
   return s;
-}
-
-/** A goal's report before any reading. */
-const noData = (g: Goal): GoalReport => ({ goal: g.kind, status: 'no_data', measured: NaN, pressure: NaN, target: g.target, band: g.band });
-
-/** `goals` as they are now, each with the last reading `before` had of a goal of its kind (target and band: now's). */
-function lastReadings(goals: readonly GoalReport[], before: readonly GoalReport[] | undefined): GoalReport[] {
-  return goals.map((g) => {
-    const b = before?.find((x) => x.goal === g.goal);
-    return b ? { ...b, target: g.target, band: g.band } : g;
-  });
 }
