@@ -3,8 +3,7 @@
  * wires the router; later parts (sensing, the regulator) hang off it and share its clock and its `close()`.
  */
 import { type Clock, clockOf } from './clock.js';
-import { diffConfigs } from './config/diff.js';
-import { ReleaseDiff } from './config/release.js';
+import type { ReleaseDiff } from './config/release.js';
 import type { GearshiftConfig } from './config/schema.js';
 import { type ResolvedSense, resolveSense } from './config/schema-sense.js';
 import { validateConfig } from './config/validate.js';
@@ -13,7 +12,7 @@ import { ClosedError, isPlainObject, refuseUnknownKeys, shown, UsageError } from
 import { Decision, Reason, type RejectedDecision, type RoutedDecision } from './route/decision.js';
 import { Regulator } from './regulate/regulator.js';
 import { sensingSource } from './regulate/sensing-source.js';
-import { splitMoves } from './route/moves.js';
+import { releaseOf } from './route/release-diff.js';
 import { type RouteCounts, type RouteHints, Router } from './route/router.js';
 import { compileTables } from './route/tables.js';
 import { classify, Outcome, type OutcomeCode, type OutcomeName, outcomeOf } from './sense/outcome.js';
@@ -193,7 +192,7 @@ export class Gearshift {
       throw err;
     }
     this.router.swap(after);
-    const diff = new ReleaseDiff(before.configVersion, after.configVersion, diffConfigs(before.config, after.config), splitMoves(before, after));
+    const diff = releaseOf(before, after);
     this.lastRelease = { at: this.clock.wallNow(), diff };
     return diff;
   }

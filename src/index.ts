@@ -5,6 +5,7 @@ export type { JsonValue } from './config/shape.js';
 export { validateConfig } from './config/validate.js';
 export { diffConfigs, formatChange, type ConfigChange } from './config/diff.js';
 export { ReleaseDiff, type SplitMove } from './config/release.js';
+export { releaseDiff } from './route/release-diff.js';
 export { Decision, Ignored, Reason, type ReasonCode, type RejectedDecision, type RejectedReason, type RoutedDecision, type ServedDecision, type ServedReason } from './route/decision.js';
 export { bucketOf, murmurUtf8, saltOf, unitHash } from './route/hash.js';
 export type { RouteCounts, RouteHints } from './route/router.js';

@@ -96,7 +96,7 @@ describe('the packed tarball', () => {
 
   it('has every file its exports map, typesVersions, main and types name', () => {
     const leaves = (v: unknown): string[] => (typeof v === 'string' ? [v] : v == null ? [] : Object.values(v).flatMap(leaves));
-    const targets = leaves([pkg.exports, pkg.typesVersions, pkg.main, pkg.types]).map((t) => t.slice(2));
+    const targets = leaves([pkg.exports, pkg.typesVersions, pkg.main, pkg.types, pkg.bin]).map((t) => t.slice(2));
     expect(targets.length).toBeGreaterThan(20);
     expect(targets.filter((t) => !shipped.includes(t))).toEqual([]);
   });
@@ -123,4 +123,12 @@ describe('the packed tarball', () => {
     const runs = await Promise.all(outputs.map((f) => run(process.execPath, [f], { cwd: app })));
     expect(runs.map((r) => r.stdout.trim())).toEqual([expected, expected, expected]);
   }, 60_000);
+
+  it('has a gearshift command that runs from the package (as npm links it: the file itself, by its #! line)', async () => {
+    const bin = join(app, 'node_modules/gearshift', pkg.bin.gearshift);
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    writeFileSync(join(app, 'config.json'), JSON.stringify({ version: 'packed', scenes: { feed: { versions: { main: { stage: 'base' } } } } }));
+    const { stdout } = await run(process.execPath, [bin, 'check', 'config.json'], { cwd: app });
+    expect(stdout).toBe('config.json: valid, config packed, 1 scene, 1 deployed here\n');
+  });
 });

@@ -130,6 +130,11 @@ function checkReads(d: Decision, r: Rng, where: () => string): void {
     must(d.arm(name) === undefined, () => `${where()}: arm ${JSON.stringify(name)}`);
   }
   if (d.ok && d.scene === 'feed') must([100, 200, 400].includes(d.gear('recall') as number), () => `${where()}: gear recall ${String(d.gear('recall'))}`);
+  // Every param at once is what each read by name gives: feed's two for a served feed decision, none for a rejection.
+  const all = d.params();
+  const names = Object.keys(all).sort();
+  must(names.every((n) => all[n] === d.param(n)), () => `${where()}: params() ${JSON.stringify(all)} against param(name)`);
+  if (!d.ok || d.scene === 'feed') must(names.join() === (d.ok ? Object.keys(FEED_PARAMS).sort().join() : ''), () => `${where()}: params() names ${names.join()}`);
   JSON.stringify(d);
   must(typeof d.explain() === 'string', where);
 }

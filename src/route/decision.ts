@@ -205,6 +205,21 @@ export class Decision {
     return undefined;
   }
 
+  /**
+   * Every business param this request gets, name → value, as `param(name)` reads each (allocates: for logging and
+   * debugging, not the hot path). Empty for a rejection.
+   */
+  params(): Record<string, JsonValue> {
+    const out: Record<string, JsonValue> = Object.create(null);
+    for (const sameLength of this.compiled?.paramsByLength ?? []) {
+      for (const src of sameLength ?? []) {
+        const value = src.values[src.layer === null ? 0 : this.armIndex(src.layer)];
+        if (value !== undefined) out[src.name] = value;
+      }
+    }
+    return out;
+  }
+
   /** The arm this request got in a layer, or undefined if the layer does not apply to this version. */
   arm(layer: string): string | undefined {
     const layers = this.compiled?.layers;
