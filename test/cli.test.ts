@@ -67,6 +67,7 @@ describe('gearshift check', () => {
   it('refuses a document that is not JSON, and reads standard input for -', () => {
     expect(cli(['check', file('broken.json', '{"scenes": ')])).toMatchObject({ status: 1, err: expect.stringMatching(/broken\.json: refused, 1 issue:\n {2}\(root\): not JSON: /) });
     expect(cli(['check', '-'], JSON.stringify(CONFIG))).toMatchObject({ status: 0, out: '-: valid, config demo-5, 2 scenes, 1 deployed here\n' });
+    expect(cli(['check', file('bom.json', `\ufeff${JSON.stringify(CONFIG)}`)])).toMatchObject({ status: 0 }); // as some editors save UTF-8
     // a duplicate key is JSON, and the parse keeps the last; `__proto__` is refused by the config's own rule
     expect(cli(['check', '-'], '{"__proto__": {}, "scenes": {}}')).toMatchObject({ status: 1, err: expect.stringContaining('__proto__') });
   });

@@ -103,7 +103,8 @@ function reader(io: CliIo): (file: string) => GearshiftConfig {
     }
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      // A byte-order mark, which some editors write at the head of a UTF-8 file, is not JSON's.
+      doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch (e) {
       throw new Refused(file, [{ path: '', message: `not JSON: ${(e as Error).message}` }]);
     }
