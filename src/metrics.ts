@@ -70,6 +70,7 @@ function stateFigures(m: Exposition, prefix: '' | 'shadow_', s: ServedState, l: 
   m.add(`${prefix}cost_ratio`, 'gauge', `Cost of the gears relative to the normal top${of}.`, s.cost, l);
   m.add(`${prefix}value_ratio`, 'gauge', `Value of the gears relative to the normal top${of}.`, s.value, l);
   m.add(`${prefix}degraded`, 'gauge', `1 while some point is below its normal top${of}.`, s.degraded ? 1 : 0, l);
+  m.add(`${prefix}at_floor`, 'gauge', `1 while every point is at its lower limit: nothing left to cut${of}.`, s.atFloor ? 1 : 0, l);
   m.add(`${prefix}boosted`, 'gauge', `1 while the scene's tidal boost is engaged${of}.`, s.boosted ? 1 : 0, l);
   m.add(`${prefix}shed_share`, 'gauge', `Share of the scene's own traffic being shed${of}.`, s.shedShare, l);
   m.add(`${prefix}shed_load_test`, 'gauge', `1 while the scene sheds its load-test traffic${of}.`, s.shedLoadTest ? 1 : 0, l);
@@ -156,6 +157,9 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
   if (status) {
     m.add('regulator_mode', 'gauge', 'The regulator\'s mode (1 for the mode in force).', 1, label('mode', status.mode));
     m.add('fast_recovery', 'gauge', '1 while a fast-recovery window is open.', status.fastRecovery ? 1 : 0);
+    // A regulator that stopped ticking (its signal source throws, its engine was closed) holds the gears where they
+    // are: `time() - this` tells, where every other figure would look calm.
+    m.add('regulator_last_tick_timestamp_seconds', 'gauge', 'Wall-clock time of the regulator\'s last tick, seconds since the epoch.', status.at / 1000);
     // The gears and shedding are what requests get. In shadow mode the regulator's computed ones reach no request:
     // they go under `shadow_` (until the twenty-fifth session they were the plain gauges, and a dashboard showed a
     // service cut and shedding while it served every request at full gear).
@@ -163,11 +167,17 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
     for (const s of status.scenes) {
       if (!hosted(s.scene) || !wanted(s.scene)) continue;
       const l = label('scene', s.scene);
-      stateFigures(m, '', (shadow && engine.regulator.served(s.scene)) || s, l);
+      const served = (shadow && engine.regulator.served(s.scene)) || s;
+      stateFigures(m, '', served, l);
       if (shadow) stateFigures(m, 'shadow_', s, l);
+      // The one figure to page on: the gears requests get can be cut no further and a goal is still violated.
+      m.add('exhausted', 'gauge', '1 while every point is at its lower limit and a goal is still violated: the gears can do no more.', served.atFloor && s.goals.some((g) => g.status === 'violated') ? 1 : 0, l);
       m.add('allowance', 'gauge', 'The scene\'s cost allowance (1 = its normal top; in shadow mode, the computed one).', s.allowance, l);
       for (const g of s.goals) m.add('goal_pressure', 'gauge', 'Smoothed measured/target of each goal at the last tick (NaN: no data).', g.pressure, and(l, label('goal', g.goal)));
     }
+    // The process's goals bind every scene: out of room when every hosted scene is at its floor and one is violated.
+    const everyFloor = status.scenes.every((s) => !hosted(s.scene) || ((shadow && engine.regulator.served(s.scene)) || s).atFloor);
+    if (status.process.length > 0) m.add('process_exhausted', 'gauge', '1 while every hosted scene is at its lower limit and a process goal is still violated.', everyFloor && status.process.some((g) => g.status === 'violated') ? 1 : 0);
     for (const g of status.process) m.add('process_goal_pressure', 'gauge', 'Smoothed measured/target of each process goal at the last tick.', g.pressure, label('goal', g.goal));
   }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RequestStart } from '../src/adapters/request-start.js';
 import { Trust } from '../src/adapters/trust.js';
@@ -136,6 +137,55 @@ describe('prometheusText', () => {
       const rest = (text: string) => samples(text).filter((x) => !x.labels.includes('scene='));
       expect(rest(prometheusText(engine, { scenes: [] }))).toEqual(rest(prometheusText(engine)));
       expect(sceneOf(prometheusText(engine, { scenes: [] }))).toEqual([]);
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('says when the gears can do no more, for a scene and for the process, and when the regulator last ticked', () => {
+    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+    // the default process goal, ELU at most 0.85, is there too
+    const engine = createGearshift({ clock, config: { scenes: { feed: { rtBudgetMs: 100, versions: { v: { stage: 'base' } }, points: { depth: { gears: [1, 2, 3] } } } } } });
+    try {
+      const second = (slow: boolean) => {
+        for (let i = 0; i < 100; i++) engine.complete(engine.route('feed', `u${i}`), 'success', slow ? 150 : 20);
+        clock.advance(1000);
+        engine.regulator.tick();
+      };
+      expect(value(prometheusText(engine), 'gearshift_exhausted', '{scene="feed"}')).toBeUndefined(); // nothing before a tick
+      second(true);
+      let text = prometheusText(engine);
+      expect([value(text, 'gearshift_at_floor', '{scene="feed"}'), value(text, 'gearshift_exhausted', '{scene="feed"}')]).toEqual([0, 0]);
+      expect(value(text, 'gearshift_regulator_last_tick_timestamp_seconds')).toBe(Date.UTC(2026, 0, 1, 0, 0, 1) / 1000);
+      for (let t = 0; t < 5; t++) second(true);
+      text = prometheusText(engine);
+      expect([value(text, 'gearshift_at_floor', '{scene="feed"}'), value(text, 'gearshift_exhausted', '{scene="feed"}')]).toEqual([1, 1]);
+      // the process's ELU has not been sampled (no data): not violated, so not exhausted
+      expect(value(text, 'gearshift_process_exhausted')).toBe(0);
+      expect(value(text, 'gearshift_regulator_last_tick_timestamp_seconds')).toBe(Date.UTC(2026, 0, 1, 0, 0, 6) / 1000);
+      // The process's ELU over its goal, every scene at its floor: the process is out of gears too.
+      let taken = 0;
+      engine.regulator.setSignals({
+        scene: () => ({ count: 100, mean: 150, p50: 150, p90: 150, p99: 150, p999: 150, timeoutRate: 1 }),
+        process: () => ({ elu: 0.99, count: ++taken, taken: { elu: taken } }),
+      });
+      engine.regulator.tick();
+      expect(engine.regulator.status()!.process.map((g) => [g.goal, g.status])).toEqual([['elu', 'violated']]);
+      expect(value(prometheusText(engine), 'gearshift_process_exhausted')).toBe(1);
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('has every figure the README’s alert rules name', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const rules = readme.slice(readme.indexOf('### Alerting'), readme.indexOf('### Status page'));
+    const named = [...new Set([...rules.matchAll(/expr: .*/g)].flatMap((m) => m[0].match(/gearshift_[a-z_]+/g) ?? []))];
+    expect(named.length).toBeGreaterThanOrEqual(5);
+    const engine = engineWithTraffic(); // one tick behind it, and the default process goal
+    try {
+      const names = new Set(samples(prometheusText(engine)).map((x) => x.name));
+      expect(named.filter((n) => !names.has(n))).toEqual([]);
     } finally {
       engine.close();
     }

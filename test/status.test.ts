@@ -201,7 +201,7 @@ describe('statusPage', () => {
     for (let t = 0; t < 1; t++) second(true);
     engine.regulator.scene('search')!.shedShare = 0.25; // as a tick sets it for a low-priority scene past its floor
     const html = statusPage(engine, { scenes: ['feed', 'search', 'ads'] });
-    expect(html).toContain('<caption>3 scenes · 1 with a gear cut · 1 shedding</caption>');
+    expect(html).toContain('<caption>3 scenes · 1 with a gear cut · 1 shedding · 0 exhausted</caption>');
     const rows = [...html.matchAll(/<tr( class="(\w+)")?><td><a href="([^"]*)">([^<]*)<\/a>/g)].map((m) => [m[4], m[2] ?? '', m[3]]);
     expect(rows).toEqual([['feed', 'cut', '#scene-feed'], ['search', 'shed', '#scene-search'], ['ads', '', '#scene-ads']]);
     for (const [, , href] of rows) expect(html).toContain(`<section id="${href!.slice(1)}"`);
@@ -220,7 +220,7 @@ describe('statusPage', () => {
     const engine = createGearshift({ clock, config: { version: 'v', scenes: { [odd]: { versions: { v: { stage: 'base' } } }, plain: { versions: { v: { stage: 'base' } } } } } });
     const html = statusPage(engine, { details: false });
     expect(html).not.toContain('<section');
-    expect(html).toContain('<caption>2 scenes · 0 with a gear cut · 0 shedding</caption>');
+    expect(html).toContain('<caption>2 scenes · 0 with a gear cut · 0 shedding · 0 exhausted</caption>');
     const hrefs = html.match(/href="[^"]*"/g)!;
     expect(hrefs).toEqual([`href="?scene=${encodeURIComponent(odd)}"`, 'href="?scene=plain"']);
     expect(new URL(hrefs[0]!.slice(6, -1), 'http://x/gearshift').searchParams.get('scene')).toBe(odd);
@@ -260,3 +260,27 @@ function collapse(changes: readonly GearChange[]): GearChange[] {
   }
   return out.filter((c, i) => i === 0 || c.to !== out[i - 1]!.to);
 }
+
+describe('out of gears', () => {
+  it('marks a scene exhausted once it is at its floor with a goal still violated, and only then', () => {
+    const { engine, second } = rig();
+    second(true);
+    const cut = engineStatus(engine, { scenes: ['feed'] }).scenes[0]!;
+    expect([cut.degraded, cut.atFloor, cut.exhausted]).toEqual([true, false, false]); // cut, with gears left
+    for (let t = 0; t < 10; t++) second(true);
+    const floor = engineStatus(engine, { scenes: ['feed', 'search'] });
+    expect(floor.scenes[0]!.points.every((p) => p.gear === p.floor)).toBe(true);
+    expect([floor.scenes[0]!.atFloor, floor.scenes[0]!.exhausted]).toEqual([true, true]);
+    expect([floor.scenes[1]!.atFloor, floor.scenes[1]!.exhausted]).toEqual([false, false]); // search: at its top
+    const html = statusPage(engine);
+    expect(html).toContain('· 1 exhausted</caption>');
+    expect(html).toContain('<span class="bad">exhausted: at its floor, a goal violated</span>');
+    // the timeouts stop: still at the floor (the dwell), no longer exhausted
+    second(false);
+    for (let t = 0; t < 4; t++) second(false);
+    const calm = engineStatus(engine, { scenes: ['feed'] }).scenes[0]!;
+    expect(calm.goals[0]!.status).not.toBe('violated');
+    expect(calm.exhausted).toBe(false);
+    engine.close();
+  });
+});

@@ -77,28 +77,29 @@ function header(s: EngineStatus): string {
  * every section: each links to its section (`details`) or to `?scene=<id>`.
  */
 function overview(scenes: readonly SceneStatus[], details: boolean): string {
-  let cut = 0;
-  let shedding = 0;
+  let [cut, shedding, exhausted] = [0, 0, 0];
   const rows = scenes.map((sc) => {
     const cls = stateClass(sc);
-    if (cls === 'shed') shedding++;
-    else if (cls === 'cut') cut++;
+    if (sc.degraded) cut++;
+    if (sc.shedShare > 0 || sc.shedLoadTest) shedding++;
+    if (sc.exhausted) exhausted++;
     const href = details ? `#${anchor(sc.scene)}` : `?scene=${encodeURIComponent(sc.scene)}`;
     const below = sc.points.filter((p) => p.gear < p.top).length;
     return `<tr${cls ? ` class="${cls}"` : ''}><td><a href="${esc(href)}">${esc(sc.scene)}</a></td><td>${sc.priority}</td><td class="n">${sc.rtBudgetMs}</td>${trafficCells(sc.traffic ?? NO_TRAFFIC)}<td class="n">${sc.points.length === 0 ? '–' : `${below} of ${sc.points.length}`}</td><td class="n">${fixed(sc.value, 2)}</td><td>${flags(sc).join(' · ')}</td></tr>`;
   });
-  const caption = `${scenes.length} scene${scenes.length === 1 ? '' : 's'} · ${cut} with a gear cut · ${shedding} shedding`;
+  const caption = `${scenes.length} scene${scenes.length === 1 ? '' : 's'} · ${cut} with a gear cut · ${shedding} shedding · ${exhausted} exhausted`;
   return `<table><caption>${caption}</caption><tr><th>scene</th><th>priority</th><th>budget ms</th><th>req/s</th><th>timeouts</th><th>errors</th><th>p50 ms</th><th>p99 ms</th><th>points cut</th><th>value</th><th></th></tr>${rows.join('')}</table>`;
 }
 
 /** A section's id: the scene id percent-encoded, which a browser matches to the link's fragment as it is. */
 const anchor = (scene: string): string => `scene-${encodeURIComponent(scene)}`;
 
-/** `shed` while the scene sheds, `cut` while a point is below its top, '' otherwise. */
-const stateClass = (sc: SceneStatus): string => (sc.shedShare > 0 || sc.shedLoadTest ? 'shed' : sc.points.some((p) => p.gear < p.top) ? 'cut' : '');
+/** `shed` while the scene sheds or is out of gears, `cut` while a point is below its top, '' otherwise. */
+const stateClass = (sc: SceneStatus): string => (sc.shedShare > 0 || sc.shedLoadTest || sc.exhausted ? 'shed' : sc.degraded ? 'cut' : '');
 
-/** What is out of the ordinary about a scene: shedding, a boost, not being deployed here. */
+/** What is out of the ordinary about a scene: out of gears, shedding, a boost, not being deployed here. */
 const flags = (sc: SceneStatus): string[] => [
+  ...(sc.exhausted ? ['<span class="bad">exhausted: at its floor, a goal violated</span>'] : sc.atFloor && sc.points.length > 0 ? ['at its floor'] : []),
   ...(sc.shedShare > 0 ? [`<span class="bad">shedding ${percent(sc.shedShare)}</span>`] : []),
   ...(sc.shedLoadTest ? ['<span class="bad">shedding load tests</span>'] : []),
   ...(sc.boosted ? ['<b>boosted</b>'] : []),

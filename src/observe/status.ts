@@ -87,6 +87,10 @@ export interface SceneStatus {
   readonly value: number | null;
   readonly cost: number | null;
   readonly degraded: boolean;
+  /** Every point at its lower limit: nothing left to cut. */
+  readonly atFloor: boolean;
+  /** At its floor with a goal still violated at the last tick: the gears can do no more. */
+  readonly exhausted: boolean;
   readonly boosted: boolean;
   readonly shedShare: number;
   readonly shedLoadTest: boolean;
@@ -171,7 +175,7 @@ export function statusOf(engine: Gearshift, o: CheckedOptions): EngineStatus {
       versions: Object.entries(sc.versions).map(([version, v]) => ({ version, stage: v.stage, splitPercent: split.get(version) ?? null, ...traffic(engine.stats(id, version)) })),
       points,
       allowance: computed ? computed.allowance : null, value: computed ? served.value : null, cost: computed ? served.cost : null,
-      degraded: served.degraded, boosted: served.boosted, shedShare: served.shedShare, shedLoadTest: served.shedLoadTest,
+      degraded: served.degraded, atFloor: served.atFloor, exhausted: served.atFloor && (computed?.goals ?? []).some((g) => g.status === 'violated'), boosted: served.boosted, shedShare: served.shedShare, shedLoadTest: served.shedLoadTest,
       goals: (computed?.goals ?? []).map(goalEntry),
       changes: lastChanges(mine, o.changes),
     });

@@ -56,13 +56,18 @@ export interface SceneReport {
   readonly atTop: boolean;
   /** Some point serves below its normal top gear. */
   readonly degraded: boolean;
+  /**
+   * Every point at its lower limit (its floor, or a pin): nothing is left to cut. With a goal still violated the
+   * gears can do no more, and what comes next is shedding or timeouts (see Alerting). True for a scene without points.
+   */
+  readonly atFloor: boolean;
   readonly boosted: boolean;
   readonly shedShare: number;
   readonly shedLoadTest: boolean;
 }
 
 /** A scene's gears and shedding, and what derives from them: computed (`SceneReport`) or served (`served()`). */
-export type ServedState = Pick<SceneReport, 'gears' | 'value' | 'cost' | 'degraded' | 'boosted' | 'shedShare' | 'shedLoadTest'>;
+export type ServedState = Pick<SceneReport, 'gears' | 'value' | 'cost' | 'degraded' | 'atFloor' | 'boosted' | 'shedShare' | 'shedLoadTest'>;
 
 export interface TickReport {
   readonly at: number;

@@ -469,7 +469,7 @@ export class SceneLoop {
     return {
       gears: Object.fromEntries(this.points.map((p, i) => [p.name, gears[i]!])),
       value: top ? 1 : valueOf(this.points, gears) / this.topValue, cost: top ? 1 : costOf(this.points, gears) / this.topCost,
-      degraded: this.points.some((p, i) => gears[i]! < p.top), boosted, shedShare, shedLoadTest,
+      degraded: this.points.some((p, i) => gears[i]! < p.top), atFloor: this.points.every((_, i) => gears[i]! <= this.lower[i]!), boosted, shedShare, shedLoadTest,
     };
   }
 }
