@@ -146,7 +146,7 @@ describe('usage errors', () => {
       [['chek', good], /unknown command "chek"/],
       [['check'], /check takes one file or more/],
       [['check', good, '--jsn'], /Unknown option '--jsn'/],
-      [['check', good, '--explicit', 'wip'], /--explicit and --load-test are options of route/],
+      [['check', good, '--explicit', 'wip'], /--explicit is an option of route, not of check/],
       [['diff', good], /diff takes two files/],
       [['route', good], /route takes a file, a scene/],
       [['route', good, 'feed', '--explicit'], /argument missing|--explicit/],

@@ -1,8 +1,8 @@
 /**
  * The `gearshift` command: a config review without a running service. A CI job checks a config change before it
  * ships (`check`), shows what a reload would do to the units (`diff`: the release diff, bucket moves included), and an
- * engineer answers "why did this user get that version" from the config alone (`route`). Exit status: 0 done, 1 a
- * document refused, 2 a usage error.
+ * engineer answers from the config alone "why did this user get that version" (`route`) and "what does this goal
+ * change do under a peak" (`simulate`). Exit status: 0 done, 1 a document refused, 2 a usage error.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { releaseOf } from '../route/release-diff.js';
 import { Router } from '../route/router.js';
 import { compileTables } from '../route/tables.js';
+import { sceneToSimulate, SHAPES, simulate } from './simulate.js';
 
 /** Where the command writes and reads: the process's streams, or a test's. */
 export interface CliIo {
@@ -26,9 +27,17 @@ export const USAGE = `usage:
   gearshift diff <before.json> <after.json>   the release diff a reload from one to the other returns
   gearshift route <config.json> <scene> [<unit>] [--explicit <version>] [--load-test]
                                               the decision a request gets, and why (its hints taken as trusted)
+  gearshift simulate <config.json> [--scene <id>] [--rate <req/s>] [--servers <n>] [--base-ms <ms>] [--shape <shape>]
+                                              a scene and the regulator section through a 2x step, a 10x step, a
+                                              sawtooth and a burst (--shape: ${SHAPES.join(', ')}), beside no
+                                              regulation and a shedder; defaults: the first scene deployed here with
+                                              points, 100 req/s, 8 servers, 40 ms
   gearshift schema                            the config's JSON Schema
-options: --json (check, diff, route) writes JSON; a file named - is standard input.
+options: --json (check, diff, route, simulate) writes JSON; a file named - is standard input.
 exit status: 0 done, 1 a document refused, 2 a usage error.`;
+
+/** The options each command takes, beyond --json and --help. */
+const OPTIONS_OF: Readonly<Record<string, readonly string[]>> = { route: ['explicit', 'load-test'], simulate: ['scene', 'rate', 'servers', 'base-ms', 'shape'] };
 
 /** A usage error: the arguments (the usage is shown with it), or a file that cannot be read. */
 class Usage extends Error {
@@ -50,11 +59,18 @@ export function run(argv: readonly string[], io: CliIo): number {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, explicit: { type: 'string' }, 'load-test': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, explicit: { type: 'string' }, 'load-test': { type: 'boolean' },
+        scene: { type: 'string' }, rate: { type: 'string' }, servers: { type: 'string' }, 'base-ms': { type: 'string' }, shape: { type: 'string' },
+      },
     });
     const [command, ...rest] = positionals;
     if (values.help || command === 'help') return io.out(`${USAGE}\n`), 0;
-    if (command !== 'route' && (values.explicit !== undefined || values['load-test'])) throw new Usage('--explicit and --load-test are options of route');
+    for (const name of Object.keys(values)) {
+      if (name === 'json' || (OPTIONS_OF[command ?? ''] ?? []).includes(name)) continue;
+      const owner = Object.keys(OPTIONS_OF).find((c) => OPTIONS_OF[c]!.includes(name));
+      throw new Usage(`--${name} is an option of ${owner}${command === undefined ? '' : `, not of ${command}`}`);
+    }
     const read = reader(io);
     const json = values.json === true;
     switch (command) {
@@ -68,6 +84,25 @@ export function run(argv: readonly string[], io: CliIo): number {
       }
       case 'route':
         return route(rest, read, { explicit: values.explicit, loadTest: values['load-test'] === true, json }, io);
+      case 'simulate': {
+        if (rest.length !== 1) throw new Usage('simulate takes one file');
+        const config = read(rest[0]!);
+        const o = {
+          rate: numberOption(values.rate, 'rate', 100, { max: 100_000 }), // the 10x step must stay within the simulator's 1,000,000 req/s
+          servers: numberOption(values.servers, 'servers', 8, { integer: true, max: 100_000 }),
+          baseMs: numberOption(values['base-ms'], 'base-ms', 40, { max: 60_000 }),
+          scene: values.scene, shape: values.shape, json,
+        };
+        if (o.shape !== undefined && !SHAPES.includes(o.shape)) throw new Usage(`--shape: expected one of ${SHAPES.join(', ')}, got ${JSON.stringify(o.shape)}`);
+        let scene: string;
+        try {
+          scene = sceneToSimulate(config, o.scene);
+        } catch (e) {
+          throw new Usage((e as Error).message);
+        }
+        io.out(simulate(config, scene, o));
+        return 0;
+      }
       case 'schema':
         if (rest.length > 0 || json) throw new Usage('schema takes no file and no option: it writes JSON');
         io.out(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
@@ -83,6 +118,16 @@ export function run(argv: readonly string[], io: CliIo): number {
     }
     throw e;
   }
+}
+
+/** A number option: positive and finite (an integer if asked), at most `max`; `fallback` when not given. */
+function numberOption(text: string | undefined, name: string, fallback: number, o: { integer?: boolean; max: number }): number {
+  if (text === undefined) return fallback;
+  const x = Number(text);
+  if (text.trim() === '' || !(x > 0 && x <= o.max) || (o.integer && !Number.isInteger(x))) {
+    throw new Usage(`--${name}: expected ${o.integer ? 'an integer' : 'a number'} above 0 and at most ${o.max.toLocaleString('en')}, got ${JSON.stringify(text)}`);
+  }
+  return x;
 }
 
 /** Reads and validates a config file; `-` is standard input, once. */

@@ -31,33 +31,59 @@ export const PEAK_REGULATOR = readDocument(peakRegulator()) as RegulatorConfig;
 /** 19:58:00 in Asia/Shanghai (UTC+8) on 2026-11-11. */
 export const PEAK_START = Date.UTC(2026, 10, 11, 11, 58, 0);
 
-export function scenarios(): Scenario[] {
+/** A load pattern over time, for any scenes: the part of a scenario that is not the service. */
+export type LoadShape = Pick<Scenario, 'name' | 'description' | 'durationS' | 'disturbAt' | 'dropAt' | 'phases' | 'rate'> & {
+  /** A short name, for a command line: `step-2x`, `step-10x`, `sawtooth`, `burst`. */
+  readonly id: string;
+};
+
+/** Requests per second as a description shows them: to the hundredth at most. */
+const rps = (x: number): string => String(+x.toFixed(2));
+
+/**
+ * The load patterns of the scenarios below, for a service whose normal load is `base` req/s (the scenarios': 100), so
+ * that a config can be run through the same shapes at its own scale (`gearshift simulate`).
+ */
+export function loadShapes(base: number): LoadShape[] {
   return [
     {
-      name: 'step 2x and back', description: '100 → 200 req/s at 60 s, back at 180 s',
-      scenes: [feed()], servers: 8, durationS: 270, disturbAt: 60, dropAt: 180,
-      rate: (_s, t) => steps(t, [[0, BASE], [60, 2 * BASE], [180, BASE]]),
+      id: 'step-2x', name: 'step 2x and back', description: `${rps(base)} → ${rps(2 * base)} req/s at 60 s, back at 180 s`,
+      durationS: 270, disturbAt: 60, dropAt: 180,
+      rate: (_s, t) => steps(t, [[0, base], [60, 2 * base], [180, base]]),
     },
+    {
+      id: 'step-10x', name: 'step 10x, no preset', description: `${rps(base)} → ${rps(10 * base)} req/s at 60 s, back at 180 s`,
+      durationS: 270, disturbAt: 60, dropAt: 180,
+      rate: (_s, t) => steps(t, [[0, base], [60, 10 * base], [180, base]]),
+    },
+    {
+      id: 'sawtooth', name: 'sawtooth', description: `${rps(base)} → ${rps(5 * base)} → ${rps(1.5 * base)} → ${rps(3.5 * base)} → ${rps(base)} req/s, 50 s phases`,
+      durationS: 250, disturbAt: 50, dropAt: 200, phases: [50, 100, 150, 200],
+      rate: (_s, t) => steps(t, [[0, base], [50, 5 * base], [100, 1.5 * base], [150, 3.5 * base], [200, base]]),
+    },
+    {
+      id: 'burst', name: 'idle then burst', description: `${rps(0.05 * base)} req/s for 60 s, ${rps(6 * base)} req/s for 30 s, then ${rps(base)}`,
+      durationS: 180, disturbAt: 60, dropAt: 90,
+      rate: (_s, t) => steps(t, [[0, 0.05 * base], [60, 6 * base], [90, base]]),
+    },
+  ];
+}
+
+/** A shape as a scenario of the feed scene alone (without the shape's `id`, which a scenario has not). */
+const feedOnly = ({ id: _id, ...shape }: LoadShape): Scenario => ({ ...shape, scenes: [feed()], servers: 8 });
+
+export function scenarios(): Scenario[] {
+  const [step2x, step10x, sawtooth, burst] = loadShapes(BASE).map(feedOnly);
+  return [
+    step2x!,
     {
       name: 'step 10x, 19:59 preset', description: 'preset at 19:59:00, 1000 req/s 20:00–20:02, auto + fast recovery 20:01:00',
       scenes: [feed()], servers: 8, durationS: 360, disturbAt: 120, dropAt: 240, regulator: peakRegulator(), startWall: PEAK_START,
       rate: (_s, t) => steps(t, [[0, BASE], [120, 10 * BASE], [240, BASE]]),
     },
-    {
-      name: 'step 10x, no preset', description: '100 → 1000 req/s at 60 s, back at 180 s',
-      scenes: [feed()], servers: 8, durationS: 270, disturbAt: 60, dropAt: 180,
-      rate: (_s, t) => steps(t, [[0, BASE], [60, 10 * BASE], [180, BASE]]),
-    },
-    {
-      name: 'sawtooth', description: '100 → 500 → 150 → 350 → 100 req/s, 50 s phases',
-      scenes: [feed()], servers: 8, durationS: 250, disturbAt: 50, dropAt: 200, phases: [50, 100, 150, 200],
-      rate: (_s, t) => steps(t, [[0, 100], [50, 500], [100, 150], [150, 350], [200, 100]]),
-    },
-    {
-      name: 'idle then burst', description: '5 req/s for 60 s, 600 req/s for 30 s, then 100',
-      scenes: [feed()], servers: 8, durationS: 180, disturbAt: 60, dropAt: 90,
-      rate: (_s, t) => steps(t, [[0, 5], [60, 600], [90, BASE]]),
-    },
+    step10x!,
+    sawtooth!,
+    burst!,
     {
       name: 'night at 10% load', description: '20 req/s for 10 min: tidal boost expected',
       scenes: [feed()], servers: 8, durationS: 600, disturbAt: 0,
