@@ -61,6 +61,21 @@ describe('gearshift simulate', () => {
     expect(held[2].metrics.goodput).toBe(held[0].metrics.goodput);
   });
 
+  it('takes of the regulator section what names the scene it runs (a config of that scene alone refused the rest)', () => {
+    const two = file('two.json', {
+      scenes: { feed: feedScene('feed'), fund: feedScene('fund', { priority: 'low' }) },
+      regulator: {
+        templates: { peak: { feed: { recall: 0 }, fund: { recall: 0 } }, fundOnly: { fund: { rank: 0 } } },
+        schedules: [{ at: '00:00:30', caps: { feed: { rank: 2 }, fund: { rank: 1 } }, fixed: { fund: { recall: 1 } } }, { at: '00:01:00', template: 'peak' }],
+        goalSets: { tight: { scenes: { fund: { timeoutRate: { target: 0.005 } } } } },
+      },
+    });
+    for (const scene of ['feed', 'fund']) expect(cli(['simulate', two, '--scene', scene, '--shape', 'burst']), scene).toMatchObject({ status: 0, err: '' });
+    // the schedule's cap holds feed's rank at 2 from 00:00:30 on: the run differs from one without the section
+    const bare = file('bare.json', { scenes: { feed: feedScene('feed') } });
+    expect(cli(['simulate', two, '--shape', 'burst', '--json']).out).not.toBe(cli(['simulate', bare, '--shape', 'burst', '--json']).out);
+  });
+
   it('refuses what it cannot run with a usage error', () => {
     const noPoints = file('plain.json', { scenes: { plain } });
     const cases: [string[], RegExp][] = [

@@ -4,6 +4,7 @@
  * command line gives (normal load, servers, time a request takes at full gear). It answers "what does this goal
  * change do under a peak" before the config ships.
  */
+import type { GearSet, RegulatorConfig } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
 import { hostedHere } from '../route/tables.js';
 import { CONTROLLERS } from '../simulate/controllers.js';
@@ -41,11 +42,26 @@ export function simulate(config: GearshiftConfig, scene: string, o: SimulateOpti
   const shapes = loadShapes(o.rate).filter((s) => o.shape === undefined || s.id === o.shape);
   const capacity = (o.servers * 1000) / o.baseMs;
   const results = shapes.map(({ id, ...shape }) => {
-    const scenario = { ...shape, scenes: [{ id: scene, baseMs: o.baseMs, config: config.scenes[scene]! }], servers: o.servers, ...(config.regulator && { regulator: config.regulator }) };
+    const scenario = { ...shape, scenes: [{ id: scene, baseMs: o.baseMs, config: config.scenes[scene]! }], servers: o.servers, ...(config.regulator && { regulator: regulatorFor(config.regulator, scene) }) };
     const runs = CONTROLLERS.map((kind) => ({ controller: kind, metrics: metricsOf(runScenario(scenario, kind), shape.disturbAt, shape.dropAt, shape.phases) }));
     return { id, shape, runs };
   });
   if (o.json) return `${JSON.stringify(results.map((r) => ({ shape: r.id, description: r.shape.description, runs: r.runs })), null, 2)}\n`;
   const head = `scene ${scene}: ${o.servers} server${o.servers === 1 ? '' : 's'}, ${o.baseMs} ms a request at full gear (capacity ${+capacity.toFixed(1)} req/s), normal load ${o.rate} req/s (utilisation ${(o.rate / capacity).toFixed(2)})`;
   return `${[head, ...results.map((r) => formatTable(`${r.shape.name}: ${r.shape.description}`, r.runs.map((x) => row(x.controller, x.metrics))))].join('\n\n')}\n`;
+}
+
+/**
+ * The regulator section as a config of `scene` alone has it: the templates, schedules' caps and pins and goal sets
+ * keep that scene's entries (a config refuses one naming a scene it lacks, and the simulation holds one scene).
+ */
+function regulatorFor(r: RegulatorConfig, scene: string): RegulatorConfig {
+  const only = (set: GearSet): GearSet => (Object.hasOwn(set, scene) ? { [scene]: set[scene]! } : {});
+  const each = <T>(record: Readonly<Record<string, T>>, f: (x: T) => T) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
+  return {
+    ...r,
+    ...(r.templates && { templates: each(r.templates, only) }),
+    ...(r.schedules && { schedules: r.schedules.map((rule) => ({ ...rule, ...(rule.caps && { caps: only(rule.caps) }), ...(rule.fixed && { fixed: only(rule.fixed) }) })) }),
+    ...(r.goalSets && { goalSets: each(r.goalSets, (g) => ({ ...g, ...(g.scenes && { scenes: Object.hasOwn(g.scenes, scene) ? { [scene]: g.scenes[scene]! } : {} }) })) }),
+  };
 }
