@@ -39,7 +39,7 @@ export interface MetricsOptions {
   prefix?: string | undefined;
   /**
    * The scenes whose series to write, by id (ids the config lacks are passed over): to keep a scrape of many scenes
-   * to the ones that matter, or to split it over several targets. Default: every scene.
+   * to the ones that matter. The figures of no scene are written whatever it holds. Default: every scene.
    */
   scenes?: readonly string[] | undefined;
 }
