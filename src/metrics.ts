@@ -13,7 +13,8 @@ import type { Gearshift } from './engine.js';
 import { checkEngine } from './engine-arg.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from './errors.js';
 import { hostedHere } from './route/tables.js';
-import type { ServedState } from './regulate/events.js';
+import type { SceneReport, ServedState } from './regulate/events.js';
+import { exhausted } from './regulate/goals.js';
 import type { WindowStats } from './sense/stats.js';
 
 /** Anything with Trust's `counts()`: an adapter's `.trust`, or one made with `createTrust`. */
@@ -164,20 +165,21 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
     // they go under `shadow_` (until the twenty-fifth session they were the plain gauges, and a dashboard showed a
     // service cut and shedding while it served every request at full gear).
     const shadow = status.mode === 'shadow';
+    const servedOf = (s: SceneReport): ServedState => (shadow && engine.regulator.served(s.scene)) || s;
     for (const s of status.scenes) {
       if (!hosted(s.scene) || !wanted(s.scene)) continue;
       const l = label('scene', s.scene);
-      const served = (shadow && engine.regulator.served(s.scene)) || s;
+      const served = servedOf(s);
       stateFigures(m, '', served, l);
       if (shadow) stateFigures(m, 'shadow_', s, l);
       // The one figure to page on: the gears requests get can be cut no further and a goal is still violated.
-      m.add('exhausted', 'gauge', '1 while every point is at its lower limit and a goal is still violated: the gears can do no more.', served.atFloor && s.goals.some((g) => g.status === 'violated') ? 1 : 0, l);
+      m.add('exhausted', 'gauge', '1 while every point is at its lower limit and a goal is still violated: the gears can do no more.', exhausted(served.atFloor, s.goals) ? 1 : 0, l);
       m.add('allowance', 'gauge', 'The scene\'s cost allowance (1 = its normal top; in shadow mode, the computed one).', s.allowance, l);
       for (const g of s.goals) m.add('goal_pressure', 'gauge', 'Smoothed measured/target of each goal at the last tick (NaN: no data).', g.pressure, and(l, label('goal', g.goal)));
     }
     // The process's goals bind every scene: out of room when every hosted scene is at its floor and one is violated.
-    const everyFloor = status.scenes.every((s) => !hosted(s.scene) || ((shadow && engine.regulator.served(s.scene)) || s).atFloor);
-    if (status.process.length > 0) m.add('process_exhausted', 'gauge', '1 while every hosted scene is at its lower limit and a process goal is still violated.', everyFloor && status.process.some((g) => g.status === 'violated') ? 1 : 0);
+    const everyFloor = status.scenes.every((s) => !hosted(s.scene) || servedOf(s).atFloor);
+    if (status.process.length > 0) m.add('process_exhausted', 'gauge', '1 while every hosted scene is at its lower limit and a process goal is still violated.', exhausted(everyFloor, status.process) ? 1 : 0);
     for (const g of status.process) m.add('process_goal_pressure', 'gauge', 'Smoothed measured/target of each process goal at the last tick.', g.pressure, label('goal', g.goal));
   }
 

@@ -96,13 +96,7 @@ export function run(argv: readonly string[], io: CliIo): number {
           scene: values.scene, shape: values.shape, json,
         };
         if (o.shape !== undefined && !SHAPES.includes(o.shape)) throw new Usage(`--shape: expected one of ${SHAPES.join(', ')}, got ${JSON.stringify(o.shape)}`);
-        let scene: string;
-        try {
-          scene = sceneToSimulate(config, o.scene);
-        } catch (e) {
-          throw new Usage((e as Error).message);
-        }
-        io.out(simulate(config, scene, o));
+        io.out(simulate(config, sceneToSimulate(config, o.scene), o));
         return 0;
       }
       case 'schema':
@@ -184,11 +178,10 @@ function check(files: readonly string[], read: (file: string) => GearshiftConfig
     }
   });
   if (json) io.out(`${JSON.stringify(results, null, 2)}\n`);
-  for (const r of results) {
-    if (!r.ok) {
-      if (!json) io.err(refusal(r.file, r.issues));
-    } else if (!json) {
-      io.out(`${r.file}: valid, config ${r.version ?? '(no version)'}, ${r.scenes} scene${r.scenes === 1 ? '' : 's'}, ${r.deployedHere} deployed here\n`);
+  else {
+    for (const r of results) {
+      if (r.ok) io.out(`${r.file}: valid, config ${r.version ?? '(no version)'}, ${r.scenes} scene${r.scenes === 1 ? '' : 's'}, ${r.deployedHere} deployed here\n`);
+      else io.err(refusal(r.file, r.issues));
     }
   }
   return results.every((r) => r.ok) ? 0 : 1;

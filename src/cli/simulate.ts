@@ -6,6 +6,7 @@
  */
 import type { GearSet, RegulatorConfig } from '../config/schema-regulate.js';
 import type { GearshiftConfig } from '../config/schema.js';
+import { UsageError } from '../errors.js';
 import { hostedHere } from '../route/tables.js';
 import { CONTROLLERS } from '../simulate/controllers.js';
 import { metricsOf } from '../simulate/metrics.js';
@@ -25,15 +26,15 @@ export interface SimulateOptions {
 
 export const SHAPES = loadShapes(1).map((s) => s.id);
 
-/** The scene to simulate: the one named, or the first deployed here that has points. Throws a message for a usage error. */
+/** The scene to simulate: the one named, or the first deployed here that has points (else a UsageError). */
 export function sceneToSimulate(config: GearshiftConfig, named: string | undefined): string {
   if (named !== undefined) {
-    if (!Object.hasOwn(config.scenes, named)) throw new Error(`--scene: the config has no scene ${JSON.stringify(named)}`);
+    if (!Object.hasOwn(config.scenes, named)) throw new UsageError(`--scene: the config has no scene ${JSON.stringify(named)}`);
     return named;
   }
   const hosted = hostedHere(config);
   const id = Object.keys(config.scenes).find((s) => hosted(s) && Object.keys(config.scenes[s]!.points ?? {}).length > 0);
-  if (id === undefined) throw new Error('no scene deployed here has points to regulate: name one with --scene');
+  if (id === undefined) throw new UsageError('no scene deployed here has points to regulate: name one with --scene');
   return id;
 }
 

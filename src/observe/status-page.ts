@@ -81,7 +81,7 @@ function overview(scenes: readonly SceneStatus[], details: boolean): string {
   const rows = scenes.map((sc) => {
     const cls = stateClass(sc);
     if (sc.degraded) cut++;
-    if (sc.shedShare > 0 || sc.shedLoadTest) shedding++;
+    if (sheds(sc)) shedding++;
     if (sc.exhausted) exhausted++;
     const href = details ? `#${anchor(sc.scene)}` : `?scene=${encodeURIComponent(sc.scene)}`;
     const below = sc.points.filter((p) => p.gear < p.top).length;
@@ -94,8 +94,11 @@ function overview(scenes: readonly SceneStatus[], details: boolean): string {
 /** A section's id: the scene id percent-encoded, which a browser matches to the link's fragment as it is. */
 const anchor = (scene: string): string => `scene-${encodeURIComponent(scene)}`;
 
+/** Whether the scene refuses some of its traffic, its own or its load tests. */
+const sheds = (sc: SceneStatus): boolean => sc.shedShare > 0 || sc.shedLoadTest;
+
 /** `shed` while the scene sheds or is out of gears, `cut` while a point is below its top, '' otherwise. */
-const stateClass = (sc: SceneStatus): string => (sc.shedShare > 0 || sc.shedLoadTest || sc.exhausted ? 'shed' : sc.degraded ? 'cut' : '');
+const stateClass = (sc: SceneStatus): string => (sheds(sc) || sc.exhausted ? 'shed' : sc.degraded ? 'cut' : '');
 
 /** What is out of the ordinary about a scene: out of gears, shedding, a boost, not being deployed here. */
 const flags = (sc: SceneStatus): string[] => [

@@ -10,6 +10,7 @@ import { checkEngine } from '../engine-arg.js';
 import { isPlainObject, refuseUnknownKeys, shown, UsageError } from '../errors.js';
 import type { ChangeReason, GearChange, GoalReport } from '../regulate/events.js';
 import type { GoalKind, GoalStatus } from '../regulate/index.js';
+import { exhausted } from '../regulate/goals.js';
 import type { RegulatorMode } from '../config/schema-regulate.js';
 import type { Stage } from '../config/schema.js';
 import { hostedHere } from '../route/tables.js';
@@ -175,7 +176,7 @@ export function statusOf(engine: Gearshift, o: CheckedOptions): EngineStatus {
       versions: Object.entries(sc.versions).map(([version, v]) => ({ version, stage: v.stage, splitPercent: split.get(version) ?? null, ...traffic(engine.stats(id, version)) })),
       points,
       allowance: computed ? computed.allowance : null, value: computed ? served.value : null, cost: computed ? served.cost : null,
-      degraded: served.degraded, atFloor: served.atFloor, exhausted: served.atFloor && (computed?.goals ?? []).some((g) => g.status === 'violated'), boosted: served.boosted, shedShare: served.shedShare, shedLoadTest: served.shedLoadTest,
+      degraded: served.degraded, atFloor: served.atFloor, exhausted: exhausted(served.atFloor, computed?.goals ?? []), boosted: served.boosted, shedShare: served.shedShare, shedLoadTest: served.shedLoadTest,
       goals: (computed?.goals ?? []).map(goalEntry),
       changes: lastChanges(mine, o.changes),
     });

@@ -5,6 +5,7 @@
  * statement as "at most 1% slower than budget", but graded where the rate itself reads zero most of the time.
  */
 import { DEFAULT_PROCESS_GOALS, type GoalConfig, type ProcessGoalsConfig, type RegulatorConfig, type SceneGoalsConfig } from '../config/schema-regulate.js';
+import type { GoalStatus } from './pid.js';
 import type { ProcessSignals, SceneSignals } from './signals.js';
 
 export type SceneGoalKind = 'timeoutRate' | 'meanRtMs' | 'p99RtMs';
@@ -88,6 +89,12 @@ export function readScene(goal: Goal, s: SceneSignals | undefined, rtBudgetMs: n
  * as the largest error there is.
  */
 export const SATURATED_ELU = 0.99;
+
+/**
+ * Out of gears: every point at its lower limit (`atFloor`) and a goal still violated at the last tick. What the
+ * metrics' `exhausted` and the status's `exhausted` both say, so that the page and the alert agree.
+ */
+export const exhausted = (atFloor: boolean, goals: readonly { readonly status: GoalStatus }[]): boolean => atFloor && goals.some((g) => g.status === 'violated');
 
 export function readProcess(goal: Goal, s: ProcessSignals | undefined): Reading | undefined {
   if (!s || (s.count !== undefined && s.count < goal.minSamples)) return undefined;
