@@ -15,6 +15,7 @@ import { MinHeap } from './heap.js';
 import { simConfig } from './model.js';
 import { Rng, streamSeed } from './rng.js';
 import { checkScenario, type Scenario } from './scenario.js';
+import { Stalls } from './stalls.js';
 import { emptySecond, type RunResult, type Second, tickState } from './trace.js';
 import { SlotWindow } from './window.js';
 
@@ -57,6 +58,13 @@ export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
   });
   const seconds: Second[] = Array.from({ length: sc.durationS }, emptySecond);
   const busy = new Float64Array(sc.durationS);
+  // A stall keeps every server busy: the event loop's utilisation reads 1 through it.
+  const stalls = new Stalls(sc.stalls ?? []);
+  stalls.eachSlot((at, ms) => {
+    window.recordBusy(at, ms * sc.servers);
+    const k = at / 1000;
+    if (k < busy.length) busy[k] = busy[k]! + ms * sc.servers;
+  });
   let requests = 0;
   let inFlight = 0;
 
@@ -86,9 +94,9 @@ export function runScenario(sc: Scenario, kind: ControllerKind): RunResult {
       for (let i = 0; i < x.points.length; i++) work += x.points[i]!.cost[gears[i]!]! * calls.slowdown(x.s.id, x.points[i]!.name, t);
       const value = live ? valueOf(x.points, live.gears) : x.topValue;
       const serviceMs = x.s.baseMs * (Number.isNaN(x.topCost) ? 1 : work / x.topCost) * size;
-      const start = Math.max(a, servers.pop());
+      const start = stalls.start(Math.max(a, servers.pop()));
       const abandoned = start - a >= x.budget;
-      const done = abandoned ? start : start + serviceMs;
+      const done = abandoned ? start : stalls.end(start, start + serviceMs);
       servers.push(done);
       const rt = done - a;
       const worked = abandoned ? 0 : serviceMs;

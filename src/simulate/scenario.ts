@@ -4,6 +4,7 @@ import { isPlainObject, shown, UsageError } from '../errors.js';
 import { CONTROLLERS, type ControllerKind } from './controllers.js';
 import { checkMarks } from './marks.js';
 import type { SimScene } from './model.js';
+import { checkStalls, type Stall } from './stalls.js';
 
 /** More servers than any one process runs; the cap keeps a typo from exhausting memory. */
 const MAX_SERVERS = 100_000;
@@ -31,6 +32,8 @@ export interface Scenario {
   /** Log-normal shape of service-time noise (default 0.5). */
   readonly noise?: number;
   readonly seed?: number;
+  /** Stalls of the whole process (a GC pause, a synchronous call): every server stops for `ms` from `atS` s. */
+  readonly stalls?: readonly Stall[];
 }
 
 /**
@@ -63,6 +66,7 @@ export function checkScenario(sc: unknown, kind: unknown): asserts sc is Scenari
   if (!Number.isInteger(s.durationS) || (s.durationS as number) < 1 || (s.durationS as number) > 86_400) fail('durationS', 'whole seconds, 1–86,400');
   if (typeof s.rate !== 'function') fail('rate', 'a function (scene, t) → requests/s');
   for (const f of ['loadTestShare', 'slowdown'] as const) if (s[f] !== undefined && typeof s[f] !== 'function') fail(f, 'a function');
+  checkStalls(s.stalls, s.durationS as number);
   checkMarks({ disturbAt: s.disturbAt, dropAt: s.dropAt, phases: s.phases }, s.durationS as number, (field) => `runScenario: scenario.${field}`);
   if (s.noise !== undefined && !(typeof s.noise === 'number' && s.noise >= 0 && s.noise < 10)) fail('noise', 'a log-normal σ, 0 ≤ σ < 10');
   if (s.seed !== undefined && !Number.isSafeInteger(s.seed)) fail('seed', 'a safe integer');
