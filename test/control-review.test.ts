@@ -188,7 +188,7 @@ describe('dwell back-off', () => {
     for (let i = 0; i < 600; i++) r = x.tick();
     expect(r.scenes[0]!.cost).toBe(1);
     x.changes.length = 0;
-    x.src.signals = sig(1.5); // one bad tick
+    x.src.signals = sig(1.5, 1500); // one bad tick, at a load grown by half: an overload's cut, not a transient's (given back at once, see transient-cut.test.ts)
     x.tick();
     const cutAt = x.clock.now();
     x.src.signals = sig(0.4);

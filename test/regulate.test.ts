@@ -478,7 +478,7 @@ describe('the dwell after a cut', () => {
     for (let i = 0; i < 120; i++) r = tick();
     expect(r.atTop).toBe(true);
     // One bad second of the scene's own, then headroom: it climbs back after its base dwell (5 s), not a backed-off one.
-    script.set('feed', sig(1.5));
+    script.set('feed', sig(1.5, 1500)); // at a load grown by half: an overload's cut (at the same load it is a transient's, given back at once)
     tick();
     const cutAt = clock.now();
     script.set('feed', HEADROOM);

@@ -487,7 +487,7 @@ describe('held up', () => {
   it('a reload keeps the boost back-off and a boost hold under way', () => {
     const x = rig({ boost: { holdMs: 5000 } });
     boostTail(x);
-    x.script.set('tail', sig(3, 1000, 0.3));
+    x.script.set('tail', sig(3, 1400, 0.3)); // at a load grown by 40%: an overload's cut, climbed back a step at a time (a transient's comes back at once, and the boost with it)
     x.tick(); // ends 30 s after it engaged: held one holdMs, back-off stays 1
     x.script.set('tail', sig(0.3));
     for (let i = 0; i < 10; i++) x.tick();

@@ -19,7 +19,7 @@ export interface AllowanceLimits {
 }
 
 /** Dwells a raise must hold to count as held rather than as a probe that may yet fail. */
-const HELD_DWELLS = 4;
+export const HELD_DWELLS = 4;
 /**
  * A real change of the offered load: a third. A drop that size resets the back-off, and a rise that size since a raise
  * makes the cut that follows a new overload's, not a failed probe's.

@@ -6,11 +6,12 @@ import type { GoalKind } from './goals.js';
 import type { GoalStatus, Terms } from './pid.js';
 
 /**
- * violated / headroom: a goal moved it; fast_recovery: the climb inside a fast-recovery window; boost / boost_release:
+ * violated / headroom: a goal moved it; fast_recovery: the climb inside a fast-recovery window; transient: a cut made
+ * for a transient given back in one move (see TransientCut); boost / boost_release:
  * tidal boost; cap / process / pin: a limit moved (scheduled cap, process-wide ladder, pinned gear); template,
  * restore: applied at once by an operator or a rule.
  */
-export type ChangeReason = 'violated' | 'headroom' | 'fast_recovery' | 'boost' | 'boost_release' | 'cap' | 'process' | 'pin' | 'template' | 'restore';
+export type ChangeReason = 'violated' | 'headroom' | 'fast_recovery' | 'transient' | 'boost' | 'boost_release' | 'cap' | 'process' | 'pin' | 'template' | 'restore';
 
 export interface GearChange {
   /** Wall-clock ms. */

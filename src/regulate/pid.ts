@@ -54,6 +54,8 @@ export class GoalLoop {
   private lastSample = NaN;
   /** The value the last reading taken in measured. */
   private measured = NaN;
+  /** The pressure of the last reading taken in, clipped as it is before smoothing (NaN: none). */
+  raw = NaN;
   /**
    * The last reading taken in lowered the smoothed pressure: what was done before it is already showing (read by
    * `worsening`, which shedding acts on).
@@ -70,7 +72,7 @@ export class GoalLoop {
   /** Takes the state of the loop this one replaces (a reload: the same goal, perhaps with a new target). */
   carryFrom(old: GoalLoop): void {
     [this.smoothed, this.e1, this.e2] = [old.smoothed, old.e1, old.e2];
-    [this.lastSample, this.measured, this.easing] = [old.lastSample, old.measured, old.easing];
+    [this.lastSample, this.measured, this.easing, this.raw] = [old.lastSample, old.measured, old.easing, old.raw];
   }
 
   /**
@@ -90,6 +92,7 @@ export class GoalLoop {
     // for several ticks after the cause is gone.
     const r = Math.min(reading.pressure, 1 + law.maxError);
     this.measured = reading.measured;
+    this.raw = r;
     this.easing = r < this.smoothed;
     this.smoothed = Number.isNaN(this.smoothed) ? r : this.smoothed + law.smoothing * (r - this.smoothed);
     const [status, error] = this.classify(law, lastMove, narrow);
@@ -105,8 +108,8 @@ export class GoalLoop {
     [this.e2, this.e1] = [this.e1, e];
     // A violated goal never asks for more, a goal with headroom never for less: the P and D terms may slow a move
     // down (the error is already falling) but not turn it around.
-    const raw = -(p + i + d);
-    const delta = status === 'violated' ? Math.min(0, raw) : Math.max(0, raw);
+    const proposed = -(p + i + d);
+    const delta = status === 'violated' ? Math.min(0, proposed) : Math.max(0, proposed);
     return { status, measured: reading.measured, pressure: this.smoothed, error: e, p, i, d, delta };
   }
 
@@ -136,6 +139,11 @@ export class GoalLoop {
    */
   room(law: LawOptions, lastMove: number, narrow = false): number {
     return this.lowerEdge(law, lastMove, narrow) / this.smoothed;
+  }
+
+  /** The last reading alone, unsmoothed, is below where headroom begins. */
+  clear(law: LawOptions, lastMove: number): boolean {
+    return this.raw < this.lowerEdge(law, lastMove);
   }
 
   /** The smoothed pressure, for snapshots and boost decisions. */

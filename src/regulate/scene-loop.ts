@@ -4,7 +4,7 @@
  * Also the scene's tidal boost and shedding state. Runs on the regulator's tick only.
  */
 import type { RegulatorMode } from '../config/schema-regulate.js';
-import { Allowance, type AllowanceLimits } from './allowance.js';
+import { Allowance, type AllowanceLimits, HELD_DWELLS } from './allowance.js';
 import { TidalBoost } from './boost.js';
 import type { ChangeReason, GearChange, GoalReport, SceneReport, ServedState } from './events.js';
 import { type Goal, readScene } from './goals.js';
@@ -13,6 +13,7 @@ import { LiveScene } from './live.js';
 import { carriedByKind, GoalLoop, isTight, type LawOptions, type Terms } from './pid.js';
 import { costOf, type Point, valueOf } from './points.js';
 import type { SceneSignals } from './signals.js';
+import { TransientCut } from './transient.js';
 
 export interface StepContext {
   readonly now: number;
@@ -54,6 +55,7 @@ export class SceneLoop {
   loops: GoalLoop[];
   allowance: Allowance;
   readonly boost = new TidalBoost();
+  private readonly transient = new TransientCut();
   shedShare = 0;
   shedLoadTest = false;
   /**
@@ -104,6 +106,7 @@ export class SceneLoop {
     // fast-recovery window is in the snapshot (`fastLeft`), which the reload restores.
     [this.owed, this.idle] = [old.owed, old.idle];
     this.boost.carryFrom(old.boost);
+    this.transient.carryFrom(old.transient);
     this.allowance.carryFrom(old.allowance, limits);
     carriedByKind(this.loops, old.loops);
   }
@@ -198,15 +201,21 @@ export class SceneLoop {
     this.updateLimits(ctx.processLimit, ctx.boost.maxCost);
 
     let fast = ctx.fast && this.fastLeft !== ctx.fastEpoch;
+    let givenBack = false;
     if (control) {
       const lo = (costOf(this.points, this.lower) - this.pinnedExtra()) / this.topCost;
       const hi = this.ceiling(ctx.boost.maxCost);
+      const rate = s?.rate ?? NaN;
       let delta = win < 0 ? 0 : terms[win]!.delta;
       // No goal reads (too few requests): what a limit or the goals took is given back at the careful rate; the dwell
       // after a cut still gates it, and a process hold vetoes it below.
       if (win < 0 && this.owed > this.allowance.u) delta = Math.min(ctx.limits.maxUp, this.owed - this.allowance.u);
+      if (known.length > 0 && !violated) this.transient.calm(rate);
+      const back = this.transient.due(this.allowance.u, ctx.now, rate, known.length > 0 && this.clearReading(terms, ctx.law), HELD_DWELLS * ctx.limits.dwellMs);
+      if (back > this.allowance.u) [delta, givenBack] = [back - this.allowance.u, true];
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
-      const lim = fast ? { ...ctx.limits, maxUp: ctx.fastMaxUp } : ctx.limits;
+      // A give-back is one move, past the dwell (see TransientCut).
+      const lim = givenBack ? { ...ctx.limits, maxUp: delta } : fast ? { ...ctx.limits, maxUp: ctx.fastMaxUp } : ctx.limits;
       // Fast recovery raises by what the headroom says the load can take (this scene's goals and the process's, on a
       // plant whose pressure grows with cost), up to its larger step, and never by less than the careful rate. It
       // added its full step on any headroom until the twentieth session: at 20:01 in the preset scenario, under 10x
@@ -220,7 +229,16 @@ export class SceneLoop {
       // must not be integrated away first (it held a sustained violation for 10 ticks instead of 2).
       if (delta < 0) this.allowance.u = Math.min(this.allowance.u, Math.max(lo, this.allowanceOfGears()));
       const before = this.allowance.u;
-      this.allowance.propose(delta, ctx.now, lim, fast, s?.rate ?? NaN, lo, hi);
+      // Whether the level the goals cut from had held: no probe under way, and no cut of the loop's own just before.
+      const held = !this.allowance.probing(ctx.now, rate) && ctx.now - this.allowance.lastCutAt >= this.allowance.dwell;
+      const moved = this.allowance.propose(delta, ctx.now, lim, fast || givenBack, rate, lo, hi);
+      if (moved < 0 && violated) this.transient.cut(before, ctx.now, held, rate);
+      // The spike is forgotten with the cut it made: the smoothed pressures still held it, and cut again.
+      givenBack &&= moved > 0; // or held, by a process goal in its band or by shedding: the episode waits
+      if (givenBack) {
+        this.transient.end();
+        for (const l of this.loops) if (!Number.isNaN(l.raw)) l.restore(l.raw);
+      }
       // A cut by the goals is owed back too, should the scene go quiet (traffic below its goals' minSamples): until
       // the nineteenth session a scene cut in a burst whose traffic then fell that low stayed cut for good.
       if (win >= 0) this.oweBack(before);
@@ -232,7 +250,7 @@ export class SceneLoop {
     // process had probed its own edge for a few minutes the scene's dwell stood at its 60-s maximum.
     const before = this.direction();
     const costBefore = this.allowanceOfGears();
-    if (control) this.follow(ctx, fast, applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
+    if (control) this.follow(ctx, givenBack ? 'transient' : fast ? 'fast_recovery' : 'headroom', applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
     const moved = this.direction() - before;
     if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN, costBefore);
     // A violated goal whose pressure already falls sheds no more: the backlog the last steps left drains for a few
@@ -325,8 +343,14 @@ export class SceneLoop {
     return 'process';
   }
 
-  /** Walks the ladder: down while over the allowance, up while the next step fits. */
-  private follow(ctx: StepContext, fast: boolean, applied: boolean, goal: Goal | undefined, t: Terms | undefined): void {
+  /** Every goal that read on this tick is below its band on the reading alone (see TransientCut). */
+  private clearReading(terms: readonly Terms[], law: LawOptions): boolean {
+    for (let i = 0; i < terms.length; i++) if (terms[i]!.status !== 'no_data' && !this.loops[i]!.clear(law, this.allowance.lastMove)) return false;
+    return true;
+  }
+
+  /** Walks the ladder: down while over the allowance, up while the next step fits, a raise given `up` as its reason. */
+  private follow(ctx: StepContext, up: 'headroom' | 'fast_recovery' | 'transient', applied: boolean, goal: Goal | undefined, t: Terms | undefined): void {
     const budget = (this.allowance.u * this.topCost + this.pinnedExtra()) * (1 + 1e-9);
     let cost = costOf(this.points, this.gears);
     while (cost > budget) {
@@ -347,7 +371,7 @@ export class SceneLoop {
       if (cost + step > budget) break;
       cost += step;
       const to = this.gears[i]! + 1;
-      this.emit(i, to, to > p.top ? 'boost' : fast ? 'fast_recovery' : 'headroom', goal, t, ctx, applied);
+      this.emit(i, to, to > p.top ? 'boost' : up, goal, t, ctx, applied);
     }
   }
 

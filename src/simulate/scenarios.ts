@@ -96,6 +96,12 @@ export function scenarios(): Scenario[] {
       slowdown: (_s, p, t) => (p === 'recall' && t >= 60 && t < 180 ? 3 : 1),
     },
     {
+      name: 'stalls', description: 'a 400-ms stall of the whole process every 30 s from 60 s (a GC pause, a synchronous call) at 100 req/s',
+      scenes: [feed()], servers: 8, durationS: 240, disturbAt: 60,
+      rate: () => BASE,
+      stalls: [60, 90, 120, 150, 180, 210].map((t) => ({ atS: t + 0.3, ms: 400 })),
+    },
+    {
       name: 'failover', description: 'two scenes; at 60 s the other instance fails and its load lands here (2x), back at 180 s',
       scenes: [{ id: 'feed', baseMs: 40, config: feedScene('feed') }, { id: 'fund', baseMs: 40, config: feedScene('fund', { rtBudgetMs: 300, priority: 'low' }) }],
       servers: 8, durationS: 270, disturbAt: 60, dropAt: 180,
