@@ -85,7 +85,9 @@ describe("the process's failed probe", () => {
       }
     };
     run(0.5, 2);
+    rig.script.set('feed', sig(0.3, 1400)).set('tail', sig(0.3, 1400)); // an overload's cut (a transient's comes back at once)
     run(1, 3);
+    rig.script.set('feed', sig(0.3)).set('tail', sig(0.3));
     run(0.5, 40);
     expect(rig.reg.gears()).toEqual({ feed: { a: 2, b: 2 }, tail: { c: 1 } });
     expect(rig.changes.at(-1)).toMatchObject({ scene: 'tail', point: 'c', from: 0, to: 1 });

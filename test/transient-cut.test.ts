@@ -8,6 +8,7 @@ import { ManualClock } from '../src/clock.js';
 import type { RegulatorConfig } from '../src/config/schema-regulate.js';
 import { validateConfig } from '../src/config/validate.js';
 import type { GearChange, TickReport } from '../src/regulate/events.js';
+import type { SceneSignals } from '../src/regulate/signals.js';
 import { Regulator } from '../src/regulate/regulator.js';
 import { metricsOf } from '../src/simulate/metrics.js';
 import { runScenario } from '../src/simulate/run.js';
@@ -27,18 +28,30 @@ function rig(regulator: RegulatorConfig = {}) {
   const reg = new Regulator({ config, clock, signals: src });
   const changes: GearChange[] = [];
   reg.on('change', (c) => changes.push(c));
-  const tick = (): TickReport['scenes'][number] => {
-    clock.advance(1000);
-    return reg.tick().scenes[0]!;
+  let cost = 1;
+  const x = {
+    clock, src, reg, changes,
+    /**
+     * The scene's reading when none is scripted: the calm service at 1,000 req/s, its response times in proportion
+     * to the cost of the gears that served it (p50 20 ms and p99 80 ms at the top).
+     */
+    serve: (c: number): SceneSignals | undefined => sig(0.4 * c),
+    /** One tick on `signals`, or on what `serve` gives for the gears of the last tick. */
+    tick(signals?: SceneSignals): TickReport['scenes'][number] {
+      src.signals = signals ?? x.serve(cost);
+      clock.advance(1000);
+      const r = reg.tick().scenes[0]!;
+      cost = r.cost;
+      return r;
+    },
+    /** Ticks `n` times (on `signals` if given); returns the last report. */
+    run(n: number, signals?: SceneSignals) {
+      let r = x.tick(signals);
+      for (let i = 1; i < n; i++) r = x.tick(signals);
+      return r;
+    },
   };
-  /** Ticks `n` times on `signals`; returns the last report. */
-  const run = (n: number, signals = sig(0.4)) => {
-    src.signals = signals;
-    let r = tick();
-    for (let i = 1; i < n; i++) r = tick();
-    return r;
-  };
-  return { clock, src, reg, changes, tick, run };
+  return x;
 }
 
 const reasons = (changes: readonly GearChange[]) => [...new Set(changes.map((c) => c.reason))];
@@ -121,11 +134,30 @@ describe('a cut made for a transient', () => {
     expect(x.clock.now() - at).toBeGreaterThanOrEqual(10_000); // the dwell backed off from 5 s to 10 s
   });
 
+  it('is no transient when the requests after the cut run slower for their cost than the calm ones did (a dependency that stays slow)', () => {
+    const x = rig();
+    x.run(30);
+    x.run(1, sig(1.5));
+    x.serve = (c) => sig(0.4 * c * 1.8); // clean, but 1.8 times as slow per unit of cost
+    x.changes.length = 0;
+    x.run(4);
+    expect(x.changes).toEqual([]);
+    x.run(20);
+    expect(reasons(x.changes)).toEqual(['headroom']);
+    const y = rig();
+    y.run(30);
+    y.run(1, sig(1.5));
+    y.serve = (c) => sig(0.4 * c * 1.4); // 1.4 times: within the half again a stall's backlog leaves
+    y.changes.length = 0;
+    y.run(1);
+    expect(reasons(y.changes)).toEqual(['transient']);
+  });
+
   it('is not opened by the cut of a probe: a raise that did not hold failed, it was no transient', () => {
     const x = rig();
     x.run(30);
     x.run(1, sig(1.5, 1400)); // an overload's cut
-    for (let i = 0; i < 60 && x.tick().cost < 1; i++) x.src.signals = sig(0.4);
+    for (let i = 0; i < 60 && x.tick().cost < 1; i++);
     x.changes.length = 0;
     x.run(1, sig(1.5)); // just after the climb back: the probe fails
     x.run(4);
@@ -162,5 +194,72 @@ describe('the simulator: a stall every 30 s', () => {
     expect(m.qualityLost).toBeLessThan(0.01); // 3.8% before the give-back (the 17 s climb back after every stall)
     const none = metricsOf(runScenario(sc, 'none'), sc.disturbAt, sc.dropAt);
     expect(m.goodput).toBeGreaterThan(none.goodput - 0.002); // the stalls' own timeouts: nothing more
+  });
+});
+
+describe('a process cut made for a transient', () => {
+  /** Process samples numbered as sensing numbers them: each value set is a new sample. */
+  const proc = (x: ReturnType<typeof rig>) => {
+    let taken = 0;
+    return (elu: number) => void (x.src.proc = { elu, taken: { elu: ++taken } });
+  };
+  /** A rig whose process has read 30 samples at ELU 0.5 (the top held), and its sampler. */
+  const settled = (serve?: (cost: number) => SceneSignals | undefined) => {
+    const x = rig({ goals: { elu: { target: 0.85, band: 0.25 } } });
+    if (serve) x.serve = serve;
+    const sample = proc(x);
+    for (let i = 0; i < 30; i++) {
+      sample(0.5);
+      x.tick();
+    }
+    return { x, sample };
+  };
+
+  it('is given back at the first new sample below its band, and the scenes take their gears back in the same tick', () => {
+    const { x, sample } = settled();
+    sample(1); // a stall saturates one sample
+    expect(x.tick().cost).toBeLessThan(1);
+    expect(reasons(x.changes.splice(0))).toEqual(['process']);
+    expect(x.tick().cost).toBeLessThan(1); // the same sample, read again: nothing moves
+    sample(0.45);
+    expect(x.tick().cost).toBe(1);
+    expect(reasons(x.changes.splice(0))).toEqual(['transient']);
+    for (let i = 0; i < 20; i++) {
+      sample(0.5);
+      x.tick();
+    }
+    expect(x.changes).toEqual([]);
+  });
+
+  it('gives a scene too quiet for its goals to read its gears back on the word of the process', () => {
+    const { x, sample } = settled(() => sig(0.4, 50)); // 50 requests: under the timeout goal's 100
+    sample(1);
+    expect(x.tick().cost).toBeLessThan(1);
+    sample(0.45);
+    expect(x.tick().cost).toBe(1);
+  });
+
+  it('is no transient when the load grew by a third, and a give-back that does not fit is undone', () => {
+    const { x, sample } = settled();
+    sample(1);
+    x.serve = (c) => sig(0.4 * c, 1400); // the scenes' requests grew by 40%: an overload
+    x.tick();
+    sample(0.45);
+    x.tick();
+    expect(x.changes.filter((c) => c.reason === 'transient')).toEqual([]);
+
+    const { x: y, sample: next } = settled();
+    next(1);
+    const low = y.tick().cost;
+    next(0.45);
+    expect(y.tick().cost).toBe(1);
+    next(1); // the gears before it did not fit after all
+    expect(y.tick().cost).toBeCloseTo(low, 9);
+    y.changes.length = 0;
+    for (let i = 0; i < 5; i++) {
+      next(0.45);
+      y.tick();
+    }
+    expect(y.changes).toEqual([]); // undone, and the dwell holds: no second give-back
   });
 });

@@ -142,8 +142,8 @@ export class GoalLoop {
   }
 
   /** The last reading alone, unsmoothed, is below where headroom begins. */
-  clear(law: LawOptions, lastMove: number): boolean {
-    return this.raw < this.lowerEdge(law, lastMove);
+  clear(law: LawOptions, lastMove: number, narrow = false): boolean {
+    return this.raw < this.lowerEdge(law, lastMove, narrow);
   }
 
   /** The smoothed pressure, for snapshots and boost decisions. */

@@ -3,13 +3,14 @@
  * ladder of every scene's steps, so the lowest marginal benefit anywhere goes first. The position becomes per-point
  * upper limits the scene loops respect; while a process goal is at or over its limit, no scene may raise.
  */
-import { Allowance, type AllowanceLimits } from './allowance.js';
+import { Allowance, type AllowanceLimits, HELD_DWELLS } from './allowance.js';
 import type { GoalReport } from './events.js';
 import { type Goal, readProcess } from './goals.js';
 import type { Ladder } from './ladder.js';
 import { carriedByKind, GoalLoop, isTight, type LawOptions } from './pid.js';
 import type { Point } from './points.js';
 import type { ProcessSignals } from './signals.js';
+import { TransientCut } from './transient.js';
 
 export interface ProcessStep {
   readonly goals: GoalReport[];
@@ -25,14 +26,17 @@ export interface ProcessStep {
   readonly tight: boolean;
   /** The least factor by which a goal's load may grow before it leaves its headroom (Infinity: no reading). */
   readonly room: number;
+  /** This tick gave back a cut made for a transient: scenes may give back in one move what it took from them. */
+  readonly gaveBack: boolean;
 }
 
 /** Without process goals (or outside auto and shadow): nothing holds the scenes. */
-export const NO_GOALS: ProcessStep = { goals: [], violated: false, easing: false, hold: false, tight: false, room: Infinity };
+export const NO_GOALS: ProcessStep = { goals: [], violated: false, easing: false, hold: false, tight: false, room: Infinity, gaveBack: false };
 
 export class ProcessLoop {
   loops: GoalLoop[];
   readonly allowance: Allowance;
+  private readonly transient = new TransientCut();
   /** Per point id: the highest gear the process allows (null without process goals). */
   limit: Int32Array | null;
 
@@ -66,6 +70,7 @@ export class ProcessLoop {
     // Where a climb started is a share of the old ladder: on the new one it falls elsewhere, and undoing to it would
     // set gears no goal asked for.
     this.allowance.forgetProbe();
+    this.transient.carryFrom(old.transient);
     carriedByKind(this.loops, old.loops);
   }
 
@@ -105,15 +110,30 @@ export class ProcessLoop {
       tight ||= isTight(t, l.goal.band);
       return { goal: l.goal.kind, status: t.status, measured: t.measured, pressure: t.pressure, target: l.goal.target, band: l.goal.band };
     });
+    // A cut made for a transient (a stall saturates a sample) is given back in one move at the first new sample
+    // below the band, at a load not a third above the calm one: see TransientCut. The goals' state is that sample's.
+    const known = goals.some((g) => g.status !== 'no_data');
+    if (known && !violated) this.transient.calm(rate);
+    const back = this.transient.due(this.allowance.u, now, rate, known && this.loops.every((l, i) => goals[i]!.status === 'no_data' || l.clear(law, lastMove, narrow)), HELD_DWELLS * limits.dwellMs);
+    const gaveBack = back > this.allowance.u;
+    if (gaveBack) {
+      this.transient.end();
+      for (const l of this.loops) if (!Number.isNaN(l.raw)) l.restore(l.raw);
+      [delta, violated, worsening, hold, tight] = [back - this.allowance.u, false, false, false, false];
+      room = Math.min(...this.loops.map((l) => l.room(law, lastMove, narrow)));
+    }
     if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / this.normalSteps);
     const before = this.position();
+    const level = this.allowance.u;
+    const wasHeld = !this.allowance.probing(now, rate) && now - this.allowance.lastCutAt >= this.allowance.dwell;
     // A failed probe (a climb that broke a goal) is undone first, and its echo (ELU stays high while the backlog the
     // climb left drains) is held for a dwell: see Allowance.
-    this.allowance.propose(delta === Infinity ? 0 : delta, now, limits, fast, rate, 0, 1);
+    this.allowance.propose(delta === Infinity ? 0 : delta, now, gaveBack ? { ...limits, maxUp: delta } : limits, fast || gaveBack, rate, 0, 1);
+    if (this.allowance.u < level && violated) this.transient.cut(level, now, wasHeld, rate);
     const position = this.position();
     if (position !== before) this.allowance.moved(Math.sign(position - before), now, limits, rate);
     this.refreshLimit();
-    return { goals, violated, easing: violated && !worsening, hold, tight, room };
+    return { goals, violated, easing: violated && !worsening, hold, tight, room, gaveBack };
   }
 
   /** Gears went up in this tick from `from` (the position that held them before): the probe of this loop's goals. */

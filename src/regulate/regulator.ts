@@ -332,7 +332,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     return {
       now, wall: this.clock.wallNow(), mode: this.currentMode, law: this.s.law, limits: this.s.limits,
       fast: now < this.fastUntil, fastEpoch: this.fastEpoch, fastMaxUp: this.s.fastMaxUp, boost: this.s.boost, shed: this.s.shed,
-      processLimit: this.process.limit, processShed: false, processHold: false, processTight: false, processRoom: Infinity,
+      processLimit: this.process.limit, processShed: false, processHold: false, processTight: false, processRoom: Infinity, processGaveBack: false,
       change: (c) => this.record(c),
       event: (kind, scene, engaged, share) => {
         const applied = this.currentMode !== 'shadow';
@@ -388,7 +388,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
     const everyFloor = loops.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));
-    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && !proc.easing && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight, processRoom: proc.room };
+    ctx = { ...ctx, processLimit: this.process.limit, processShed: proc.violated && !proc.easing && everyFloor && this.s.shed.enabled, processHold: proc.hold, processTight: proc.tight, processRoom: proc.room, processGaveBack: proc.gaveBack };
     const scenes: SceneReport[] = [];
     this.climbedThisTick = false;
     const from = control && this.process.limit ? set.heldPosition() : 0;

@@ -37,6 +37,8 @@ export interface StepContext {
   readonly processRoom: number;
   /** Process goals are violated, and not yet easing, with every scene at its floor: shed what may be shed. */
   readonly processShed: boolean;
+  /** The process gave back a cut made for a transient this tick: what its limit took is the scene's to give back. */
+  readonly processGaveBack: boolean;
   readonly change: (c: GearChange) => void;
   readonly event: (kind: 'boost' | 'shed', scene: string, engaged: boolean, share: number) => void;
 }
@@ -64,6 +66,8 @@ export class SceneLoop {
    * would raise it on headroom, but a scene with too few requests to read never sees any, and stayed cut for good.
    */
   private owed = NaN;
+  /** The allowance before the process's limit last cut it, until it is back there (NaN: none): see TransientCut. */
+  private processFrom = NaN;
   /**
    * No request in its window at its last control step (or none read yet): cutting its gears saves the process
    * nothing, so the process loop's cuts pass over its steps (scene-set.ts, `heldPosition`).
@@ -210,8 +214,18 @@ export class SceneLoop {
       // No goal reads (too few requests): what a limit or the goals took is given back at the careful rate; the dwell
       // after a cut still gates it, and a process hold vetoes it below.
       if (win < 0 && this.owed > this.allowance.u) delta = Math.min(ctx.limits.maxUp, this.owed - this.allowance.u);
-      if (known.length > 0 && !violated) this.transient.calm(rate);
-      const back = this.transient.due(this.allowance.u, ctx.now, rate, known.length > 0 && this.clearReading(terms, ctx.law), HELD_DWELLS * ctx.limits.dwellMs);
+      // How slowly the gears serve: the median response time per unit of their cost (the cost they had while the
+      // reading's requests were served, before this tick moves them).
+      const slowness = (s?.p50 ?? NaN) / this.allowanceOfGears();
+      if (known.length > 0 && !violated) this.transient.calm(rate, slowness);
+      // The scenes climb under a process limit at their own pace: after the process's give-back, one move as well,
+      // to where its limit took them from (not what their own goals cut: that is theirs to judge).
+      if (ctx.processGaveBack && this.processFrom > this.allowance.u) this.transient.adopt(this.processFrom, ctx.now);
+      if (ctx.processGaveBack || !(this.processFrom > this.allowance.u)) this.processFrom = NaN;
+      // Clear: every goal that reads is below its band on this reading alone; a scene too quiet to read takes the
+      // process's word for it.
+      const clear = known.length > 0 ? this.clearReading(terms, ctx.law) : ctx.processGaveBack;
+      const back = this.transient.due(this.allowance.u, ctx.now, rate, clear, HELD_DWELLS * ctx.limits.dwellMs, known.length > 0 ? slowness : NaN);
       if (back > this.allowance.u) [delta, givenBack] = [back - this.allowance.u, true];
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
       // A give-back is one move, past the dwell (see TransientCut).
@@ -305,10 +319,11 @@ export class SceneLoop {
   }
 
   private updateLimits(processLimit: Int32Array | null, boostMaxCost: number): void {
+    let processBinds = false;
     for (let i = 0; i < this.points.length; i++) {
       const p = this.points[i]!;
       let hi = Math.min(this.boosted ? p.boostTop : p.top, this.caps[i]!);
-      if (processLimit) hi = Math.min(hi, processLimit[p.id]!);
+      if (processLimit && processLimit[p.id]! < hi) [hi, processBinds] = [processLimit[p.id]!, true];
       let lo = Math.min(p.floor, hi);
       if (this.pins[i]! >= 0) lo = hi = this.pins[i]!;
       this.lower[i] = lo;
@@ -319,6 +334,7 @@ export class SceneLoop {
     const ceiling = this.ceiling(boostMaxCost);
     if (this.allowance.u > ceiling) {
       if (!(this.owed >= this.allowance.u)) this.owed = this.allowance.u;
+      if (processBinds && !(this.processFrom >= this.allowance.u)) this.processFrom = this.allowance.u;
       this.allowance.u = ceiling;
     }
   }

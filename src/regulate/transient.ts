@@ -14,8 +14,19 @@
  */
 import { loadGrew } from './allowance.js';
 
-/** Weight of the newest calm reading in the calm request rate. */
+/** Weight of the newest calm reading in the calm request rate, and in the calm slowness when it is lower. */
 const CALM_SMOOTHING = 0.3;
+/**
+ * Weight of a calm reading slower than the calm slowness: a slowdown that builds over a few readings before its first
+ * cut (a dependency getting slow) must not raise the baseline it is judged against, and a lasting one still does.
+ */
+const SLOWER_SMOOTHING = 0.05;
+/**
+ * How much slower than the calm readings the clean reading's requests may run, at the gears before the cut, for the
+ * cut to be a transient's. In the simulator the reading after a stall ran 1.39× the calm slowness (a window that
+ * still held some of the stall's backlog), the reading after a cut for a slow dependency 1.8×.
+ */
+const MAX_SLOWER = 1.5;
 
 export class TransientCut {
   /** The allowance before the episode's first cut (NaN: no episode under way). */
@@ -24,11 +35,20 @@ export class TransientCut {
   private since = -Infinity;
   /** The request rate of the calm readings (no goal violated, no episode), smoothed (NaN: none yet). */
   private calmRate = NaN;
+  /** The calm readings' median response time per unit of cost, smoothed (NaN: none, or not measured). */
+  private calmSlowness = NaN;
 
-  /** A reading with no goal violated: outside an episode, its rate is the load the gears serve. */
-  calm(rate: number): void {
-    if (!Number.isNaN(this.from) || !(rate >= 0)) return;
-    this.calmRate = Number.isNaN(this.calmRate) ? rate : this.calmRate + CALM_SMOOTHING * (rate - this.calmRate);
+  /**
+   * A reading with no goal violated: outside an episode, its rate is the load the gears serve, and `slowness` (its
+   * median response time over the gears' cost; NaN for the process, which has no response time) how fast they serve it.
+   */
+  calm(rate: number, slowness = NaN): void {
+    if (!Number.isNaN(this.from)) return;
+    if (rate >= 0) this.calmRate = Number.isNaN(this.calmRate) ? rate : this.calmRate + CALM_SMOOTHING * (rate - this.calmRate);
+    if (slowness >= 0 && slowness < Infinity) {
+      const w = slowness > this.calmSlowness ? SLOWER_SMOOTHING : CALM_SMOOTHING;
+      this.calmSlowness = Number.isNaN(this.calmSlowness) ? slowness : this.calmSlowness + w * (slowness - this.calmSlowness);
+    }
   }
 
   /**
@@ -42,15 +62,27 @@ export class TransientCut {
   }
 
   /**
+   * The process gave back its cut for a transient, and its limit had taken the allowance down from `level`: an
+   * episode of this loop's own, whatever its goals did (the process judged the load and the transient).
+   */
+  adopt(level: number, now: number): void {
+    if (!(this.from >= level)) [this.from, this.since] = [level, Number.isNaN(this.from) ? now : this.since];
+  }
+
+  /**
    * The level to go back to now, or NaN. `clear`: every goal that reads is below its band on this reading alone (not
-   * its smoothed pressure, which still holds the spike). The caller ends the episode once the give-back is made (a
+   * its smoothed pressure, which still holds the spike); `slowness`: its median response time over the cost of the
+   * gears that served it, which must be near the calm one (a plant whose service time grows with cost: the gears
+   * before the cut would serve these requests as the calm readings were served; a dependency that stays slow fails
+   * it). The caller ends the episode once the give-back is made (a
    * process goal in its band may veto it for a while); it ends here when the load has grown by a third (an overload:
    * a lull in it is no sign of a transient), when the allowance is back anyway, and past `horizonMs`, when the
    * ordinary climb has had its time.
    */
-  due(u: number, now: number, rate: number, clear: boolean, horizonMs: number): number {
+  due(u: number, now: number, rate: number, clear: boolean, horizonMs: number, slowness = NaN): number {
     if (Number.isNaN(this.from)) return NaN;
     if (u >= this.from || now - this.since > horizonMs || loadGrew(rate, this.calmRate)) return this.end();
+    if (!Number.isNaN(this.calmSlowness) && !(slowness <= MAX_SLOWER * this.calmSlowness)) return NaN;
     return clear ? this.from : NaN;
   }
 
@@ -62,6 +94,6 @@ export class TransientCut {
 
   /** Takes the calm load of the loop this one replaces (a reload), not its episode. */
   carryFrom(old: TransientCut): void {
-    this.calmRate = old.calmRate;
+    [this.calmRate, this.calmSlowness] = [old.calmRate, old.calmSlowness];
   }
 }
