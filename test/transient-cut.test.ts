@@ -204,9 +204,9 @@ describe('a process cut made for a transient', () => {
     return (elu: number) => void (x.src.proc = { elu, taken: { elu: ++taken } });
   };
   /** A rig whose process has read 30 samples at ELU 0.5 (the top held), and its sampler. */
-  const settled = (serve?: (cost: number) => SceneSignals | undefined) => {
-    const x = rig({ goals: { elu: { target: 0.85, band: 0.25 } } });
-    if (serve) x.serve = serve;
+  const settled = (o: { serve?: (cost: number) => SceneSignals | undefined; goals?: RegulatorConfig['goals'] } = {}) => {
+    const x = rig({ goals: o.goals ?? { elu: { target: 0.85, band: 0.25 } } });
+    if (o.serve) x.serve = o.serve;
     const sample = proc(x);
     for (let i = 0; i < 30; i++) {
       sample(0.5);
@@ -232,11 +232,22 @@ describe('a process cut made for a transient', () => {
   });
 
   it('gives a scene too quiet for its goals to read its gears back on the word of the process', () => {
-    const { x, sample } = settled(() => sig(0.4, 50)); // 50 requests: under the timeout goal's 100
+    const { x, sample } = settled({ serve: () => sig(0.4, 50) }); // 50 requests: under the timeout goal's 100
     sample(1);
     expect(x.tick().cost).toBeLessThan(1);
     sample(0.45);
     expect(x.tick().cost).toBe(1);
+  });
+
+  it('leaves the room of a process goal without data out of the give-back: a fast-recovery window stays finite', () => {
+    const { x, sample } = settled({ goals: { elu: { target: 0.85, band: 0.25 }, cpu: { target: 0.9 } } }); // no CPU sample ever comes
+    sample(1);
+    x.tick();
+    x.reg.setFastRecovery(true);
+    sample(0.45);
+    const r = x.tick();
+    expect(r.allowance).toBe(1); // NaN when the goal without data lent its NaN room to the scene's fast-recovery step
+    expect(r.cost).toBe(1);
   });
 
   it('is no transient when the load grew by a third, and a give-back that does not fit is undone', () => {

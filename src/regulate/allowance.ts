@@ -108,6 +108,11 @@ export class Allowance {
     return this.lastRaiseAt > this.lastCutAt && now - this.lastRaiseAt < HELD_DWELLS * this.dwell && !loadGrew(rate, this.raiseRate);
   }
 
+  /** The level has held: no probe under way, and no cut of this loop's own within the dwell (see TransientCut). */
+  held(now: number, rate = NaN): boolean {
+    return !this.probing(now, rate) && now - this.lastCutAt >= this.dwell;
+  }
+
   /**
    * A loop whose raise is a permission (the process's: scenes climb under its limit, later and at their own pace)
    * dates its probe from the climb: a probe fails when the gears that went up break a goal. Timed from the permission

@@ -36,6 +36,20 @@ export const isTight = (t: Terms, band: number): boolean => t.status === 'violat
 
 const NO_DATA: Terms = { status: 'no_data', measured: NaN, pressure: NaN, error: 0, p: 0, i: 0, d: 0, delta: 0 };
 
+/**
+ * Whether at least one goal read on this tick (`statuses[i]` is loop i's) and every one that did is below where its
+ * headroom begins on its last reading alone: the clean reading a cut for a transient is given back on.
+ */
+export function readingsClear(loops: readonly GoalLoop[], statuses: readonly { readonly status: GoalStatus }[], law: LawOptions, lastMove: number, narrow = false): boolean {
+  let read = false;
+  for (let i = 0; i < loops.length; i++) {
+    if (statuses[i]!.status === 'no_data') continue;
+    if (!loops[i]!.clear(law, lastMove, narrow)) return false;
+    read = true;
+  }
+  return read;
+}
+
 /** `loops`, each with the state of the loop of the same goal kind in `old` (a reload may change its target). */
 export function carriedByKind(loops: GoalLoop[], old: readonly GoalLoop[]): GoalLoop[] {
   const byKind = new Map(old.map((l) => [l.goal.kind, l]));
@@ -144,6 +158,11 @@ export class GoalLoop {
   /** The last reading alone, unsmoothed, is below where headroom begins. */
   clear(law: LawOptions, lastMove: number, narrow = false): boolean {
     return this.raw < this.lowerEdge(law, lastMove, narrow);
+  }
+
+  /** Forgets the smoothed history for the last reading alone (a spike whose cut was given back: see TransientCut). */
+  forgetSpike(): void {
+    if (!Number.isNaN(this.raw)) this.restore(this.raw);
   }
 
   /** The smoothed pressure, for snapshots and boost decisions. */

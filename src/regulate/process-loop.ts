@@ -7,7 +7,7 @@ import { Allowance, type AllowanceLimits, HELD_DWELLS } from './allowance.js';
 import type { GoalReport } from './events.js';
 import { type Goal, readProcess } from './goals.js';
 import type { Ladder } from './ladder.js';
-import { carriedByKind, GoalLoop, isTight, type LawOptions } from './pid.js';
+import { carriedByKind, GoalLoop, isTight, type LawOptions, readingsClear } from './pid.js';
 import type { Point } from './points.js';
 import type { ProcessSignals } from './signals.js';
 import { TransientCut } from './transient.js';
@@ -114,18 +114,18 @@ export class ProcessLoop {
     // below the band, at a load not a third above the calm one: see TransientCut. The goals' state is that sample's.
     const known = goals.some((g) => g.status !== 'no_data');
     if (known && !violated) this.transient.calm(rate);
-    const back = this.transient.due(this.allowance.u, now, rate, known && this.loops.every((l, i) => goals[i]!.status === 'no_data' || l.clear(law, lastMove, narrow)), HELD_DWELLS * limits.dwellMs);
+    const back = this.transient.due(this.allowance.u, now, rate, readingsClear(this.loops, goals, law, lastMove, narrow), HELD_DWELLS * limits.dwellMs);
     const gaveBack = back > this.allowance.u;
     if (gaveBack) {
-      this.transient.end();
-      for (const l of this.loops) if (!Number.isNaN(l.raw)) l.restore(l.raw);
-      [delta, violated, worsening, hold, tight] = [back - this.allowance.u, false, false, false, false];
-      room = Math.min(...this.loops.map((l) => l.room(law, lastMove, narrow)));
+      this.transient.given(this.loops);
+      [delta, violated, worsening, hold, tight, room] = [back - this.allowance.u, false, false, false, false, Infinity];
+      // The room of the goals that read (a goal without data has none to give: its NaN made every scene's fast-recovery step NaN).
+      this.loops.forEach((l, i) => goals[i]!.status !== 'no_data' && (room = Math.min(room, l.room(law, lastMove, narrow))));
     }
     if (delta < 0) this.allowance.u = Math.min(this.allowance.u, held() / this.normalSteps);
     const before = this.position();
     const level = this.allowance.u;
-    const wasHeld = !this.allowance.probing(now, rate) && now - this.allowance.lastCutAt >= this.allowance.dwell;
+    const wasHeld = this.allowance.held(now, rate);
     // A failed probe (a climb that broke a goal) is undone first, and its echo (ELU stays high while the backlog the
     // climb left drains) is held for a dwell: see Allowance.
     this.allowance.propose(delta === Infinity ? 0 : delta, now, gaveBack ? { ...limits, maxUp: delta } : limits, fast || gaveBack, rate, 0, 1);

@@ -10,7 +10,7 @@ import type { ChangeReason, GearChange, GoalReport, SceneReport, ServedState } f
 import { type Goal, readScene } from './goals.js';
 import type { Ladder } from './ladder.js';
 import { LiveScene } from './live.js';
-import { carriedByKind, GoalLoop, isTight, type LawOptions, type Terms } from './pid.js';
+import { carriedByKind, GoalLoop, isTight, type LawOptions, readingsClear, type Terms } from './pid.js';
 import { costOf, type Point, valueOf } from './points.js';
 import type { SceneSignals } from './signals.js';
 import { TransientCut } from './transient.js';
@@ -224,7 +224,7 @@ export class SceneLoop {
       if (ctx.processGaveBack || !(this.processFrom > this.allowance.u)) this.processFrom = NaN;
       // Clear: every goal that reads is below its band on this reading alone; a scene too quiet to read takes the
       // process's word for it.
-      const clear = known.length > 0 ? this.clearReading(terms, ctx.law) : ctx.processGaveBack;
+      const clear = known.length > 0 ? readingsClear(this.loops, terms, ctx.law, this.allowance.lastMove) : ctx.processGaveBack;
       const back = this.transient.due(this.allowance.u, ctx.now, rate, clear, HELD_DWELLS * ctx.limits.dwellMs, known.length > 0 ? slowness : NaN);
       if (back > this.allowance.u) [delta, givenBack] = [back - this.allowance.u, true];
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
@@ -244,15 +244,11 @@ export class SceneLoop {
       if (delta < 0) this.allowance.u = Math.min(this.allowance.u, Math.max(lo, this.allowanceOfGears()));
       const before = this.allowance.u;
       // Whether the level the goals cut from had held: no probe under way, and no cut of the loop's own just before.
-      const held = !this.allowance.probing(ctx.now, rate) && ctx.now - this.allowance.lastCutAt >= this.allowance.dwell;
+      const held = this.allowance.held(ctx.now, rate);
       const moved = this.allowance.propose(delta, ctx.now, lim, fast || givenBack, rate, lo, hi);
       if (moved < 0 && violated) this.transient.cut(before, ctx.now, held, rate);
-      // The spike is forgotten with the cut it made: the smoothed pressures still held it, and cut again.
       givenBack &&= moved > 0; // or held, by a process goal in its band or by shedding: the episode waits
-      if (givenBack) {
-        this.transient.end();
-        for (const l of this.loops) if (!Number.isNaN(l.raw)) l.restore(l.raw);
-      }
+      if (givenBack) this.transient.given(this.loops);
       // A cut by the goals is owed back too, should the scene go quiet (traffic below its goals' minSamples): until
       // the nineteenth session a scene cut in a burst whose traffic then fell that low stayed cut for good.
       if (win >= 0) this.oweBack(before);
@@ -357,12 +353,6 @@ export class SceneLoop {
     if (this.upper[i] === this.caps[i]) return 'cap';
     if (!this.boosted && this.gears[i]! > this.points[i]!.top) return 'boost_release';
     return 'process';
-  }
-
-  /** Every goal that read on this tick is below its band on the reading alone (see TransientCut). */
-  private clearReading(terms: readonly Terms[], law: LawOptions): boolean {
-    for (let i = 0; i < terms.length; i++) if (terms[i]!.status !== 'no_data' && !this.loops[i]!.clear(law, this.allowance.lastMove)) return false;
-    return true;
   }
 
   /** Walks the ladder: down while over the allowance, up while the next step fits, a raise given `up` as its reason. */

@@ -13,6 +13,7 @@
  * is the probe failing, not a transient.
  */
 import { loadGrew } from './allowance.js';
+import type { GoalLoop } from './pid.js';
 
 /** Weight of the newest calm reading in the calm request rate, and in the calm slowness when it is lower. */
 const CALM_SMOOTHING = 0.3;
@@ -84,6 +85,15 @@ export class TransientCut {
     if (u >= this.from || now - this.since > horizonMs || loadGrew(rate, this.calmRate)) return this.end();
     if (!Number.isNaN(this.calmSlowness) && !(slowness <= MAX_SLOWER * this.calmSlowness)) return NaN;
     return clear ? this.from : NaN;
+  }
+
+  /**
+   * The give-back is made: ends the episode, and `loops` forget the spike (their smoothed pressure still held it, and
+   * would cut again).
+   */
+  given(loops: readonly GoalLoop[]): void {
+    this.end();
+    for (const l of loops) l.forgetSpike();
   }
 
   /** Ends the episode: given back, or forgotten. */
