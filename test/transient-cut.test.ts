@@ -274,3 +274,73 @@ describe('a process cut made for a transient', () => {
     expect(y.changes).toEqual([]); // undone, and the dwell holds: no second give-back
   });
 });
+
+describe('regulator.transients', () => {
+  it('giveBack: false leaves every cut to the ordinary climb after its dwell, the scene\'s and the process\'s', () => {
+    const x = rig({ transients: { giveBack: false } });
+    x.run(30);
+    x.run(1, sig(1.5));
+    x.changes.length = 0;
+    x.run(4);
+    expect(x.changes).toEqual([]); // the dwell holds
+    x.run(20);
+    expect(reasons(x.changes)).toEqual(['headroom']);
+
+    const y = rig({ goals: { elu: { target: 0.85, band: 0.25 } }, transients: { giveBack: false } });
+    let taken = 0;
+    const sample = (elu: number) => void (y.src.proc = { elu, taken: { elu: ++taken } });
+    for (let i = 0; i < 30; i++) {
+      sample(0.5);
+      y.tick();
+    }
+    sample(1);
+    expect(y.tick().cost).toBeLessThan(1);
+    sample(0.45);
+    expect(y.tick().cost).toBeLessThan(1);
+    expect(y.changes.filter((c) => c.reason === 'transient')).toEqual([]);
+  });
+
+  it('a reload keeps a scene\'s episode under way; one that switches give-backs off ends it', () => {
+    const config = (giveBack: boolean, historySize = 1000) => validateConfig({
+      scenes: { feed: { rtBudgetMs: 200, versions: { base: { stage: 'base' } }, points: feedPoints() } },
+      regulator: { goals: {}, boost: { enabled: false }, transients: { giveBack }, historySize },
+    });
+    const x = rig();
+    x.run(30);
+    x.run(1, sig(1.5));
+    x.reg.reload(config(true, 500)); // a reload between the cut and the clean reading
+    x.changes.length = 0;
+    expect(x.run(1).cost).toBe(1);
+    expect(reasons(x.changes)).toEqual(['transient']); // until this session the reload forgot it: back after 20 s
+
+    const y = rig();
+    y.run(30);
+    y.run(1, sig(1.5));
+    y.reg.reload(config(false));
+    y.changes.length = 0;
+    y.run(1);
+    y.reg.reload(config(true));
+    y.run(3);
+    expect(y.changes).toEqual([]); // still inside the dwell, and the episode is gone
+  });
+
+  it('maxSlower lets a service whose requests run slower after a cut (a large fixed cost per request) give back', () => {
+    const run = (maxSlower: number) => {
+      const x = rig({ transients: { maxSlower } });
+      x.run(30);
+      x.run(1, sig(1.5));
+      x.serve = (c) => sig(0.4 * c * 1.8);
+      x.changes.length = 0;
+      x.run(1);
+      return reasons(x.changes);
+    };
+    expect(run(1.5)).toEqual([]);
+    expect(run(2)).toEqual(['transient']);
+  });
+
+  it('a maxSlower below 1 or a giveBack that is no boolean is refused with its path', () => {
+    const base = { scenes: { feed: { rtBudgetMs: 200, versions: { base: { stage: 'base' } }, points: feedPoints() } } };
+    expect(() => validateConfig({ ...base, regulator: { transients: { maxSlower: 0.5 } } })).toThrow(/regulator\.transients\.maxSlower/);
+    expect(() => validateConfig({ ...base, regulator: { transients: { giveBack: 'yes' } } })).toThrow(/regulator\.transients\.giveBack/);
+  });
+});

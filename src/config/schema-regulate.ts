@@ -113,6 +113,14 @@ export const regulatorShape = obj(
       {},
       'fast recovery after a peak',
     ),
+    transients: opt(
+      obj({
+        giveBack: opt(bool(), true, 'give a cut made for a transient (a stall) back in one move at the first clean reading'),
+        maxSlower: opt(num({ min: 1, max: 100 }), 1.5, 'how much slower for its cost than the calm readings a scene\'s clean reading may run for its cut to be given back'),
+      }),
+      {},
+      'cuts made for a transient (a stall of the whole process)',
+    ),
     boost: opt(
       obj({
         enabled: opt(bool(), true, 'allow boost gears at all'),

@@ -10,7 +10,7 @@ import type { Ladder } from './ladder.js';
 import { carriedByKind, GoalLoop, isTight, type LawOptions, readingsClear } from './pid.js';
 import type { Point } from './points.js';
 import type { ProcessSignals } from './signals.js';
-import { TransientCut } from './transient.js';
+import { TransientCut, type TransientOptions } from './transient.js';
 
 export interface ProcessStep {
   readonly goals: GoalReport[];
@@ -70,7 +70,7 @@ export class ProcessLoop {
     // Where a climb started is a share of the old ladder: on the new one it falls elsewhere, and undoing to it would
     // set gears no goal asked for.
     this.allowance.forgetProbe();
-    this.transient.carryFrom(old.transient);
+    this.transient.carryFrom(old.transient, false); // its episode's level is a share of the old ladder, as the probe's
     carriedByKind(this.loops, old.loops);
   }
 
@@ -89,9 +89,10 @@ export class ProcessLoop {
    *   for a cut: before one the allowance comes down to it, so the cut takes a gear that is on. Scene goals may have cut below the
    *   process's position, and a cut spent on positions already off moved nothing for up to 27 ticks of a violated
    *   process goal (the allowance is the integrator: it must not wind up past what the gears do).
+   * @param transients  whether, and how, a cut made for a transient is given back (the config's `regulator.transients`)
    * @param rate  the scenes' requests per second together (NaN: unknown), for the dwell's reset on a real load drop
    */
-  step(sig: ProcessSignals | undefined, now: number, law: LawOptions, limits: AllowanceLimits, fast: boolean, held: () => number, rate = NaN): ProcessStep {
+  step(sig: ProcessSignals | undefined, now: number, law: LawOptions, limits: AllowanceLimits, transients: TransientOptions, fast: boolean, held: () => number, rate = NaN): ProcessStep {
     if (!this.limit) return NO_GOALS;
     let delta = Infinity;
     let violated = false;
@@ -114,7 +115,7 @@ export class ProcessLoop {
     // below the band, at a load not a third above the calm one: see TransientCut. The goals' state is that sample's.
     const known = goals.some((g) => g.status !== 'no_data');
     if (known && !violated) this.transient.calm(rate);
-    const back = this.transient.due(this.allowance.u, now, rate, readingsClear(this.loops, goals, law, lastMove, narrow), HELD_DWELLS * limits.dwellMs);
+    const back = this.transient.due(this.allowance.u, now, rate, readingsClear(this.loops, goals, law, lastMove, narrow), HELD_DWELLS * limits.dwellMs, transients);
     const gaveBack = back > this.allowance.u;
     if (gaveBack) {
       this.transient.given(this.loops);

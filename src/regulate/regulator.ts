@@ -331,7 +331,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     const now = this.clock.now();
     return {
       now, wall: this.clock.wallNow(), mode: this.currentMode, law: this.s.law, limits: this.s.limits,
-      fast: now < this.fastUntil, fastEpoch: this.fastEpoch, fastMaxUp: this.s.fastMaxUp, boost: this.s.boost, shed: this.s.shed,
+      fast: now < this.fastUntil, fastEpoch: this.fastEpoch, fastMaxUp: this.s.fastMaxUp, boost: this.s.boost, shed: this.s.shed, transients: this.s.transients,
       processLimit: this.process.limit, processShed: false, processHold: false, processTight: false, processRoom: Infinity, processGaveBack: false,
       change: (c) => this.record(c),
       event: (kind, scene, engaged, share) => {
@@ -384,7 +384,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     // twentieth session the process loop was given no rate, and after failed probes waited up to maxDwellMs once the
     // load had gone).
     const rate = reads.reduce((sum, s) => sum + (s?.rate ?? 0), 0);
-    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, ctx.fast, () => set.heldPosition(), rate) : NO_GOALS;
+    const proc = control ? this.process.step(this.signals.process(), ctx.now, this.s.law, ctx.fast ? { ...this.s.limits, maxUp: this.s.fastMaxUp } : this.s.limits, this.s.transients, ctx.fast, () => set.heldPosition(), rate) : NO_GOALS;
     // Shared resources over their limit with every scene at its floor: what may be shed, is.
     // At its lower limit, as a scene's own shedding reads it: a pin above the floor is as low as that point goes.
     const everyFloor = loops.every((sc) => sc.gears.every((g, i) => g <= sc.lower[i]!));

@@ -13,7 +13,7 @@ import { LiveScene } from './live.js';
 import { carriedByKind, GoalLoop, isTight, type LawOptions, readingsClear, type Terms } from './pid.js';
 import { costOf, type Point, valueOf } from './points.js';
 import type { SceneSignals } from './signals.js';
-import { TransientCut } from './transient.js';
+import { TransientCut, type TransientOptions } from './transient.js';
 
 export interface StepContext {
   readonly now: number;
@@ -27,6 +27,7 @@ export interface StepContext {
   readonly fastMaxUp: number;
   readonly boost: { readonly enabled: boolean; readonly holdMs: number; readonly maxCost: number };
   readonly shed: { readonly enabled: boolean; readonly step: number; readonly maxShare: number; readonly retryAfterS: number };
+  readonly transients: TransientOptions;
   /** Per point id: the highest gear the process-wide ladder allows (null without process goals). */
   readonly processLimit: Int32Array | null;
   /** A process goal is in its band or over it: no scene may raise. */
@@ -108,9 +109,9 @@ export class SceneLoop {
     // `idle` too: the process step runs before the scenes read their traffic, and a new loop counted idle made the
     // first process cut after every reload pass over the busy scenes (a cut that saved nothing). Whether it left the
     // fast-recovery window is in the snapshot (`fastLeft`), which the reload restores.
-    [this.owed, this.idle] = [old.owed, old.idle];
+    [this.owed, this.idle, this.processFrom] = [old.owed, old.idle, old.processFrom];
     this.boost.carryFrom(old.boost);
-    this.transient.carryFrom(old.transient);
+    this.transient.carryFrom(old.transient, true);
     this.allowance.carryFrom(old.allowance, limits);
     carriedByKind(this.loops, old.loops);
   }
@@ -225,7 +226,7 @@ export class SceneLoop {
       // Clear: every goal that reads is below its band on this reading alone; a scene too quiet to read takes the
       // process's word for it.
       const clear = known.length > 0 ? readingsClear(this.loops, terms, ctx.law, this.allowance.lastMove) : ctx.processGaveBack;
-      const back = this.transient.due(this.allowance.u, ctx.now, rate, clear, HELD_DWELLS * ctx.limits.dwellMs, known.length > 0 ? slowness : NaN);
+      const back = this.transient.due(this.allowance.u, ctx.now, rate, clear, HELD_DWELLS * ctx.limits.dwellMs, ctx.transients, known.length > 0 ? slowness : NaN);
       if (back > this.allowance.u) [delta, givenBack] = [back - this.allowance.u, true];
       if (fast && delta < 0) [fast, this.fastLeft] = [false, ctx.fastEpoch];
       // A give-back is one move, past the dwell (see TransientCut).

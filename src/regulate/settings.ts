@@ -15,6 +15,7 @@ export interface Settings {
   readonly fastMaxUp: number;
   readonly boost: StepContext['boost'];
   readonly shed: StepContext['shed'];
+  readonly transients: StepContext['transients'];
 }
 
 export function settings(r: RegulatorConfig | undefined): Settings {
@@ -27,5 +28,6 @@ export function settings(r: RegulatorConfig | undefined): Settings {
     fastMaxUp: r?.fastRecovery?.maxUpPerTick ?? 0.25,
     boost: { enabled: r?.boost?.enabled ?? true, holdMs: r?.boost?.holdMs ?? 120_000, maxCost: r?.boost?.maxCost ?? 1.2 },
     shed: { enabled: r?.shedding?.enabled ?? true, step: r?.shedding?.step ?? 0.1, maxShare: r?.shedding?.maxShare ?? 0.9, retryAfterS: r?.shedding?.retryAfterS ?? 2 },
+    transients: { giveBack: r?.transients?.giveBack ?? true, maxSlower: r?.transients?.maxSlower ?? 1.5 },
   };
 }

@@ -22,12 +22,19 @@ const CALM_SMOOTHING = 0.3;
  * cut (a dependency getting slow) must not raise the baseline it is judged against, and a lasting one still does.
  */
 const SLOWER_SMOOTHING = 0.05;
-/**
- * How much slower than the calm readings the clean reading's requests may run, at the gears before the cut, for the
- * cut to be a transient's. In the simulator the reading after a stall ran 1.39× the calm slowness (a window that
- * still held some of the stall's backlog), the reading after a cut for a slow dependency 1.8×.
- */
-const MAX_SLOWER = 1.5;
+/** The config's `regulator.transients`. */
+export interface TransientOptions {
+  /** Off: every cut climbs back at the careful rate after its dwell, as before the twenty-ninth session. */
+  readonly giveBack: boolean;
+  /**
+   * How much slower than the calm readings the clean reading's requests may run, for their cost, for the cut to be a
+   * transient's (1.5 by default). In the simulator the reading after a stall ran 1.39× the calm slowness (a window
+   * that still held some of the stall's backlog), the reading after a cut for a slow dependency 1.8×. A service with a
+   * large fixed cost per request (its service time does not shrink with its gears) reads slower after any cut, and
+   * may need more.
+   */
+  readonly maxSlower: number;
+}
 
 export class TransientCut {
   /** The allowance before the episode's first cut (NaN: no episode under way). */
@@ -73,17 +80,17 @@ export class TransientCut {
   /**
    * The level to go back to now, or NaN. `clear`: every goal that reads is below its band on this reading alone (not
    * its smoothed pressure, which still holds the spike); `slowness`: its median response time over the cost of the
-   * gears that served it, which must be near the calm one (a plant whose service time grows with cost: the gears
+   * gears that served it, which must be within `options.maxSlower` of the calm one (a plant whose service time grows with cost: the gears
    * before the cut would serve these requests as the calm readings were served; a dependency that stays slow fails
    * it). The caller ends the episode once the give-back is made (a
-   * process goal in its band may veto it for a while); it ends here when the load has grown by a third (an overload:
+   * process goal in its band may veto it for a while); it ends here when give-backs are switched off, when the load has grown by a third (an overload:
    * a lull in it is no sign of a transient), when the allowance is back anyway, and past `horizonMs`, when the
    * ordinary climb has had its time.
    */
-  due(u: number, now: number, rate: number, clear: boolean, horizonMs: number, slowness = NaN): number {
+  due(u: number, now: number, rate: number, clear: boolean, horizonMs: number, options: TransientOptions, slowness = NaN): number {
     if (Number.isNaN(this.from)) return NaN;
-    if (u >= this.from || now - this.since > horizonMs || loadGrew(rate, this.calmRate)) return this.end();
-    if (!Number.isNaN(this.calmSlowness) && !(slowness <= MAX_SLOWER * this.calmSlowness)) return NaN;
+    if (!options.giveBack || u >= this.from || now - this.since > horizonMs || loadGrew(rate, this.calmRate)) return this.end();
+    if (!Number.isNaN(this.calmSlowness) && !(slowness <= options.maxSlower * this.calmSlowness)) return NaN;
     return clear ? this.from : NaN;
   }
 
@@ -102,8 +109,14 @@ export class TransientCut {
     return NaN;
   }
 
-  /** Takes the calm load of the loop this one replaces (a reload), not its episode. */
-  carryFrom(old: TransientCut): void {
+  /**
+   * Takes the calm readings of the loop this one replaces (a reload), and with `episode` the episode under way: a
+   * scene's level is a share of its own top cost, as the level a failed probe goes back to is, which a reload carries
+   * too (a give-back on gears the reload re-costed is a raise that fails as a probe if it does not fit). A service
+   * that reloads every few seconds otherwise climbed back a step a tick after every stall that came before a reload.
+   */
+  carryFrom(old: TransientCut, episode: boolean): void {
     [this.calmRate, this.calmSlowness] = [old.calmRate, old.calmSlowness];
+    if (episode) [this.from, this.since] = [old.from, old.since];
   }
 }
