@@ -200,8 +200,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     sc.gears.set(sc.live.gears);
     sc.allowance.u = sc.allowanceOfGears();
     // Shedding computed in shadow never reached requests either: control resumes from what did.
-    sc.shedShare = sc.live.shedShare;
-    sc.shedLoadTest = sc.live.shedLoadTest;
+    [sc.shedding.share, sc.shedding.loadTest] = [sc.live.shedShare, sc.live.shedLoadTest];
   }
 
   /** Sets the signal source (the engine wires sensing after construction). */

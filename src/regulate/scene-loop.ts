@@ -1,7 +1,7 @@
 /**
  * One scene's control step: read its goals, let the most conservative proposal move the cost allowance, then walk
  * the ladder until the gears fit the allowance and the limits (floors, caps, pins, the process-wide ladder, boost).
- * Also the scene's tidal boost and shedding state. Runs on the regulator's tick only.
+ * Also drives the scene's tidal boost (boost.ts) and shedding (shedding.ts). Runs on the regulator's tick only.
  */
 import type { RegulatorMode } from '../config/schema-regulate.js';
 import { Allowance, type AllowanceLimits, HELD_DWELLS } from './allowance.js';
@@ -12,6 +12,7 @@ import type { Ladder } from './ladder.js';
 import { LiveScene } from './live.js';
 import { carriedByKind, GoalLoop, isTight, type LawOptions, readingsClear, type Terms } from './pid.js';
 import { costOf, type Point, valueOf } from './points.js';
+import { type ShedOptions, Shedding } from './shedding.js';
 import type { SceneSignals } from './signals.js';
 import { TransientCut, type TransientOptions } from './transient.js';
 
@@ -26,7 +27,7 @@ export interface StepContext {
   readonly fastEpoch: number;
   readonly fastMaxUp: number;
   readonly boost: { readonly enabled: boolean; readonly holdMs: number; readonly maxCost: number };
-  readonly shed: { readonly enabled: boolean; readonly step: number; readonly maxShare: number; readonly retryAfterS: number };
+  readonly shed: ShedOptions;
   readonly transients: TransientOptions;
   /** Per point id: the highest gear the process-wide ladder allows (null without process goals). */
   readonly processLimit: Int32Array | null;
@@ -59,8 +60,7 @@ export class SceneLoop {
   allowance: Allowance;
   readonly boost = new TidalBoost();
   private readonly transient = new TransientCut();
-  shedShare = 0;
-  shedLoadTest = false;
+  readonly shedding = new Shedding();
   /**
    * The allowance something took from the scene (a cap, the process ladder, a boost's end, a template, its own goals'
    * cuts), NaN when nothing is owed. Given back at the careful rate while no goal of the scene has data: its goals
@@ -239,7 +239,7 @@ export class SceneLoop {
       // Most conservative wins across levels too: a process goal in its band or over it vetoes every raise, and so
       // does shedding: it is the last resort, undone before any gear climbs (until the nineteenth session gears
       // climbed while it drained, refusing requests with every point above its floor).
-      if ((ctx.processHold || this.shedShare > 0 || this.shedLoadTest) && delta > 0) delta = 0;
+      if ((ctx.processHold || this.shedding.active) && delta > 0) delta = 0;
       // A cut starts from what the gears take: an allowance left up to a step above them by a climb that stalled
       // must not be integrated away first (it held a sustained violation for 10 ticks instead of 2).
       if (delta < 0) this.allowance.u = Math.min(this.allowance.u, Math.max(lo, this.allowanceOfGears()));
@@ -264,11 +264,7 @@ export class SceneLoop {
     if (control) this.follow(ctx, givenBack ? 'transient' : fast ? 'fast_recovery' : 'headroom', applied, win < 0 ? undefined : this.loops[win]!.goal, win < 0 ? undefined : terms[win]);
     const moved = this.direction() - before;
     if (moved !== 0) this.allowance.moved(Math.sign(moved), ctx.now, ctx.limits, s?.rate ?? NaN, costBefore);
-    // A violated goal whose pressure already falls sheds no more: the backlog the last steps left drains for a few
-    // seconds, and until the twenty-fourth session every such tick shed another step (beyond the floor: 0.4 where
-    // 0.2 did, then held by the band).
-    const worsening = this.loops.some((l) => l.worsening);
-    if (control) this.updateShedding(worsening, calm, terms, ctx);
+    if (control) this.updateShedding(calm, terms, ctx);
     else this.stopShedding(ctx); // fixed and frozen ignore the goals, and so shed nothing
     if (applied) this.publish(ctx);
     return this.report(terms);
@@ -382,60 +378,34 @@ export class SceneLoop {
     }
   }
 
-  /**
-   * Sheds more while a goal is violated at the floor and not yet easing (`worsening`), gives back only on headroom (every goal that reads below its
-   * band, the process too), and holds in between: the goals' band is the dead band. Until the twentieth session it
-   * drained on any tick that was not violated, so the share sawed between 0 and 0.35 and load tests flipped in and
-   * out every few seconds (84 shed steps a minute beyond the floor in the simulator).
-   */
-  private updateShedding(worsening: boolean, calm: boolean, terms: readonly Terms[], ctx: StepContext): void {
-    if (!ctx.shed.enabled) return this.stopShedding(ctx); // switched off (a reload): at once, not drained
-    const was = this.shedShare;
-    const wasLt = this.shedLoadTest;
-    if (!this.sheddable) this.shedShare = 0; // its priority may no longer be shed (a reload)
+  private updateShedding(calm: boolean, terms: readonly Terms[], ctx: StepContext): void {
     let atFloor = true;
     for (let i = 0; i < this.points.length; i++) if (this.gears[i]! > this.lower[i]!) atFloor = false;
-    const press = atFloor && (worsening || ctx.processShed);
-    if (press) {
-      // Load-test traffic goes first; a scene's own traffic only if its priority may be shed, and only if that was not enough.
-      if (!this.shedLoadTest) this.shedLoadTest = true;
-      else if (this.sheddable) this.shedShare = Math.min(ctx.shed.maxShare, toMillionths(this.shedShare + ctx.shed.step));
-    } else if (calm && !ctx.processHold) {
-      // (below a millionth is float dust from the steps, not a share: it would keep `shedding` true for a tick)
-      // At least half a step a tick, and as much as the headroom says the admitted load may grow (the room of the
-      // goals and the process, as fast recovery reads it): with the process idle and the load a fifth of what it was,
-      // the share drained 0.05 a tick and refused most requests for 10 s more (found over real HTTP, twentieth session).
-      if (this.shedShare > 0) {
-        const next = Math.min(this.shedShare - ctx.shed.step / 2, 1 - (1 - this.shedShare) * this.room(terms, ctx));
-        this.shedShare = next > 1e-6 ? toMillionths(next) : 0;
-      }
-      else this.shedLoadTest = false;
-    }
-    if (was !== this.shedShare || wasLt !== this.shedLoadTest) ctx.event('shed', this.id, this.shedLoadTest, this.shedShare);
+    // A violated goal whose pressure already falls sheds no more: the backlog the last steps left drains for a few
+    // seconds, and until the twenty-fourth session every such tick shed another step (beyond the floor: 0.4 where
+    // 0.2 did, then held by the band).
+    const worsening = this.loops.some((l) => l.worsening);
+    const reading = { atFloor, worsening, processShed: ctx.processShed, calm, processHold: ctx.processHold, room: () => this.room(terms, ctx) };
+    if (this.shedding.update(reading, this.sheddable, ctx.shed)) this.shedEvent(ctx);
   }
 
   /**
-   * Stops at once what may no longer be shed: after a reload that switched shedding off or made the scene's priority
-   * one that may not be, and on entering a mode that ignores the goals. Until the twenty-first session that waited for
-   * the next tick, up to `periodMs`, while requests kept being refused.
+   * Stops at once what may no longer be shed: after a reload that switched shedding off, lowered its maxShare
+   * (`maxShare`) or made the scene's priority one that may not be, and on entering a mode that ignores the goals.
+   * Until the twenty-first session that waited for the next tick, up to `periodMs`, while requests kept being refused.
    */
   settleShedding(ctx: StepContext, applied: boolean, maxShare = 1): void {
-    if (!ctx.shed.enabled || ctx.mode === 'fixed' || ctx.mode === 'frozen') this.stopShedding(ctx);
-    else if (this.shedShare > (this.sheddable ? maxShare : 0)) {
-      // Its priority may no longer be shed, or a reload lowered maxShare (`maxShare`): only a tick that presses again
-      // clamped the share, and while a goal held in its band it stayed above the new maximum.
-      this.shedShare = this.sheddable ? maxShare : 0;
-      ctx.event('shed', this.id, this.shedLoadTest, this.shedShare);
-    }
-    if (applied) [this.live.shedShare, this.live.shedLoadTest] = [this.shedShare, this.shedLoadTest];
+    const off = !ctx.shed.enabled || ctx.mode === 'fixed' || ctx.mode === 'frozen';
+    if (off ? this.shedding.stop() : this.shedding.bound(this.sheddable, maxShare)) this.shedEvent(ctx);
+    if (applied) [this.live.shedShare, this.live.shedLoadTest] = [this.shedding.share, this.shedding.loadTest];
   }
 
-  /** Sheds nothing from now on; says so if it was shedding. */
   private stopShedding(ctx: StepContext): void {
-    if (this.shedShare === 0 && !this.shedLoadTest) return;
-    this.shedShare = 0;
-    this.shedLoadTest = false;
-    ctx.event('shed', this.id, false, 0);
+    if (this.shedding.stop()) this.shedEvent(ctx);
+  }
+
+  private shedEvent(ctx: StepContext): void {
+    ctx.event('shed', this.id, this.shedding.loadTest, this.shedding.share);
   }
 
   /** A gear within the current limits (caps, pins, the boost gate, the process ladder). */
@@ -445,8 +415,8 @@ export class SceneLoop {
 
   private publish(ctx: StepContext): void {
     this.live.upper.set(this.upper);
-    this.live.shedLoadTest = this.shedLoadTest;
-    this.live.shedShare = this.shedShare;
+    this.live.shedLoadTest = this.shedding.loadTest;
+    this.live.shedShare = this.shedding.share;
     this.live.retryAfterS = ctx.shed.retryAfterS;
     this.publishGears();
   }
@@ -480,7 +450,7 @@ export class SceneLoop {
     });
     return {
       scene: this.id, goals, allowance: this.points.length === 0 ? 1 : this.allowance.u, atTop: this.atTop(),
-      ...this.stateOf(this.gears, this.boosted, this.shedShare, this.shedLoadTest),
+      ...this.stateOf(this.gears, this.boosted, this.shedding.share, this.shedding.loadTest),
     };
   }
 
@@ -505,5 +475,3 @@ export class SceneLoop {
   }
 }
 
-/** A share to the millionth: steps of 0.1 added up read 0.30000000000000004 in the `shed` event and the metrics. */
-const toMillionths = (share: number): number => Math.round(share * 1e6) / 1e6;

@@ -43,7 +43,7 @@ export function sceneSnapshot(sc: SceneLoop, fastLeft: boolean): SceneSnapshot {
     caps: Object.fromEntries(sc.points.flatMap((p, i) => (sc.caps[i]! < p.boostTop ? [[p.name, sc.caps[i]!]] : []))),
     pins: Object.fromEntries(sc.points.flatMap((p, i) => (sc.pins[i]! >= 0 ? [[p.name, sc.pins[i]!]] : []))),
     allowance: sc.allowance.u, boosted: sc.boosted, boostBackoff: sc.boost.backoff, fastLeft,
-    shedShare: sc.shedShare, shedLoadTest: sc.shedLoadTest,
+    shedShare: sc.shedding.share, shedLoadTest: sc.shedding.loadTest,
     pressures: Object.fromEntries(sc.loops.map((l) => [l.goal.kind, l.pressure])),
   };
 }
@@ -67,8 +67,7 @@ export function restoreScene(sc: SceneLoop, s: SceneSnapshot, ctx: Pick<StepCont
   sc.allowance.u = Math.max(s.allowance, sc.allowanceOfGears());
   sc.boost.restore(s.boosted, s.boostBackoff);
   sc.restoreFastLeft(s.fastLeft === true, fastEpoch);
-  sc.shedShare = s.shedShare;
-  sc.shedLoadTest = s.shedLoadTest;
+  [sc.shedding.share, sc.shedding.loadTest] = [s.shedShare, s.shedLoadTest];
   // A snapshot taken in shadow mode holds what shadow computed, which never reached requests.
   if (applied) {
     sc.live.shedShare = s.shedShare;
