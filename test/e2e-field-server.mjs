@@ -8,7 +8,8 @@
 //   REGULATOR JSON of the config's `regulator` section (default: none, the library's defaults)
 //   SENSE     JSON of the config's `sense` section (default: none)
 //   BARE      1: no gearshift at all, handlers at full gear
-// Messages in: { cmd: 'stats' } → { stats, gears, changes, ticks, load }; { cmd: 'mark' } → resets the tick log.
+// Messages in: { cmd: 'stats' } → { stats, gears, changes, ticks, load }; { cmd: 'mark' } → resets the tick log;
+// { cmd: 'stall', ms } → blocks the event loop for `ms` (after answering { ok: true, t }).
 import { createServer } from 'node:http';
 import { createGearshift } from 'gearshift';
 import { work } from './burn-cpu.mjs';
@@ -118,6 +119,10 @@ process.on('message', (m) => {
     const stats = engine ? Object.fromEntries(Object.keys(SCENES).map((k) => [k, engine.stats(k)])) : null;
     const gears = engine ? engine.regulator.gears() : null;
     process.send({ stats, gears, changes, ticks, served, perScene, load: engine?.sensing.load(), status: engine?.regulator.status() });
+  } else if (m?.cmd === 'stall') {
+    // A stall of the whole process (a GC pause, a synchronous call): the event loop blocked for `ms`.
+    process.send({ ok: true, t: (Date.now() - t0) / 1000 }); // when it starts, on the clock of `changes`
+    setImmediate(() => work(m.ms));
   } else if (m?.cmd === 'mark') {
     ticks = [];
     changes.length = 0;

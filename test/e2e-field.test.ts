@@ -5,8 +5,6 @@
  * failed on the reviewed code (3f20808) and names the outcome it expects; the last block holds what held up.
  * The review's measurements are summarised in the README (Reviews in the twentieth session). About 35 s on 2 cores.
  */
-import type { ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import type { RegulatorConfig } from '../src/config/schema-regulate.js';
@@ -14,7 +12,7 @@ import { validateConfig } from '../src/config/validate.js';
 import type { GearChange, TickReport } from '../src/regulate/events.js';
 import { Regulator } from '../src/regulate/regulator.js';
 import type { SceneSignals } from '../src/regulate/signals.js';
-import { forkServer } from './fork-server.js';
+import { ask, drive, judge, settle, show, startServer, TUNED, TUNED_SENSE } from './field-drive.js';
 import { OneSceneSource } from './regulate-helpers.js';
 
 // ---- the manual-clock rig: one scene `rank`, one point `depth` with 8 gears (cost 1…8, the default) ----------------
@@ -44,111 +42,6 @@ function rig(regulator: RegulatorConfig = {}, scene: Record<string, unknown> = {
 
 /** A process whose event-loop utilisation follows its gear: `load` × cost / top cost, plus 5% of overhead. */
 const eluAt = (load: number, gear: number) => Math.min(1, 0.05 + (load * (gear + 1)) / 8);
-
-// ---- real HTTP: the service in its own process, an open-loop generator here ----------------------------------------
-
-
-interface SceneSpec {
-  kind: 'gear' | 'flat';
-  unitMs: number;
-  gears: number;
-  budgetMs: number;
-  priority?: 'low' | 'normal' | 'high';
-}
-
-async function startServer(adapter: 'fastify' | 'express' | 'http', scenes: Record<string, SceneSpec>, regulator?: unknown, sense?: unknown) {
-  const env: Record<string, string> = { ADAPTER: adapter, SCENES: JSON.stringify(scenes) };
-  if (regulator) env.REGULATOR = JSON.stringify(regulator);
-  if (sense) env.SENSE = JSON.stringify(sense);
-  return forkServer('test/e2e-field-server.mjs', env);
-}
-
-interface ServerInfo {
-  gears: Record<string, Record<string, number>>;
-  changes: { t: number; scene: string; from: number; to: number; reason: string }[];
-}
-const ask = (child: ChildProcess) =>
-  new Promise<ServerInfo>((resolve) => {
-    child.once('message', (m) => resolve(m as ServerInfo));
-    child.send({ cmd: 'stats' });
-  });
-
-interface Rec {
-  at: number; // scheduled send, ms since the load started
-  rt: number; // from the scheduled send; −1 while unanswered
-  status: number;
-  retryAfter: number; // Retry-After of a 503, seconds (NaN if absent)
-}
-
-/**
- * Open loop over pre-opened keep-alive connections: `phases` of { seconds, rate } for one path, each request sent at
- * its scheduled time whatever the answers do; RT from the scheduled time (the front end's view). Bounded: the phases,
- * then at most `drainMs`.
- */
-async function drive(port: number, path: string, phases: { seconds: number; rate: number }[], drainMs = 1500): Promise<Rec[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const get = (p: string, done: (status: number, retryAfter: number) => void) => {
-    const req = request({ host: '127.0.0.1', port, path: p, agent }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode ?? 0, Number(res.headers['retry-after'] ?? NaN)));
-    });
-    req.on('error', () => done(-1, NaN));
-    req.end();
-  };
-  // open the pool on a path that is no scene (a cheap 404 on Fastify and Express; a first-scene request on node:http)
-  await Promise.all(Array.from({ length: 16 }, () => new Promise<void>((r) => get('/-', () => r()))));
-  const times: number[] = [];
-  let start = 0;
-  for (const p of phases) {
-    for (let k = 0; k < p.seconds * p.rate; k++) times.push(start + (k * 1000) / p.rate);
-    start += p.seconds * 1000;
-  }
-  const recs: Rec[] = [];
-  let pending = 0;
-  const t0 = performance.now();
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const now = performance.now() - t0;
-      while (recs.length < times.length && times[recs.length]! <= now) {
-        const r: Rec = { at: times[recs.length]!, rt: -1, status: 0, retryAfter: NaN };
-        recs.push(r);
-        pending++;
-        get(path, (status, retryAfter) => {
-          pending--;
-          r.status = status;
-          r.retryAfter = retryAfter;
-          if (status > 0) r.rt = performance.now() - t0 - r.at;
-        });
-      }
-      if (recs.length >= times.length || now > start + 100) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 2);
-  });
-  const deadline = performance.now() + drainMs;
-  while (pending > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  agent.destroy();
-  return recs;
-}
-
-function judge(recs: Rec[], budgetMs: number, fromS: number, toS: number) {
-  const w = recs.filter((r) => r.at >= fromS * 1000 && r.at < toS * 1000);
-  const good = w.filter((r) => r.status === 200 && r.rt >= 0 && r.rt <= budgetMs).length;
-  const shed = w.filter((r) => r.status === 503).length;
-  return { n: w.length, good, shed, goodShare: good / w.length, timeoutRate: (w.length - good - shed) / w.length, shedRate: shed / w.length };
-}
-const show = (j: ReturnType<typeof judge>) =>
-  `${j.n} requests, ${(j.goodShare * 100).toFixed(1)}% good, ${(j.timeoutRate * 100).toFixed(1)}% timeouts, ${(j.shedRate * 100).toFixed(1)}% shed`;
-
-/** The regulator the e2e test runs (test/e2e-server.mjs): 200 ms period, ELU 0.8 + event-loop delay 40 ms, firmer gains. */
-const TUNED = { periodMs: 200, goals: { elu: { target: 0.8 }, eventLoopDelayMs: { target: 40 } }, control: { kp: 0.3, ki: 0.4, maxDownPerTick: 0.4 } };
-const TUNED_SENSE = {
-  rt: { slots: 8, slotMs: 200 },
-  outcomes: { slots: 8, slotMs: 200 },
-  process: { eventLoopUtilization: { periodMs: 200, samples: 8 }, eventLoopDelay: { periodMs: 200, samples: 8 }, cpu: { periodMs: 200, samples: 8 } },
-};
-const settle = () => new Promise((r) => setTimeout(r, 1500)); // the server's start-up (JIT, listen) settles first
 
 // ---- faults ----------------------------------------------------------------------------------------------------------
 
@@ -353,3 +246,4 @@ describe('held up', () => {
     expect(after.timeoutRate).toBeLessThanOrEqual(0.02);
   }, 60_000);
 });
+
