@@ -174,12 +174,18 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
       if (shadow) stateFigures(m, 'shadow_', s, l);
       // The one figure to page on: the gears requests get can be cut no further and a goal is still violated.
       m.add('exhausted', 'gauge', '1 while every point is at its lower limit and a goal is still violated: the gears can do no more.', exhausted(served.atFloor, s.goals) ? 1 : 0, l);
+      // In shadow mode requests get every gear, so `exhausted` stays 0: whether the regulator would have run out is this.
+      if (shadow) m.add('shadow_exhausted', 'gauge', '1 while the computed gears are all at their lower limits and a goal is still violated (shadow mode).', exhausted(s.atFloor, s.goals) ? 1 : 0, l);
       m.add('allowance', 'gauge', 'The scene\'s cost allowance (1 = its normal top; in shadow mode, the computed one).', s.allowance, l);
       for (const g of s.goals) m.add('goal_pressure', 'gauge', 'Smoothed measured/target of each goal at the last tick (NaN: no data).', g.pressure, and(l, label('goal', g.goal)));
     }
     // The process's goals bind every scene: out of room when every hosted scene is at its floor and one is violated.
     const everyFloor = status.scenes.every((s) => !hosted(s.scene) || servedOf(s).atFloor);
     if (status.process.length > 0) m.add('process_exhausted', 'gauge', '1 while every hosted scene is at its lower limit and a process goal is still violated.', exhausted(everyFloor, status.process) ? 1 : 0);
+    if (shadow && status.process.length > 0) {
+      const computedFloor = status.scenes.every((s) => !hosted(s.scene) || s.atFloor);
+      m.add('shadow_process_exhausted', 'gauge', '1 while every hosted scene\'s computed gears are at their lower limits and a process goal is still violated (shadow mode).', exhausted(computedFloor, status.process) ? 1 : 0);
+    }
     for (const g of status.process) m.add('process_goal_pressure', 'gauge', 'Smoothed measured/target of each process goal at the last tick.', g.pressure, label('goal', g.goal));
   }
 

@@ -215,8 +215,7 @@ describe('prometheusText', () => {
 });
 
 describe('twenty-fifth session: shadow mode', () => {
-  function overloaded(mode: 'shadow' | 'auto') {
-    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+  function overloaded(mode: 'shadow' | 'auto', clock = new ManualClock(0, Date.UTC(2026, 0, 1))) {
     const engine = createGearshift({
       clock,
       config: {
@@ -248,6 +247,25 @@ describe('twenty-fifth session: shadow mode', () => {
     expect(value(text, 'gearshift_shadow_degraded', '{scene="feed"}')).toBe(1);
     expect(value(text, 'gearshift_shadow_cost_ratio', '{scene="feed"}')).toBe(computed.cost);
     expect(value(text, 'gearshift_shadow_gear', '{scene="feed",point="depth"}')! + value(text, 'gearshift_shadow_gear', '{scene="feed",point="model"}')!).toBeLessThan(3);
+    engine.close();
+  });
+
+  it('says where shadow would have run out of gears: shadow_exhausted, while exhausted (what requests get) stays 0', () => {
+    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+    const engine = overloaded('shadow', clock);
+    const computed = engine.regulator.status()!.scenes[0]!;
+    expect(computed.atFloor).toBe(true);
+    expect(computed.goals.some((g) => g.status === 'violated')).toBe(true);
+    const text = prometheusText(engine);
+    expect(value(text, 'gearshift_shadow_exhausted', '{scene="feed"}')).toBe(1);
+    expect(value(text, 'gearshift_exhausted', '{scene="feed"}')).toBe(0);
+    expect(value(text, 'gearshift_shadow_process_exhausted', '')).toBe(0); // the process's goals read no overload here
+    for (let tick = 0; tick < 12; tick++) { // the overload leaves: the goal is no longer violated
+      for (let i = 0; i < 200; i++) engine.complete(engine.route('feed', `user-${i}`), 'success', 20);
+      clock.advance(1000);
+      engine.regulator.tick();
+    }
+    expect(value(prometheusText(engine), 'gearshift_shadow_exhausted', '{scene="feed"}')).toBe(0);
     engine.close();
   });
 
