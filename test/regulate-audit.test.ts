@@ -629,3 +629,18 @@ describe('a pin on a boost gear: the operator chose its cost, so the other point
     expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
   });
 });
+
+describe('tick reports of scenes whose gears did not move (thirtieth session: built once, reused)', () => {
+  it('a pin at the current gears makes the scene atFloor with no gear moving, and the report says so', () => {
+    const { reg, tick } = setup();
+    const before = tick().scenes.find((s) => s.scene === 'feed')!;
+    expect([before.atFloor, before.gears]).toEqual([false, { a: 2, b: 2 }]);
+    expect(tick().scenes.find((s) => s.scene === 'feed')!.gears).toBe(before.gears); // nothing moved: the same object
+    expect(Object.isFrozen(before.gears)).toBe(true); // shared by the reports that reuse it
+    reg.setFixed({ feed: { a: 2, b: 2 } });
+    const after = tick().scenes.find((s) => s.scene === 'feed')!;
+    expect([after.atFloor, after.gears]).toEqual([true, { a: 2, b: 2 }]);
+    reg.setFixed({});
+    expect(tick().scenes.find((s) => s.scene === 'feed')!.atFloor).toBe(false);
+  });
+});

@@ -377,7 +377,7 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     for (let i = 0; i < loops.length; i++) {
       if (i > 0 && i % SLICE === 0) yield;
       const sc = loops[i]!;
-      reads.push(control ? this.signals.scene(sc.id, sc.loops.reduce((m, l) => Math.max(m, l.goal.minSamples), 1)) : undefined);
+      reads.push(control ? this.signals.scene(sc.id, sc.minSamples) : undefined);
     }
     // The process's offered load, for its dwell: a real drop resets a backed-off dwell, as a scene's does (until the
     // twentieth session the process loop was given no rate, and after failed probes waited up to maxDwellMs once the
