@@ -1,7 +1,8 @@
 /**
  * One scene's control step: read its goals, let the most conservative proposal move the cost allowance, then walk
  * the ladder until the gears fit the allowance and the limits (floors, caps, pins, the process-wide ladder, boost).
- * Also drives the scene's tidal boost (boost.ts) and shedding (shedding.ts). Runs on the regulator's tick only.
+ * Also drives the scene's tidal boost (boost.ts) and shedding (shedding.ts); its reports' state is scene-state.ts.
+ * Runs on the regulator's tick only.
  */
 import type { RegulatorMode } from '../config/schema-regulate.js';
 import { Allowance, type AllowanceLimits, HELD_DWELLS } from './allowance.js';
@@ -12,6 +13,7 @@ import type { Ladder } from './ladder.js';
 import { LiveScene } from './live.js';
 import { carriedByKind, GoalLoop, isTight, type LawOptions, readingsClear, type Terms } from './pid.js';
 import { costOf, type Point, valueOf } from './points.js';
+import { SceneState } from './scene-state.js';
 import { type ShedOptions, Shedding } from './shedding.js';
 import type { SceneSignals } from './signals.js';
 import { TransientCut, type TransientOptions } from './transient.js';
@@ -79,8 +81,7 @@ export class SceneLoop {
   /** The fast-recovery window this scene left: a cut inside the window means the peak is not over here. */
   private fastLeft = -1;
   private readonly boostCost: number;
-  /** The last report's state, and what it was built from (see `reportedState`). */
-  private reported: { state: ServedState; gearsAt: Int32Array; lowerAt: Int32Array; boosted: boolean; shedShare: number; shedLoadTest: boolean } | null = null;
+  private readonly state: SceneState;
 
   constructor(
     readonly id: string,
@@ -100,6 +101,7 @@ export class SceneLoop {
     this.topCost = costOf(points, this.upper) || 1;
     this.topValue = valueOf(points, this.upper) || 1;
     this.boostCost = costOf(points, Int32Array.from(points, (p) => p.boostTop));
+    this.state = new SceneState(points, this.topValue, this.topCost);
     this.loops = goals.map((g) => new GoalLoop(g));
     this.minSamples = goals.reduce((m, g) => Math.max(m, g.minSamples), 1);
     this.allowance = new Allowance(costOf(points, this.gears) / this.topCost, dwellMs);
@@ -454,26 +456,11 @@ export class SceneLoop {
       const t = terms[i];
       return { goal: l.goal.kind, status: t?.status ?? 'no_data', measured: t?.measured ?? NaN, pressure: t?.pressure ?? NaN, target: l.goal.target, band: l.goal.band };
     });
-    const st = this.reportedState();
+    const st = this.state.reported(this.gears, this.lower, this.boosted, this.shedding.share, this.shedding.loadTest);
     return {
       scene: this.id, goals, allowance: this.points.length === 0 ? 1 : this.allowance.u, atTop: this.atTop(), gears: st.gears, value: st.value, cost: st.cost,
       degraded: st.degraded, atFloor: st.atFloor, boosted: st.boosted, shedShare: st.shedShare, shedLoadTest: st.shedLoadTest,
     };
-  }
-
-  /**
-   * The report's gears and what derives from them, built again only when they or the lower limits or shedding moved:
-   * most scenes, most ticks, did not, and at 10,000 scenes building it anew was a tenth of the tick. Its `gears`
-   * object is frozen, being shared by the reports of the ticks that reuse it.
-   */
-  private reportedState(): ServedState {
-    const r = this.reported;
-    const { share, loadTest } = this.shedding;
-    if (r && r.boosted === this.boosted && r.shedShare === share && r.shedLoadTest === loadTest && same(r.gearsAt, this.gears) && same(r.lowerAt, this.lower)) return r.state;
-    const state = this.stateOf(this.gears, this.boosted, share, loadTest);
-    Object.freeze(state.gears);
-    this.reported = { state, gearsAt: Int32Array.from(this.gears), lowerAt: Int32Array.from(this.lower), boosted: this.boosted, shedShare: share, shedLoadTest: loadTest };
-    return state;
   }
 
   /**
@@ -482,22 +469,6 @@ export class SceneLoop {
    */
   served(): ServedState {
     const g = this.live.gears;
-    return this.stateOf(g, this.points.some((p, i) => g[i]! > p.top), this.live.shedShare, this.live.shedLoadTest);
-  }
-
-  private stateOf(gears: Int32Array, boosted: boolean, shedShare: number, shedLoadTest: boolean): ServedState {
-    // A scene without points is at its top, with nothing to cut: 1, where the shares of a zero top read 0 ("cut to
-    // nothing") beside `degraded: false`, and an alert on value below 1 fired for good for every such scene.
-    const top = this.points.length === 0;
-    return {
-      gears: Object.fromEntries(this.points.map((p, i) => [p.name, gears[i]!])),
-      value: top ? 1 : valueOf(this.points, gears) / this.topValue, cost: top ? 1 : costOf(this.points, gears) / this.topCost,
-      degraded: this.points.some((p, i) => gears[i]! < p.top), atFloor: this.points.every((_, i) => gears[i]! <= this.lower[i]!), boosted, shedShare, shedLoadTest,
-    };
+    return this.state.of(g, this.lower, this.points.some((p, i) => g[i]! > p.top), this.live.shedShare, this.live.shedLoadTest);
   }
 }
-
-const same = (a: Int32Array, b: Int32Array): boolean => {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-};
