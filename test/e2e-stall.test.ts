@@ -13,11 +13,11 @@ import { ask, drive, judge, type ServerInfo, settle, show, stall, startServer, T
 const RANK = { rank: { kind: 'gear' as const, unitMs: 1, gears: 8, budgetMs: 200 } }; // full gear 8 ms: ~120 req/s here
 const RATE = 60;
 /**
- * When the stall comes, in seconds of load: past the start-up. The first utilisation sample of a fresh process holds
- * its module loading and may cut (a known start-up effect), and the climb back is a probe for four dwells (20 s), in
- * which a cut is the probe failing, not a transient.
+ * When the stall comes, in seconds of load: after the calm readings the give-back compares with. (At 30 s until the
+ * process's figures waited for the first request: a fresh process's first utilisation sample held its module loading
+ * and could cut, and the climb back was a probe for four dwells, in which a cut is the probe failing, not a transient.)
  */
-const STALL_AT_S = 30;
+const STALL_AT_S = 10;
 const STALL_MS = 400;
 
 interface Round {
@@ -59,7 +59,7 @@ describe('a stall of the whole process over real HTTP', () => {
     if (!ok(r)) r = await round(true, STALL_AT_S + 4); // one retry: this VM can stall every process on it, the generator too
     console.log(`stall, give-back on: below the top ${r.below.toFixed(1)} s; ${describeChanges(r)}; from the stall on: ${r.timeouts}`);
     expect(r.changes.some((c) => c.to < c.from)).toBe(true); // the stall's sample cuts
-    expect(r.below).toBeLessThanOrEqual(1.5); // measured 0.4 s (two 200-ms ticks); with the give-back off, ~6 s
+    expect(r.below).toBeLessThanOrEqual(1.5); // measured 0.2–0.6 s (one to three 200-ms ticks); with the give-back off, 7.6–9.4 s
     expect(r.changes.filter((c) => c.to > c.from).every((c) => c.reason === 'transient')).toBe(true);
   }, 120_000);
 

@@ -5,6 +5,7 @@ import { ManualClock } from '../src/clock.js';
 import { sensingSource } from '../src/regulate/sensing-source.js';
 import { ProcessLoad } from '../src/sense/process-load.js';
 import { resolveSense } from '../src/config/schema-sense.js';
+import { Outcome } from '../src/sense/outcome.js';
 import { Sensing } from '../src/sense/sensing.js';
 import { setup } from './regulate-helpers.js';
 
@@ -117,6 +118,11 @@ describe('sample counts across new sampling settings', () => {
     const sensing = new Sensing(resolveSense({ process: { eventLoopUtilization: { periodMs: 1000 } } }), new ManualClock(0));
     for (let i = 0; i < 3; i++) sensing.sampler.eventLoopUtilization.push(0.5);
     const source = sensingSource(sensing);
+    // A request has completed and the regulator has read it: the source gives the process's figures from then on.
+    const feed = { id: 'feed', index: 0, versions: [] };
+    sensing.bind([feed]);
+    sensing.record(feed, null, false, Outcome.Success, 10, 0);
+    expect(source.scene('feed', 1)).toBeDefined();
     expect(source.process()!.taken!.elu).toBe(3);
     sensing.reconfigure(resolveSense({ process: { eventLoopUtilization: { periodMs: 500 } } }));
     sensing.sampler.eventLoopUtilization.push(0.9);

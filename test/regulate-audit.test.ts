@@ -545,8 +545,21 @@ describe('the sensing adapter', () => {
     sensingSource({ recent: () => stats, load: () => load } as unknown as Sensing);
 
   it('passes a process figure only when it has samples, counting the best-sampled one', () => {
-    const src = fake({ eventLoopDelayP99: { last: 0, samples: 0, taken: 0 }, eventLoopUtilization: { last: 0.5, samples: 3, taken: 7 }, cpu: { last: 0.2, samples: 2, taken: 2 } });
+    const src = fake({ eventLoopDelayP99: { last: 0, samples: 0, taken: 0 }, eventLoopUtilization: { last: 0.5, samples: 3, taken: 7 }, cpu: { last: 0.2, samples: 2, taken: 2 } }, { rtCount: 1 });
+    src.scene('feed', 1); // a request has completed (see the next test)
     expect(src.process()).toEqual({ eventLoopDelayMs: undefined, elu: 0.5, cpu: 0.2, count: 3, taken: { eventLoopDelayMs: 0, elu: 7, cpu: 2 } });
+  });
+
+  it('passes no process figure before a request has completed: what loads a process then is its start-up', () => {
+    const none = { last: 0, samples: 0, taken: 0 };
+    const load = { eventLoopDelayP99: none, eventLoopUtilization: { last: 1, samples: 1, taken: 1 }, cpu: none }; // module loading saturates the first sample
+    const idle = fake(load, { rtCount: 0 });
+    expect(idle.scene('feed', 1)).toBeUndefined();
+    expect(idle.process()).toBeUndefined();
+    const src = fake(load, { rtCount: 1 });
+    expect(src.process()).toBeUndefined(); // no scene read yet
+    src.scene('feed', 1);
+    expect(src.process()!.elu).toBe(1);
   });
 
   it('passes a scene\'s figures with its request rate, and nothing for a window without responses', () => {
