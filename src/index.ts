@@ -18,7 +18,7 @@ export {
 export * from './regulate/index.js';
 export { MODES, type GearSet, type GoalConfig, type PointConfig, type ProcessGoalsConfig, type RegulatorConfig, type RegulatorMode, type SceneGoalsConfig, type ScheduleRule } from './config/schema-regulate.js';
 export type { GearReader } from './route/decision.js';
-export { prometheusText, type CountsRequestStart, type CountsTrust, type MetricsOptions } from './metrics.js';
+export { prometheusText, prometheusTextAsync, type CountsRequestStart, type CountsTrust, type MetricsOptions } from './metrics.js';
 export { engineStatus, type ChangeEntry, type EngineStatus, type GoalStatusEntry, type PointStatus, type SceneStatus, type StatusOptions, type TrafficStatus } from './observe/status.js';
 export { statusPage, type StatusPageOptions } from './observe/status-page.js';
 export type { GearCurve } from './observe/gear-curve.js';

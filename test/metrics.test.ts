@@ -5,7 +5,7 @@ import { Trust } from '../src/adapters/trust.js';
 import { ManualClock } from '../src/clock.js';
 import { createGearshift } from '../src/engine.js';
 import { UsageError } from '../src/errors.js';
-import { prometheusText } from '../src/metrics.js';
+import { prometheusText, prometheusTextAsync } from '../src/metrics.js';
 import { KEY } from './adapters-helpers.js';
 
 function engineWithTraffic() {
@@ -275,6 +275,44 @@ describe('twenty-fifth session: shadow mode', () => {
     expect(text).not.toContain('shadow_');
     expect(value(text, 'gearshift_degraded', '{scene="feed"}')).toBe(1);
     expect(engine.regulator.scene('feed')!.degraded).toBe(true);
+    engine.close();
+  });
+});
+
+describe('thirtieth session: prometheusTextAsync, the scrape in slices', () => {
+  function many(n: number) {
+    const clock = new ManualClock(0, Date.UTC(2026, 0, 1));
+    const scenes = Object.fromEntries(Array.from({ length: n }, (_, i) => [`s${i}`, { rtBudgetMs: 100, versions: { main: { stage: 'base' as const } }, points: { depth: { gears: [1, 2, 3] } } }]));
+    const engine = createGearshift({ clock, config: { scenes } });
+    engine.regulator.close();
+    for (let i = 0; i < n; i++) engine.complete(engine.route(`s${i}`, 'u'), i % 2 ? 'success' : 'timeout', 20 + i);
+    clock.advance(1000);
+    engine.regulator.tick();
+    return engine;
+  }
+
+  it('writes the same text as prometheusText, serving the event loop between its slices', async () => {
+    const engine = many(700); // 700 scenes: five slices of scenes, and families of thousands of lines
+    const whole = prometheusText(engine, { prefix: 'x_' });
+    let turns = 0;
+    const probe = () => {
+      turns++;
+      if (!done) setImmediate(probe);
+    };
+    let done = false;
+    setImmediate(probe);
+    const sliced = await prometheusTextAsync(engine, { prefix: 'x_' });
+    done = true;
+    expect(sliced).toBe(whole);
+    expect(turns).toBeGreaterThanOrEqual(5); // requests were served while it was built
+    engine.close();
+  });
+
+  it('refuses what prometheusText refuses, as a rejection naming itself', async () => {
+    const engine = many(1);
+    await expect(prometheusTextAsync(engine, { prefix: '1x' })).rejects.toThrow(UsageError);
+    await expect(prometheusTextAsync(engine, { prefix: '1x' })).rejects.toThrow(/^prometheusTextAsync: prefix/);
+    await expect(prometheusTextAsync({} as never)).rejects.toThrow(/prometheusTextAsync\(engine, options\)/);
     engine.close();
   });
 });
