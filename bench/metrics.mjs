@@ -11,6 +11,7 @@
 // size run: that wait at most a quarter of the scrape built in one piece (thirtieth session).
 // Medians of the runs after a warm-up.
 import { createGearshift, ManualClock, prometheusText, prometheusTextAsync, statusPage } from '../dist/esm/index.js';
+import { longestGap } from './event-loop-gap.mjs';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 5 : 15;
@@ -35,27 +36,6 @@ function floor(lines) {
   const out = [];
   for (let i = 0; i < lines.length; i++) out.push(lines[i]);
   return out.join('\n');
-}
-
-/** The longest gap (ms) between two turns of the event loop while `start()`'s promise is pending. */
-function longestGap(start) {
-  return new Promise((resolve) => {
-    let last = performance.now();
-    let longest = 0;
-    let done = false;
-    const probe = () => {
-      const now = performance.now();
-      longest = Math.max(longest, now - last);
-      last = now;
-      if (done) resolve(longest);
-      else setImmediate(probe);
-    };
-    setImmediate(() => {
-      last = performance.now();
-      start().then(() => (done = true));
-      probe();
-    });
-  });
 }
 
 const rows = [];

@@ -8,6 +8,7 @@
 // which a scavenge missed): what the regulator costs the process once a period. A scavenge of the young generation (6–12 ms at this heap, ~140 MB) lands in one
 // of the gaps now and then, in either mode.
 import { createGearshift } from '../dist/esm/index.js';
+import { longestGap } from './event-loop-gap.mjs';
 
 const quick = process.argv.includes('--quick');
 const TICKS = quick ? 4 : 10;
@@ -18,28 +19,6 @@ function engineWith(n) {
   const engine = createGearshift({ config: { scenes } });
   engine.regulator.close(); // its timer's ticks would land among the bench's; tick() and the timer's tick still run
   return engine;
-}
-
-/** Runs `start` and resolves with the longest gap (ms) between two turns of the event loop until the tick event. */
-function longestGap(engine, start) {
-  return new Promise((resolve) => {
-    let last = performance.now();
-    let longest = 0;
-    let done = false;
-    engine.regulator.once('tick', () => (done = true));
-    const probe = () => {
-      const now = performance.now();
-      longest = Math.max(longest, now - last);
-      last = now;
-      if (done) resolve(longest);
-      else setImmediate(probe);
-    };
-    setImmediate(() => {
-      last = performance.now();
-      start();
-      probe();
-    });
-  });
 }
 
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -59,7 +38,12 @@ for (const n of [1000, 10_000]) {
       const used = process.cpuUsage(c);
       if (t >= 2) cpu.push((used.user + used.system) / 1000);
     };
-    const gap = await longestGap(engine, mode === 'whole' ? whole : () => engine.regulator.tickInBackground());
+    // Until the tick event: the timer's tick ends in a later turn of the event loop.
+    const ticked = (run) => () => new Promise((resolve) => {
+      engine.regulator.once('tick', resolve);
+      run();
+    });
+    const gap = await longestGap(ticked(mode === 'whole' ? whole : () => engine.regulator.tickInBackground()));
     if (t >= 2) gaps[mode].push(gap);
   }
   engine.close();
