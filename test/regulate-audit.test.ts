@@ -656,4 +656,14 @@ describe('tick reports of scenes whose gears did not move (thirtieth session: bu
     reg.setFixed({});
     expect(tick().scenes.find((s) => s.scene === 'feed')!.atFloor).toBe(false);
   });
+
+  it('gears() hands out objects of the caller\'s own, not the frozen ones the reports share', () => {
+    const { reg, tick } = setup();
+    const report = tick().scenes.find((s) => s.scene === 'feed')!;
+    const mine = reg.gears();
+    expect(mine.feed).toEqual(report.gears);
+    mine.feed!.a = 0; // threw a TypeError with the reports' frozen object
+    expect(tick().scenes.find((s) => s.scene === 'feed')!.gears).toEqual({ a: 2, b: 2 });
+    expect(reg.gears().feed).toEqual({ a: 2, b: 2 });
+  });
 });

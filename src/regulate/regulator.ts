@@ -227,10 +227,13 @@ export class Regulator extends GuardedEmitter<RegulatorEvents> {
     return this.set.get(id)?.served();
   }
 
-  /** Current gear index of every point: scene → point → gear. */
+  /**
+   * Current gear index of every point: scene → point → gear, in objects of the caller's own (a tick report's `gears`
+   * is frozen and shared by the reports of the ticks in which the scene's gears did not move).
+   */
   gears(): Record<string, Record<string, number>> {
     this.runner.finish();
-    return Object.fromEntries(this.set.loops.map((s) => [s.id, s.report().gears]));
+    return Object.fromEntries(this.set.loops.map((s) => [s.id, Object.fromEntries(s.points.map((p, i) => [p.name, s.gears[i]!]))]));
   }
 
   /** Gear changes, oldest first (bounded by regulator.historySize). */
