@@ -135,7 +135,8 @@ export function prometheusText(engine: Gearshift, options: MetricsOptions = {}):
  * `prometheusText`, built in slices of scenes with the event loop served between them (a `setImmediate` each), so
  * that a scrape of many scenes does not hold every request: at 10,000 scenes the text is about 16 MB and took
  * 220–300 ms in one piece. The figures of one scene are read together; the scenes of one scrape are read a few
- * milliseconds apart, and all from the config and the regulator's report in force when it started.
+ * milliseconds apart. Which scenes it writes is the config's in force when it began, and the regulator's figures are
+ * its last report as the scrape reaches them: a scene a reload removes or adds meanwhile is left out.
  */
 export async function prometheusTextAsync(engine: Gearshift, options: MetricsOptions = {}): Promise<string> {
   const run = scrape(engine, options, 'prometheusTextAsync');
@@ -174,7 +175,10 @@ function* scrape(engine: Gearshift, options: MetricsOptions, fn: string): Genera
   const config = engine.config;
   const hosted = hostedHere(config);
   // Written in the config's order whatever order `scenes` lists them in: a scrape's families keep one order.
-  const wanted = (scene: string): boolean => chosen === null || chosen.has(scene);
+  // In a scrape run in slices, a scene of the config it began with that a reload has removed since, or one a reload
+  // added, is left out: each scene written has its windows and its gears, from one config.
+  const wanted = (scene: string): boolean =>
+    (chosen === null || chosen.has(scene)) && (engine.config === config || (Object.hasOwn(config.scenes, scene) && Object.hasOwn(engine.config.scenes, scene)));
   let written = 0;
   for (const [scene, sc] of Object.entries(config.scenes)) {
     if (!wanted(scene)) continue;

@@ -308,6 +308,21 @@ describe('thirtieth session: prometheusTextAsync, the scrape in slices', () => {
     engine.close();
   });
 
+  it('a reload in the middle of a sliced scrape leaves out the scenes it removed or added, and the scrape completes', async () => {
+    const engine = many(700);
+    const scrape = prometheusTextAsync(engine);
+    await new Promise<void>((resolve) => setImmediate(resolve)); // the scrape is under way, a slice or two in
+    const kept = Object.fromEntries(Object.entries(engine.config.scenes).slice(0, 10));
+    const fresh = { rtBudgetMs: 100, versions: { main: { stage: 'base' as const } }, points: { depth: { gears: [1, 2] } } };
+    engine.reload({ ...engine.config, version: 'fewer', scenes: { ...kept, fresh } });
+    const text = await scrape;
+    expect(text).toContain('scene="s0"');
+    expect(text).not.toContain('scene="s699"'); // removed meanwhile: its windows were still there to read
+    expect(text).not.toContain('scene="fresh"'); // added meanwhile: its gears, without its windows
+    expect(text).toMatch(/\n$/);
+    engine.close();
+  });
+
   it('refuses what prometheusText refuses, as a rejection naming itself', async () => {
     const engine = many(1);
     await expect(prometheusTextAsync(engine, { prefix: '1x' })).rejects.toThrow(UsageError);
